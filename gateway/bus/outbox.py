@@ -1,0 +1,205 @@
+"""Transactional outbox: messages are written in the same database transaction as the state change that
+caused them, and a relay publishes them to the bus afterwards.
+
+A crash between publishing and marking rows sent publishes those rows again on restart. That is the
+at-least-once half of the design; the consumer's inbox (``runner``) turns it into exactly-once effects.
+
+Only one relay publishes at a time, so that rows reach the bus in ``seq`` order (and per key, in the order
+their transactions committed). On PostgreSQL a session advisory lock elects it; a SQLite file is one box.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.bus.base import Bus, Headers, OutgoingRecord
+from gateway.clock import Clock
+from gateway.errors import ProudError
+from gateway.metrics import Metrics
+from gateway.store.db import is_sqlite, translate_errors
+from gateway.store.tables import outbox
+from schemas.envelope import Envelope, encode
+
+log = structlog.get_logger(__name__)
+
+#: Advisory lock key that elects the single active relay on PostgreSQL ("proud-ob" in ASCII).
+RELAY_LOCK_KEY = 0x70726F75642D6F62
+#: Rounds between purges of rows published longer ago than the retention.
+PURGE_EVERY_ROUNDS = 200
+#: Delay before a relay retries after the bus or the database failed.
+RELAY_ERROR_DELAY_S = 1.0
+
+HEADER_MESSAGE_ID = "proud-id"
+HEADER_TYPE = "proud-type"
+
+
+def envelope_record(
+    topic: str, envelope: Envelope, headers: Headers = ()
+) -> tuple[uuid.UUID, OutgoingRecord]:
+    base: Headers = ((HEADER_MESSAGE_ID, str(envelope.id).encode()), (HEADER_TYPE, envelope.type.encode()))
+    return envelope.id, OutgoingRecord(topic, envelope.key, encode(envelope), base + headers)
+
+
+async def add(
+    conn: AsyncConnection, items: Sequence[tuple[uuid.UUID, OutgoingRecord]], now: dt.datetime
+) -> None:
+    """Queue records for publication inside the caller's open transaction."""
+    if not items:
+        return
+    rows = [
+        {
+            "message_id": message_id,
+            "topic": rec.topic,
+            "key": rec.key,
+            "value": rec.value,
+            "headers": [[k, v.decode("latin-1")] for k, v in rec.headers],
+            "created_at": now,
+        }
+        for message_id, rec in items
+    ]
+    await conn.execute(outbox.insert(), rows)
+
+
+def _record(row: Any) -> OutgoingRecord:
+    headers = tuple((str(k), str(v).encode("latin-1")) for k, v in row.headers)
+    return OutgoingRecord(row.topic, row.key, row.value, headers)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        bus: Bus,
+        *,
+        clock: Clock,
+        batch_max: int,
+        poll_interval_s: float,
+        sent_retention_s: float,
+        metrics: Metrics | None = None,
+    ) -> None:
+        assert batch_max > 0 and poll_interval_s > 0
+        self._engine, self._bus, self._clock = engine, bus, clock
+        self._batch_max, self._poll_interval_s = batch_max, poll_interval_s
+        self._sent_retention = dt.timedelta(seconds=sent_retention_s)
+        self._metrics = metrics
+        self._task: asyncio.Task[None] | None = None
+        self._lock_conn: AsyncConnection | None = None
+        self._wakeup = asyncio.Event()
+
+    async def start(self) -> None:
+        assert self._task is None, "relay started twice"
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self._release_lock()
+
+    def notify(self) -> None:
+        """Wake the relay now (after a local commit wrote to the outbox) instead of at the next poll."""
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        rounds = 0
+        while True:
+            try:
+                if not await self._elected():
+                    await asyncio.sleep(RELAY_ERROR_DELAY_S)
+                    continue
+                sent = await self.run_once()
+                rounds += 1
+                if rounds % PURGE_EVERY_ROUNDS == 0:
+                    await self.purge()
+            except ProudError as exc:
+                log.warning("outbox relay failed, retrying", error=str(exc), retryable=exc.retryable)
+                await self._release_lock()
+                await asyncio.sleep(RELAY_ERROR_DELAY_S)
+                continue
+            if sent < self._batch_max:
+                self._wakeup.clear()
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
+                except TimeoutError:
+                    pass
+
+    async def _elected(self) -> bool:
+        if is_sqlite(self._engine) or self._lock_conn is not None:
+            return True
+        with translate_errors("outbox relay election"):
+            conn = await self._engine.connect()
+            got = await conn.scalar(sa.select(sa.func.pg_try_advisory_lock(RELAY_LOCK_KEY)))
+            await conn.commit()
+        if got:
+            self._lock_conn = conn
+            log.info("outbox relay elected")
+            return True
+        await conn.close()
+        return False
+
+    async def _release_lock(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None:
+            # Closing the session releases the advisory lock even if the unlock call fails.
+            await asyncio.gather(conn.close(), return_exceptions=True)
+
+    async def run_once(self) -> int:
+        """Publish up to ``batch_max`` unsent rows in order and mark them sent. Returns how many."""
+        with translate_errors("outbox read"):
+            async with self._engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        sa.select(
+                            outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers
+                        )
+                        .where(outbox.c.sent_at.is_(None))
+                        .order_by(outbox.c.seq)
+                        .limit(self._batch_max)
+                    )
+                ).all()
+                await conn.rollback()
+        if not rows:
+            return 0
+        records = [_record(row) for row in rows]
+        await self._bus.publish(records)
+        seqs = [row.seq for row in rows]
+        with translate_errors("outbox mark sent"):
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    outbox.update().where(outbox.c.seq.in_(seqs)).values(sent_at=self._clock.now())
+                )
+        if self._metrics is not None:
+            for record in records:
+                self._metrics.messages_out.labels(record.topic).inc()
+        return len(rows)
+
+    async def purge(self) -> int:
+        cutoff = self._clock.now() - self._sent_retention
+        with translate_errors("outbox purge"):
+            async with self._engine.begin() as conn:
+                result = await conn.execute(
+                    outbox.delete().where(outbox.c.sent_at.is_not(None), outbox.c.sent_at < cutoff)
+                )
+                pending = await conn.scalar(
+                    sa.select(sa.func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+                )
+        if self._metrics is not None:
+            self._metrics.outbox_pending.set(pending or 0)
+        return result.rowcount or 0
+
+
+async def pending_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+        )
+    return int(count or 0)

@@ -1,0 +1,128 @@
+"""One typed settings object, built once at start-up.
+
+Precedence, lowest first: the defaults below, then ``PROUD_<NAME>`` environment variables, then the TOML file
+given with ``--config`` (flat keys, the same names in lower case). A value that does not fit stops start-up
+with a ``ConfigError`` naming the key and the value.
+
+With neither ``database_url`` nor ``kafka_bootstrap`` set, proud runs on the embedded default: a SQLite file
+under ``data_dir`` and the SQL-log bus in the same database.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from gateway import limits
+from gateway.errors import ConfigError
+
+ENV_PREFIX = "PROUD_"
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Every setting proud reads. Field docstrings are in ``docs/configuration.md`` and README."""
+
+    database_url: str | None = None
+    kafka_bootstrap: str | None = None
+    data_dir: str = "var"
+    http_host: str = "127.0.0.1"
+    http_port: Port = 8080
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["console", "json"] = "console"
+    demo_data: bool = False
+
+    kafka_client_id: str = "proud"
+    kafka_request_timeout_s: PositiveSeconds = 30.0
+    topic_partitions: Annotated[int, msgspec.Meta(ge=1, le=limits.TOPIC_PARTITIONS_MAX)] = 6
+    topic_replication_factor: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
+
+    message_bytes_max: Annotated[int, msgspec.Meta(ge=1024, le=limits.MESSAGE_BYTES_MAX)] = (
+        limits.MESSAGE_BYTES_MAX
+    )
+    consumer_batch_max: Annotated[int, msgspec.Meta(ge=1, le=limits.CONSUMER_BATCH_MAX)] = 500
+    consumer_poll_timeout_s: PositiveSeconds = 0.5
+    outbox_batch_max: Annotated[int, msgspec.Meta(ge=1, le=limits.OUTBOX_BATCH_MAX)] = 1000
+    outbox_poll_interval_s: PositiveSeconds = 0.05
+    outbox_sent_retention_s: PositiveSeconds = 3600.0
+
+    retry_attempts_max: Annotated[int, msgspec.Meta(ge=1, le=limits.RETRY_ATTEMPTS_MAX)] = 5
+    retry_delay_s_initial: Annotated[float, msgspec.Meta(gt=0, le=limits.RETRY_DELAY_S_MAX)] = 0.2
+    retry_delay_s_max: Annotated[float, msgspec.Meta(gt=0, le=limits.RETRY_DELAY_S_MAX)] = 10.0
+
+    sql_bus_poll_interval_s: PositiveSeconds = 0.05
+    sql_bus_session_timeout_s: PositiveSeconds = 10.0
+
+    @property
+    def bus_backend(self) -> Literal["kafka", "sql"]:
+        return "kafka" if self.kafka_bootstrap else "sql"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        path = (Path(self.data_dir) / "proud.db").resolve()
+        return f"sqlite+aiosqlite:///{path}"
+
+
+def _convert(key: str, name: str, raw: object) -> Any:
+    """Convert one raw value (a string from the environment, or a TOML value) to the field's type."""
+    assert name in Settings.__struct_fields__
+    try:
+        # Type-check a one-field struct, so constraints (ge/le/Literal) are enforced per field.
+        probe = msgspec.convert({name: raw}, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        reason = str(exc).split(" - at ", 1)[0]
+        raise ConfigError(key, raw, reason) from exc
+    return getattr(probe, name)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: str | Path | None = None
+) -> Settings:
+    """Build the settings from defaults, the environment, then the optional TOML file."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name in Settings.__struct_fields__:
+        key = ENV_PREFIX + name.upper()
+        if key in environ and environ[key] != "":
+            values[name] = _convert(key, name, environ[key])
+    # A misspelt variable would otherwise be ignored silently. PROUD_TEST_* belong to the test suite.
+    unknown = [
+        key for key in environ
+        if key.startswith(ENV_PREFIX) and not key.startswith(ENV_PREFIX + "TEST_")
+        and key[len(ENV_PREFIX):].lower() not in Settings.__struct_fields__
+    ]
+    if unknown:
+        raise ConfigError(unknown[0], environ[unknown[0]], "unknown setting")
+    if config_file is not None:
+        values.update(_load_toml(Path(config_file)))
+    settings = Settings(**values)
+    if settings.retry_delay_s_initial > settings.retry_delay_s_max:
+        raise ConfigError(
+            "retry_delay_s_initial", settings.retry_delay_s_initial,
+            f"must not exceed retry_delay_s_max ({settings.retry_delay_s_max})",
+        )
+    return settings
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError("--config", str(path), f"cannot read file: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("--config", str(path), f"not valid TOML: {exc}") from exc
+    values: dict[str, Any] = {}
+    for name, raw in document.items():
+        if name not in Settings.__struct_fields__:
+            raise ConfigError(f"{path}:{name}", raw, "unknown setting")
+        values[name] = _convert(f"{path}:{name}", name, raw)
+    return values

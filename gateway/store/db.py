@@ -1,0 +1,111 @@
+"""Engine creation and the translation of database errors into proud's error tree."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from gateway.errors import ConfigError, StoreUnavailable
+
+#: How long a SQLite writer waits for the lock held by another writer before failing.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Connections kept in the PostgreSQL pool, and extra ones allowed under load.
+PG_POOL_SIZE = 10
+PG_POOL_OVERFLOW_MAX = 10
+PG_CONNECT_TIMEOUT_S = 10
+
+
+def is_sqlite(engine_or_url: AsyncEngine | str) -> bool:
+    url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
+    return url.startswith("sqlite")
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An async engine for ``url``: ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://…``."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, echo)
+    if url.startswith("postgresql+asyncpg://"):
+        return create_async_engine(
+            url, echo=echo, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_OVERFLOW_MAX,
+            pool_pre_ping=True, connect_args={"timeout": PG_CONNECT_TIMEOUT_S},
+        )
+    raise ConfigError(
+        "database_url", url, "expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER:PW@HOST/DB"
+    )
+
+
+def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:
+    if not url.startswith("sqlite+aiosqlite:///"):
+        raise ConfigError("database_url", url, "SQLite needs the aiosqlite driver: sqlite+aiosqlite:///FILE")
+    path = url.removeprefix("sqlite+aiosqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers run beside the single writer; NORMAL sync is durable across a process crash
+        # (what our kill -9 tests exercise), trading only the last transactions on power loss.
+        # isolation_level=None stops pysqlite's own implicit BEGIN, so that "BEGIN IMMEDIATE" below rules.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # Take the write lock at BEGIN: a deferred transaction that reads and then writes can fail with
+        # SQLITE_BUSY without waiting, when another connection wrote in between.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+_TRANSIENT_SQLSTATES = {
+    "40001",  # serialization_failure
+    "40P01",  # deadlock_detected
+    "55P03",  # lock_not_available
+    "57P01",  # admin_shutdown
+    "57P03",  # cannot_connect_now
+    "53300",  # too_many_connections
+}
+
+
+def _sqlstate(exc: sa.exc.DBAPIError) -> str | None:
+    orig = exc.orig
+    for attr in ("sqlstate", "pgcode"):
+        value = getattr(orig, attr, None) or getattr(getattr(orig, "__cause__", None), attr, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if _sqlstate(exc) in _TRANSIENT_SQLSTATES:
+            return True
+        if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+            return True
+    return isinstance(exc, ConnectionError | TimeoutError | OSError)
+
+
+@contextlib.contextmanager
+def translate_errors(what: str) -> Iterator[None]:
+    """Re-raise transient database failures as ``StoreUnavailable``; leave the others (bugs) alone."""
+    try:
+        yield
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        if is_transient(exc):
+            raise StoreUnavailable(f"{what}: {exc.__class__.__name__}: {exc}") from exc
+        raise
