@@ -2,7 +2,24 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv services services-stop services-status services-smoke kafka-jars
+.PHONY: run test lint venv services services-stop services-status services-smoke kafka-jars
+
+# The daemon on the embedded default (SQLite file + SQL-log bus under ./var) with demo data, on
+# http://127.0.0.1:8080. Needs no services at all.
+run: venv
+	$(VENV)/bin/proud migrate
+	PROUD_DEMO_DATA=true $(VENV)/bin/proud run
+
+# Starts the real services (if not running) and runs the whole suite against them. pytest's exit code 5
+# ("no tests collected") is a failure here: a green run must have tested something.
+test: venv
+	bash scripts/services/all.sh start
+	$(PY) -m pytest -p no:cacheprovider -q -ra; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+lint: venv
+	$(VENV)/bin/ruff check gateway connectors schemas tests
+	$(VENV)/bin/mypy
 
 # Re-run pip only when pyproject.toml changes; never recreate an existing venv.
 $(VENV)/.installed: pyproject.toml
