@@ -27,4 +27,4 @@ class RetryPolicy:
         assert attempt >= 1
         ceiling = min(self.delay_s_max, self.delay_s_initial * (2 ** (attempt - 1)))
         draw: float = (rng or random).uniform(0.5, 1.0)
-        return ceiling * draw
+        return float(ceiling * draw)
