@@ -21,6 +21,7 @@ def create_bus(settings: Settings, engine: AsyncEngine, clock: Clock) -> Bus:
             client_id=settings.kafka_client_id,
             request_timeout_s=settings.kafka_request_timeout_s,
             message_bytes_max=settings.message_bytes_max,
+            replication_factor=settings.topic_replication_factor,
         )
     from gateway.bus.sqllog import SqlLogBus
 
