@@ -107,6 +107,11 @@ class ConsumerRunner:
         await self._open_consumer()
         self._task = asyncio.create_task(self._run(), name=f"consumer:{self.group_id}")
 
+    async def start_consumer(self) -> None:
+        """Join the group without the background loop; the caller drives ``run_once`` (benchmarks, tests)."""
+        assert self._task is None and self._consumer is None
+        await self._open_consumer()
+
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:

@@ -1,0 +1,68 @@
+"""``proud bench``: measured figures, printed; never asserted in tests (targets live in README)."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import os
+import platform
+
+import typer
+
+from gateway.bench.bus import BenchResult, run_bench, summary
+from gateway.bus.base import Bus
+from gateway.bus.kafka import KafkaBus
+from gateway.bus.sqllog import SqlLogBus
+from gateway.clock import SystemClock
+from gateway.config import load_settings
+from gateway.store.db import create_engine
+from gateway.store.migrate import upgrade_sync
+
+bench_app = typer.Typer(help="Benchmarks: print throughput and latency figures.", no_args_is_help=True)
+
+#: Where ``make services`` runs PostgreSQL and Kafka; used when settings name neither.
+LOCAL_PG_URL = "postgresql+asyncpg://proud:proud@127.0.0.1:5432/proud_test"
+LOCAL_KAFKA = "127.0.0.1:9092"
+EVENTS_MAX = 10_000_000
+
+
+class Backend(enum.StrEnum):
+    kafka = "kafka"
+    sql = "sql"
+
+
+@bench_app.command("bus")
+def bench_bus(
+    backend: Backend = typer.Option(Backend.kafka, help="kafka: Kafka + PostgreSQL; sql: the SQL-log bus"),
+    events: int = typer.Option(200_000, min=1, max=EVENTS_MAX, help="events to push end to end"),
+    database_url: str | None = typer.Option(
+        None, help="store (and SQL-log) database; default: PROUD_DATABASE_URL, else the local PostgreSQL "
+        "for kafka and the embedded SQLite file for sql"
+    ),
+    bootstrap: str | None = typer.Option(None, help="Kafka bootstrap; default PROUD_KAFKA_BOOTSTRAP or local"),
+    partitions: int = typer.Option(6, min=1, max=64, help="partitions of the bench topic"),
+) -> None:
+    """Outbox → bus → consumer → inbox + state row; prints events_per_s, p50_ms, p99_ms."""
+    settings = load_settings()
+    if backend is Backend.kafka:
+        url = database_url or settings.database_url or LOCAL_PG_URL
+    else:
+        url = database_url or settings.effective_database_url
+    upgrade_sync(url)
+    result = asyncio.run(_run(backend, url, bootstrap or settings.kafka_bootstrap or LOCAL_KAFKA, events,
+                              partitions))
+    typer.echo(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}")
+    typer.echo(f"database: {url.split('://', 1)[0]}")
+    typer.echo(summary(result))
+    typer.echo(result.line())
+
+
+async def _run(backend: Backend, url: str, bootstrap: str, events: int, partitions: int) -> BenchResult:
+    engine = create_engine(url)
+    bus: Bus = KafkaBus(bootstrap) if backend is Backend.kafka else SqlLogBus(engine, clock=SystemClock())
+    try:
+        await bus.start()
+        return await run_bench(engine, bus, events=events, partitions=partitions)
+    finally:
+        await bus.stop()
+        await engine.dispose()

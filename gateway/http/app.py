@@ -1,0 +1,145 @@
+"""The aiohttp application: probes, metrics, JSON errors, and its start and stop for the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import sqlalchemy as sa
+import structlog
+from aiohttp import hdrs, web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.daemon import Daemon
+from gateway.errors import ConfigError, Conflict, NotFound, ProudError, TransientError
+from gateway.http import ops
+from gateway.http.keys import DAEMON
+from gateway.http.views import BadParameter
+
+log = structlog.get_logger(__name__)
+
+#: Each readiness check (database, bus) must answer within this, so a probe never hangs on a dead peer.
+READY_CHECK_TIMEOUT_S: Final = 3.0
+#: How long ``/metrics`` waits for the bus to report offsets before serving the previous lag values.
+LAG_REFRESH_TIMEOUT_S: Final = 3.0
+#: How long stopping waits for open requests (and idle keep-alive connections) before closing them.
+HTTP_SHUTDOWN_TIMEOUT_S: Final = 5.0
+
+# Our error types and the status each maps to; the first match wins, so subclasses come first.
+_STATUS_BY_ERROR: Final[tuple[tuple[type[ProudError], int], ...]] = (
+    (BadParameter, 400),
+    (NotFound, 404),
+    (Conflict, 409),
+    (TransientError, 503),
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a JSON ``{"error": ...}`` body; unexpected ones are logged with their stack."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(exc.status, exc.reason, path=request.path)
+    except ProudError as exc:
+        status = next((code for kind, code in _STATUS_BY_ERROR if isinstance(exc, kind)), 500)
+        if status == 500:
+            log.error("request failed", method=request.method, path=request.path, error=exc.message)
+        extra = {"parameter": exc.name, "value": exc.value} if isinstance(exc, BadParameter) else {}
+        return error_response(status, exc.message, **extra)
+    except Exception:
+        log.exception("request failed unexpectedly", method=request.method, path=request.path)
+        return error_response(500, "internal error; the server log has the details")
+
+
+async def health(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _select_one(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(sa.text("SELECT 1"))
+
+
+async def _check(probe: Awaitable[None]) -> str:
+    """``"ok"`` or what went wrong, within ``READY_CHECK_TIMEOUT_S``."""
+    try:
+        await asyncio.wait_for(probe, READY_CHECK_TIMEOUT_S)
+    except TimeoutError:
+        return f"no answer within {READY_CHECK_TIMEOUT_S} s"
+    except Exception as exc:  # a readiness probe reports any failure rather than raising it
+        return f"{exc.__class__.__name__}: {exc}"
+    return "ok"
+
+
+async def ready(request: web.Request) -> web.Response:
+    daemon = request.app[DAEMON]
+    database, bus = await asyncio.gather(_check(_select_one(daemon.engine)), _check(daemon.bus.ping()))
+    checks = {"database": database, "bus": bus}
+    if all(result == "ok" for result in checks.values()):
+        return web.json_response({"status": "ok", "checks": checks})
+    return web.json_response({"status": "unavailable", "checks": checks}, status=503)
+
+
+async def refresh_lag(daemon: Daemon) -> None:
+    """Set ``proud_consumer_lag`` from the bus; on failure keep the previous values (stale beats absent)."""
+    names = [spec.name for spec in daemon.topics.all()]
+    try:
+        partitions = await asyncio.wait_for(daemon.bus.describe(names), LAG_REFRESH_TIMEOUT_S)
+    except Exception as exc:  # metrics must still be served when the bus is down
+        log.warning("consumer lag not refreshed", error=f"{exc.__class__.__name__}: {exc}")
+        return
+    gauge = daemon.metrics.consumer_lag
+    for info in partitions:
+        for group in info.committed:
+            gauge.labels(info.topic, str(info.partition), group).set(info.lag(group))
+
+
+async def metrics(request: web.Request) -> web.Response:
+    daemon = request.app[DAEMON]
+    await refresh_lag(daemon)
+    body = generate_latest(daemon.metrics.registry)
+    # CONTENT_TYPE_LATEST carries a charset, which aiohttp's content_type argument refuses; set the header.
+    return web.Response(body=body, headers={hdrs.CONTENT_TYPE: CONTENT_TYPE_LATEST})
+
+
+def create_app(daemon: Daemon) -> web.Application:
+    app = web.Application(middlewares=[json_errors])
+    app[DAEMON] = daemon
+    app.add_routes([
+        web.get("/health", health),
+        web.get("/ready", ready),
+        web.get("/metrics", metrics),
+    ])
+    app.add_routes(ops.routes)
+    return app
+
+
+async def start_http(daemon: Daemon) -> web.AppRunner:
+    """Serve the app on ``http_host:http_port``; a port that cannot be bound is reported as a setting."""
+    host, port = daemon.settings.http_host, daemon.settings.http_port
+    runner = web.AppRunner(create_app(daemon), shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT_S)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError("http_port", port, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    log.info("http listening", url=f"http://{host}:{port}")
+    return runner
+
+
+async def stop_http(runner: object) -> None:
+    # ``object`` because the daemon keeps the runner untyped, so that it need not import aiohttp itself.
+    assert isinstance(runner, web.AppRunner), runner
+    await runner.cleanup()

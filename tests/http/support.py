@@ -1,0 +1,53 @@
+"""Helpers for tests that run a real daemon and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from gateway.bus.base import Bus, OutgoingRecord
+from gateway.bus.outbox import envelope_record
+from schemas.bench import BenchEvent
+from schemas.envelope import new_envelope
+
+T = TypeVar("T")
+
+#: Longest a test waits for messages to flow through the daemon; generous for a cold broker on 2 cores.
+WAIT_S_MAX = 60.0
+WAIT_POLL_S = 0.1
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (the OS picks it; it may be taken again later, rarely)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_for(probe: Callable[[], Awaitable[T | None]], what: str, wait_s: float = WAIT_S_MAX) -> T:
+    """Call ``probe`` until it returns something other than None; fail naming ``what`` after ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        result = await probe()
+        if result is not None:
+            return result
+        assert time.monotonic() < deadline, f"{what}: not seen within {wait_s} s"
+        await asyncio.sleep(WAIT_POLL_S)
+
+
+async def publish_events(bus: Bus, topic: str, count: int) -> None:
+    now = dt.datetime.now(dt.UTC)
+    records = [
+        envelope_record(topic, new_envelope(BenchEvent(seq=seq, amount=1), key=f"k{seq % 3}", now=now))[1]
+        for seq in range(count)
+    ]
+    await bus.publish(records)
+
+
+async def publish_malformed(bus: Bus, topic: str) -> None:
+    """A record no consumer can decode: the runner dead-letters it on the first attempt."""
+    await bus.publish([OutgoingRecord(topic, "broken", b"{not json")])
