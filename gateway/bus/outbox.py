@@ -11,6 +11,7 @@ their transactions committed). On PostgreSQL a session advisory lock elects it; 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -36,6 +37,8 @@ RELAY_LOCK_KEY = 0x70726F75642D6F62
 PURGE_EVERY_ROUNDS = 200
 #: Delay before a relay retries after the bus or the database failed.
 RELAY_ERROR_DELAY_S = 1.0
+#: How long ``stop`` waits for the round in hand before cancelling it.
+STOP_GRACE_S = 30.0
 
 HEADER_MESSAGE_ID = "proud-id"
 HEADER_TYPE = "proud-type"
@@ -93,15 +96,23 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._lock_conn: AsyncConnection | None = None
         self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         assert self._task is None, "relay started twice"
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
+        """Finish the round in hand, then stop. Idempotent. (Cancelling mid-transaction can strand a SQLite
+        write lock, see ``ConsumerRunner.stop``; a round is bounded by the bus's own timeouts.)"""
         task, self._task = self._task, None
+        self._stopping.set()
+        self._wakeup.set()
         if task is not None:
-            task.cancel()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
+            except TimeoutError:
+                task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await self._release_lock()
 
@@ -111,10 +122,11 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         rounds = 0
-        while True:
+        while not self._stopping.is_set():
             try:
                 if not await self._elected():
-                    await asyncio.sleep(RELAY_ERROR_DELAY_S)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), RELAY_ERROR_DELAY_S)
                     continue
                 sent = await self.run_once()
                 rounds += 1
@@ -123,14 +135,13 @@ class OutboxRelay:
             except ProudError as exc:
                 log.warning("outbox relay failed, retrying", error=str(exc), retryable=exc.retryable)
                 await self._release_lock()
-                await asyncio.sleep(RELAY_ERROR_DELAY_S)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), RELAY_ERROR_DELAY_S)
                 continue
-            if sent < self._batch_max:
+            if sent < self._batch_max and not self._stopping.is_set():
                 self._wakeup.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
-                except TimeoutError:
-                    pass
 
     async def _elected(self) -> bool:
         if is_sqlite(self._engine) or self._lock_conn is not None:

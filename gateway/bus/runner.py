@@ -13,6 +13,7 @@ message. The runner restarts its consumer after a backoff and resumes from the l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 import uuid
@@ -42,6 +43,8 @@ log = structlog.get_logger(__name__)
 #: Delay before the first consumer restart after an infrastructure failure, and the cap on later ones.
 RESTART_DELAY_S_INITIAL = 0.5
 RESTART_DELAY_S_MAX = 30.0
+#: How long ``stop`` waits for the batch in hand (including its retries) before cancelling it.
+STOP_GRACE_S = 30.0
 
 
 @dataclass(slots=True)
@@ -97,6 +100,7 @@ class ConsumerRunner:
         self._metrics, self._relay, self._sleep = metrics, relay, sleep
         self._consumer: BusConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     @property
     def group_id(self) -> str:
@@ -113,9 +117,18 @@ class ConsumerRunner:
         await self._open_consumer()
 
     async def stop(self) -> None:
+        """Let the batch in hand finish, then leave the group. Idempotent.
+
+        Cancelling a task in the middle of a SQLite transaction can leave the file's write lock held by a
+        connection nobody uses any more, so the loop is asked to stop and only cancelled past a grace period.
+        """
         task, self._task = self._task, None
+        self._stopping.set()
         if task is not None:
-            task.cancel()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
+            except TimeoutError:
+                task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await self._close_consumer()
 
@@ -131,7 +144,7 @@ class ConsumerRunner:
 
     async def _run(self) -> None:
         delay_s = RESTART_DELAY_S_INITIAL
-        while True:
+        while not self._stopping.is_set():
             try:
                 if self._consumer is None:
                     await self._open_consumer()
@@ -141,7 +154,8 @@ class ConsumerRunner:
                 # Uncommitted records come back to whoever owns their partition next; the inbox makes that safe.
                 log.error("consumer failed; restarting", group=self.group_id, error=_describe(exc))
                 await self._close_consumer()
-                await asyncio.sleep(delay_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay_s)
                 delay_s = min(RESTART_DELAY_S_MAX, delay_s * 2)
 
     async def run_once(self) -> int:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import typer
 
 from gateway.cli import ConfigOption, cli_settings, guarded
+from gateway.cli.bench import bench_app
 from gateway.cli.dlq import dlq_app
 from gateway.cli.topics import topics_command
 from gateway.config import Settings
@@ -75,18 +76,7 @@ app.command("topics")(topics_command)
 app.add_typer(dlq_app, name="dlq")
 
 
-def _add_bench(cli: typer.Typer) -> None:
-    # TODO(lead): drop this guard once gateway/cli/bench.py exists.
-    try:
-        from gateway.cli.bench import bench_app
-    except ModuleNotFoundError as exc:
-        if exc.name != "gateway.cli.bench":
-            raise  # a missing dependency of bench.py is a bug to see, not a reason to hide the command
-        return
-    cli.add_typer(bench_app, name="bench")
-
-
-_add_bench(app)
+app.add_typer(bench_app, name="bench")
 
 if __name__ == "__main__":
     app()
