@@ -51,7 +51,8 @@ class BenchHandler:
              "updated_at": last.now}
             for key, (events, total, last) in totals.items()
         ]
-        statement = insert(bench_state).values(rows)
+        # Keys are unique within ``rows``, so one executemany upsert is valid (and compiled once).
+        statement = insert(bench_state)
         statement = statement.on_conflict_do_update(
             index_elements=[bench_state.c.key],
             set_={
@@ -61,7 +62,7 @@ class BenchHandler:
                 "updated_at": statement.excluded.updated_at,
             },
         )
-        await conn.execute(statement)
+        await conn.execute(statement, rows)
 
     def subscription(self, group_id: str, topics: Sequence[str]) -> Subscription:
         return Subscription(group_id, tuple(topics), self.__call__, self.many)
