@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     retry_delay_s_initial: Annotated[float, msgspec.Meta(gt=0, le=limits.RETRY_DELAY_S_MAX)] = 0.2
     retry_delay_s_max: Annotated[float, msgspec.Meta(gt=0, le=limits.RETRY_DELAY_S_MAX)] = 10.0
 
+    #: Inbox entries older than this are forgotten; must exceed every topic's retention (checked at start).
+    inbox_retention_s: Annotated[float, msgspec.Meta(gt=0)] = 60 * 86_400.0
+
     sql_bus_poll_interval_s: PositiveSeconds = 0.05
     sql_bus_session_timeout_s: PositiveSeconds = 10.0
 

@@ -12,6 +12,7 @@ import signal
 from collections.abc import Sequence
 
 import structlog
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway import limits
@@ -24,6 +25,8 @@ from gateway.bus.runner import ConsumerRunner
 from gateway.bus.topics import TOPICS, TopicRegistry
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
+from gateway.errors import ConfigError
+from gateway.maintenance import Maintenance
 from gateway.metrics import Metrics
 from gateway.store.db import create_engine
 from gateway.store.migrate import ensure_current
@@ -59,12 +62,25 @@ class Daemon:
             )
             for sub in subscriptions
         ]
+        self.maintenance = Maintenance(
+            self.engine, self.bus, self.clock, inbox_retention_s=settings.inbox_retention_s
+        )
         self._serve_http = serve_http
-        self._http_runner: object | None = None
+        self._http_runner: web.AppRunner | None = None
         self._started = False
+
+    def _check_retention(self) -> None:
+        longest_ms = max((spec.retention_ms for spec in self.topics.all()), default=0)
+        if self.settings.inbox_retention_s * 1000 <= longest_ms:
+            raise ConfigError(
+                "inbox_retention_s", self.settings.inbox_retention_s,
+                f"must exceed the longest topic retention ({longest_ms / 1000:.0f} s), or a message "
+                "redelivered after its inbox entry was forgotten would apply twice",
+            )
 
     async def start(self) -> None:
         assert not self._started, "daemon started twice"
+        self._check_retention()
         await ensure_current(self.settings.effective_database_url)
         await self.bus.start()
         await self.bus.ensure_topics(self.topics.all(), self.settings.topic_partitions)
@@ -75,6 +91,7 @@ class Daemon:
         await self.relay.start()
         for runner in self.runners:
             await runner.start()
+        await self.maintenance.start()
         if self._serve_http:
             from gateway.http.app import start_http
 
@@ -93,7 +110,10 @@ class Daemon:
 
             steps.append(stop_http(self._http_runner))
             self._http_runner = None
-        for step in [*steps, *(r.stop() for r in self.runners), self.relay.stop(), self.bus.stop()]:
+        for step in [
+            *steps, self.maintenance.stop(), *(r.stop() for r in self.runners), self.relay.stop(),
+            self.bus.stop(),
+        ]:
             try:
                 await asyncio.wait_for(step, limits.SHUTDOWN_TIMEOUT_S)
             except Exception as exc:  # keep stopping the rest; report what did not stop cleanly

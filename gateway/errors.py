@@ -21,6 +21,8 @@ so that the consumer runtime can decide between retry and dead-letter without kn
 
 from __future__ import annotations
 
+import re
+
 
 class ProudError(Exception):
     """Root of every error proud raises on purpose."""
@@ -32,10 +34,21 @@ class ProudError(Exception):
         self.message = message
 
 
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+):[^@\s]*@")
+
+
+def redact(value: object) -> object:
+    """Hide the password of a URL-like value (``postgresql://user:secret@host`` → ``user:***@host``)."""
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(r"\g<head>:***@", value)
+    return value
+
+
 class ConfigError(ProudError):
-    """A setting has a value proud cannot use; start-up stops."""
+    """A setting has a value proud cannot use; start-up stops. Passwords in URLs are not repeated."""
 
     def __init__(self, key: str, value: object, reason: str) -> None:
+        value = redact(value)
         super().__init__(f"setting {key}={value!r}: {reason}")
         self.key = key
         self.value = value

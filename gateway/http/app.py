@@ -139,7 +139,5 @@ async def start_http(daemon: Daemon) -> web.AppRunner:
     return runner
 
 
-async def stop_http(runner: object) -> None:
-    # ``object`` because the daemon keeps the runner untyped, so that it need not import aiohttp itself.
-    assert isinstance(runner, web.AppRunner), runner
+async def stop_http(runner: web.AppRunner) -> None:
     await runner.cleanup()
