@@ -29,6 +29,7 @@ from schemas.bench import BenchEvent
 from schemas.envelope import encode, new_envelope
 from tests.bus.contract import drain
 from tests.bus.test_runner import Flaky
+from tests.conftest import clear_unsent_outbox
 
 WAIT_S_MAX = 90.0
 BYTES_MAX = 4_000
@@ -55,7 +56,10 @@ async def wait_until(check: Callable[[], Awaitable[bool]], what: str) -> None:
 @pytest.fixture(params=["sql-sqlite", "sql-postgres", "kafka-postgres"])
 async def pipeline(request: pytest.FixtureRequest, unique: str) -> AsyncIterator[Pipeline]:
     backend, database = request.param.split("-")
-    engine = create_engine(request.getfixturevalue("pg_url" if database == "postgres" else "sqlite_url"))
+    url = request.getfixturevalue("pg_url" if database == "postgres" else "sqlite_url")
+    if database == "postgres":
+        clear_unsent_outbox(url)
+    engine = create_engine(url)
     clock = SystemClock()
     bus: Bus
     if backend == "kafka":
