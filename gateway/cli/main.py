@@ -10,6 +10,7 @@ import typer
 from gateway.cli import ConfigOption, cli_settings, guarded
 from gateway.cli.bench import bench_app
 from gateway.cli.dlq import dlq_app
+from gateway.cli.rules import rules_app
 from gateway.cli.topics import topics_command
 from gateway.config import Settings
 from gateway.daemon import Daemon
@@ -77,6 +78,7 @@ app.add_typer(dlq_app, name="dlq")
 
 
 app.add_typer(bench_app, name="bench")
+app.add_typer(rules_app, name="rules")
 
 if __name__ == "__main__":
     app()

@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 
 from gateway.store.db import create_engine
 from gateway.store.migrate import alembic_config, head_revision, upgrade_sync
+import gateway.process.tables  # noqa: F401  (registers the process tables on ``metadata``)
 from gateway.store.tables import metadata
 
 

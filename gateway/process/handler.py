@@ -1,0 +1,140 @@
+"""The bus side of the process runtime: one consumer group per machine, applying messages to instances.
+
+Each machine is its own consumer group (``process.<machine>``) reading the machine's topics and the shared
+timer topic. The consumer runner calls ``apply`` inside its transaction, after the inbox claim, so the
+instance change, its history, its timers and the messages its actions emit commit with the inbox row:
+a redelivered message finds its inbox row and has no second effect.
+
+Instances stay on the version they started with. An instance on an older version either moves to the
+current one (the current file's ``migrations`` maps its state) or keeps running on the old definition,
+rebuilt from the source text remembered in ``process_machine_version``.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.bus.handler import HandlerContext, Subscription
+from gateway.errors import HandlerRejected
+from gateway.process import store
+from gateway.process.calendar import WorkingCalendar
+from gateway.process.definition import Machine
+from gateway.process.engine import Actions, Disposition, InstanceState, evaluate
+from gateway.process.expressions import Decisions, Expressions
+from gateway.process.topics import PROCESS_TIMERS
+from schemas.process import TimerFired
+
+log = structlog.get_logger(__name__)
+
+#: Old machine versions kept parsed in memory; instances on older ones are rare and re-parse cheaply.
+OLD_VERSIONS_CACHED_MAX = 100
+
+#: Builds a ``Machine`` from a version's source text and a label for messages (the loader's job).
+ParseSource = Callable[[str, str], Machine]
+
+
+def group_id(machine: str) -> str:
+    return f"process.{machine}"
+
+
+class ProcessHandler:
+    def __init__(
+        self,
+        machines: Sequence[Machine],
+        *,
+        calendar: WorkingCalendar,
+        actions: Actions,
+        decisions: Decisions | None,
+        sources: Mapping[str, str] | None = None,
+        parse: ParseSource | None = None,
+    ) -> None:
+        names = [m.name for m in machines]
+        assert len(names) == len(set(names)), f"machines named twice: {names}"
+        self.machines = {m.name: m for m in machines}
+        self._calendar, self._actions, self._decisions = calendar, actions, decisions
+        self._expressions = Expressions()
+        self._sources = dict(sources or {})
+        self._parse = parse
+        self._old: dict[tuple[str, str], Machine] = {}
+        #: (machine, disposition) -> messages; what "changes nothing (it is counted)" counts.
+        self.dispositions: collections.Counter[tuple[str, Disposition]] = collections.Counter()
+
+    def subscriptions(self) -> list[Subscription]:
+        return [self.subscription(name) for name in self.machines]
+
+    def subscription(self, name: str) -> Subscription:
+        machine = self.machines[name]
+        topics = tuple(dict.fromkeys((*machine.topics, PROCESS_TIMERS.name)))
+
+        async def handle(ctx: HandlerContext) -> None:
+            await self.apply(machine, ctx)
+
+        return Subscription(group_id(name), topics, handle)
+
+    async def register_versions(self, engine: AsyncEngine, now: dt.datetime) -> None:
+        """Remember the source of every current machine version (call once at start-up)."""
+        async with engine.begin() as conn:
+            for name, machine in self.machines.items():
+                source = self._sources.get(name)
+                if source is not None:
+                    await store.register_version(conn, name, machine.version, source, now)
+
+    async def apply(self, machine: Machine, ctx: HandlerContext) -> Disposition | None:
+        """Apply one message; returns its disposition (None: a timer message of another machine)."""
+        body = ctx.envelope.payload
+        timer = None
+        key = ctx.envelope.key
+        if isinstance(body, TimerFired):
+            if body.machine != machine.name:
+                return None
+            timer = await store.load_timer(ctx.conn, body.timer_id)
+            key = body.instance_key
+        instance = await store.load_instance(ctx.conn, machine.name, key)
+        runnable, current = await self._runnable(ctx.conn, machine, instance)
+        outcome = await evaluate(
+            runnable, current, ctx.envelope, now=ctx.now, calendar=self._calendar, actions=self._actions,
+            decisions=self._decisions, expressions=self._expressions, timer=timer,
+        )
+        if outcome.changed:
+            await store.save(ctx.conn, machine.name, instance, outcome, ctx.now)
+            for topic, envelope in outcome.emitted:
+                ctx.emit(topic, envelope)
+        self.dispositions[(machine.name, outcome.disposition)] += 1
+        log.debug(
+            "process message", machine=machine.name, key=key, type=ctx.envelope.type,
+            disposition=outcome.disposition, state=outcome.instance.state if outcome.instance else None,
+        )
+        return outcome.disposition
+
+    async def _runnable(
+        self, conn: AsyncConnection, machine: Machine, instance: InstanceState | None
+    ) -> tuple[Machine, InstanceState | None]:
+        """The definition an instance runs on, and the instance (moved to the current version if mapped)."""
+        if instance is None or instance.version == machine.version:
+            return machine, instance
+        mapping = machine.migrations.get(instance.version, {})
+        if instance.state in mapping:
+            return machine, replace(instance, version=machine.version, state=mapping[instance.state])
+        return await self._old_version(conn, machine.name, instance.version), instance
+
+    async def _old_version(self, conn: AsyncConnection, name: str, version: str) -> Machine:
+        cached = self._old.get((name, version))
+        if cached is not None:
+            return cached
+        source = await store.version_source(conn, name, version)
+        if source is None or self._parse is None:
+            raise HandlerRejected(
+                f"machine {name}: an instance runs on version {version}, whose source is not known and which "
+                "the current file's `migrations` does not map"
+            )
+        parsed = self._parse(source, f"{name}@{version}")
+        if len(self._old) >= OLD_VERSIONS_CACHED_MAX:
+            self._old.clear()
+        self._old[(name, version)] = parsed
+        return parsed
