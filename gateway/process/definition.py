@@ -112,7 +112,8 @@ class Machine:
     initial: str
     data: Mapping[str, Any]  # initial instance data
     states: Mapping[str, State]
-    migrations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # old version -> {old: new state}
+    # old version -> {old state: new state}
+    migrations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     where: Where = Where("?", 0)
 
     def state(self, name: str) -> State:
