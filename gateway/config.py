@@ -14,7 +14,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
@@ -25,6 +25,11 @@ ENV_PREFIX = "PROUD_"
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
+
+#: Due timers the scheduler fires in one transaction (one outbox row each), like an outbox batch.
+TIMER_BATCH_MAX: Final = limits.OUTBOX_BATCH_MAX
+#: Shortest poll of the rule files for changes: each poll stats every rule file, so not a busy loop.
+RULES_RELOAD_POLL_S_MIN: Final = 0.1
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -62,6 +67,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     sql_bus_poll_interval_s: PositiveSeconds = 0.05
     sql_bus_session_timeout_s: PositiveSeconds = 10.0
+
+    #: Rule files (``machines/*.yaml``, ``decisions/*.json``); relative paths are taken from the working
+    #: directory. A directory that does not exist means no machines (a fresh install); one that exists must
+    #: pass ``proud rules check`` or start-up stops.
+    rules_dir: str = "rules"
+    #: Poll the rule files every ``rules_reload_poll_s`` and reload them when they change.
+    rules_reload_on_change: bool = False
+    rules_reload_poll_s: Annotated[float, msgspec.Meta(ge=RULES_RELOAD_POLL_S_MIN, le=3600)] = 2.0
+    timer_batch_max: Annotated[int, msgspec.Meta(ge=1, le=TIMER_BATCH_MAX)] = 500
+    #: Timers are due to the minute at best, so a second between scans loses nothing that matters.
+    timer_poll_interval_s: PositiveSeconds = 1.0
 
     @property
     def bus_backend(self) -> Literal["kafka", "sql"]:

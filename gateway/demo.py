@@ -1,37 +1,67 @@
 """Demo data for ``make run``: a first burst of events so the ops endpoints have something to show.
 
 Idempotent: the events have fixed ids (derived from their number), so restarting the demo daemon queues
-them again but the inbox applies each only once.
+them again but the inbox applies each only once. Besides the bench events, a few overdue invoices start
+``reminder`` instances (``rules/machines/reminder.yaml``) for ``/api/ops/processes`` and ``/api/ops/timers``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.bus import outbox
+from gateway.bus.base import OutgoingRecord
 from gateway.bus.topics import BENCH_EVENTS
 from gateway.clock import Clock
+from gateway.process.topics import PAYMENTS_EVENTS
 from schemas.bench import BenchEvent
-from schemas.envelope import Envelope
+from schemas.envelope import Envelope, Payload
+from schemas.process import InvoiceOverdue
 
 DEMO_EVENTS = 100
 DEMO_KEYS = ("OPM-859182400100000001", "OPM-859182400100000002", "OPM-27ZG600Z0000001A")
+#: Overdue invoices per contract account: each starts one reminder instance.
+DEMO_INVOICES = (
+    ("CA-1000000001", "FV-2026-000101", Decimal("1200.50")),
+    ("CA-1000000002", "FV-2026-000102", Decimal("389.00")),
+    ("CA-1000000003", "FV-2026-000103", Decimal("15420.75")),
+)
+#: Days from the seeding to an invoice's final date: past the first reminder (10 working days) and its
+#: final notice (2 working days before), so a demo instance walks through every state if left running.
+DEMO_FINAL_DATE_DAYS = 45
 _DEMO_NAMESPACE = uuid.UUID("6f1c6d1e-3f4b-4c2a-9d8e-0d2b7f6a5c11")
+
+
+def _record(
+    topic: str, name: str, key: str, body: Payload, now: dt.datetime
+) -> tuple[uuid.UUID, OutgoingRecord]:
+    message_id = uuid.uuid5(_DEMO_NAMESPACE, name)
+    envelope = Envelope(
+        id=message_id, type=body.message_type, schema_version=body.schema_version, key=key, occurred_at=now,
+        recorded_at=now, correlation_id=message_id, causation_id=None, payload=body,
+    )
+    return outbox.envelope_record(topic, envelope)
 
 
 async def seed(engine: AsyncEngine, clock: Clock) -> int:
     now = clock.now()
-    items = []
-    for n in range(DEMO_EVENTS):
-        message_id = uuid.uuid5(_DEMO_NAMESPACE, f"demo-{n}")
-        envelope = Envelope(
-            id=message_id, type="bench.event", schema_version=1, key=DEMO_KEYS[n % len(DEMO_KEYS)],
-            occurred_at=now, recorded_at=now, correlation_id=message_id, causation_id=None,
-            payload=BenchEvent(seq=n, amount=1),
-        )
-        items.append(outbox.envelope_record(BENCH_EVENTS.name, envelope))
+    items = [
+        _record(BENCH_EVENTS.name, f"demo-{n}", DEMO_KEYS[n % len(DEMO_KEYS)], BenchEvent(seq=n, amount=1),
+                now)
+        for n in range(DEMO_EVENTS)
+    ]
+    final_date = now.date() + dt.timedelta(days=DEMO_FINAL_DATE_DAYS)
+    items += [
+        # The id names the invoice only: a restart on another day queues the same message, which the
+        # reminder's inbox then skips, rather than a second overdue notice.
+        _record(PAYMENTS_EVENTS.name, f"demo-overdue-{invoice}", account,
+                InvoiceOverdue(invoice=invoice, amount=amount, final_date=final_date), now)
+        for account, invoice, amount in DEMO_INVOICES
+    ]
     async with engine.begin() as conn:
         await outbox.add(conn, items, now)
     return len(items)

@@ -1,4 +1,5 @@
-"""Prometheus metrics. One ``Metrics`` per daemon, on its own registry, so tests can run several side by side."""
+"""Prometheus metrics. One ``Metrics`` per daemon, on its own registry, so tests can run several side by
+side."""
 
 from __future__ import annotations
 
@@ -47,3 +48,16 @@ class Metrics:
             registry=r,
         )
         self.outbox_pending = Gauge("proud_outbox_pending", "Outbox rows not yet published", registry=r)
+        self.process_dispositions = Counter(
+            "proud_process_dispositions",
+            "Messages a process machine applied, by what they did (created, transitioned, ignored_*)",
+            ["machine", "disposition"],
+            registry=r,
+        )
+        self.process_timers_pending = Gauge(
+            "proud_process_timers_pending", "Durable timers armed and not yet fired", ["machine"], registry=r
+        )
+        self.rules_reloads = Counter(
+            "proud_rules_reloads", "Rule reloads, by result (reloaded, unchanged, refused)", ["result"],
+            registry=r,
+        )

@@ -206,3 +206,13 @@ async def _read_with(settings: Settings, engine: AsyncEngine, source: str, limit
         return await read_topic(bus, engine, settings, source, limit)
     finally:
         await bus.stop()
+
+
+def _register_reload() -> None:
+    # Imported late: the reload command talks HTTP to the running daemon and needs nothing else from here.
+    from gateway.cli.rules_reload import reload_command
+
+    rules_app.command("reload")(reload_command)
+
+
+_register_reload()

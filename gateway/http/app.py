@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.daemon import Daemon
 from gateway.errors import ConfigError, Conflict, NotFound, ProudError, TransientError
-from gateway.http import ops
+from gateway.http import ops, processes
 from gateway.http.keys import DAEMON
 from gateway.http.views import BadParameter
 
@@ -107,7 +107,7 @@ async def refresh_lag(daemon: Daemon) -> None:
 
 async def metrics(request: web.Request) -> web.Response:
     daemon = request.app[DAEMON]
-    await refresh_lag(daemon)
+    await asyncio.gather(refresh_lag(daemon), processes.refresh_process_gauges(daemon))
     body = generate_latest(daemon.metrics.registry)
     # CONTENT_TYPE_LATEST carries a charset, which aiohttp's content_type argument refuses; set the header.
     return web.Response(body=body, headers={hdrs.CONTENT_TYPE: CONTENT_TYPE_LATEST})
@@ -122,6 +122,7 @@ def create_app(daemon: Daemon) -> web.Application:
         web.get("/metrics", metrics),
     ])
     app.add_routes(ops.routes)
+    app.add_routes(processes.routes)
     return app
 
 

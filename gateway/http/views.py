@@ -7,6 +7,8 @@ are plain JSON-ready dicts.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Sequence
@@ -31,6 +33,7 @@ DLQ_STATUSES: Final[dict[str, str | None]] = {
     "replayed": dlq.STATUS_REPLAYED,
     "all": None,
 }
+_MANGLED_OFFSET = re.compile(r"(?P<time>T[0-9:.]+) (?P<offset>[0-9]{2}:?[0-9]{2})$")
 #: How long one operator request may wait for the bus (describe, ensure topics) before giving up.
 OPS_BUS_TIMEOUT_S: Final = 10.0
 
@@ -50,15 +53,29 @@ def parse_status(raw: str) -> str | None:
     return DLQ_STATUSES[raw]
 
 
-def parse_limit(raw: str) -> int:
-    expected = f"an integer from 1 to {limits.DLQ_LIST_MAX}"
+def parse_limit(raw: str, maximum: int = limits.DLQ_LIST_MAX) -> int:
+    expected = f"an integer from 1 to {maximum}"
     try:
         limit = int(raw)
     except ValueError:
         raise BadParameter("limit", raw, expected) from None
-    if not 1 <= limit <= limits.DLQ_LIST_MAX:
+    if not 1 <= limit <= maximum:
         raise BadParameter("limit", raw, expected)
     return limit
+
+
+def parse_instant(name: str, raw: str) -> dt.datetime:
+    """An ISO 8601 date-time with a UTC offset; a naive one is refused rather than guessed (UTC or Prague)."""
+    expected = "an ISO 8601 date-time with a UTC offset, e.g. 2026-12-14T09:00:00Z or ...T10:00:00+01:00"
+    # An unescaped "+01:00" in a query string arrives as " 01:00"; nothing else ends a date-time like that.
+    text = _MANGLED_OFFSET.sub(r"\g<time>+\g<offset>", raw)
+    try:
+        instant = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise BadParameter(name, raw, expected) from None
+    if instant.tzinfo is None:
+        raise BadParameter(name, raw, expected)
+    return instant.astimezone(dt.UTC)
 
 
 def parse_letter_id(raw: str) -> uuid.UUID:
