@@ -27,12 +27,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 import zen
+
+from gateway.process.decision_table import compile_table
 
 #: Significant digits a Decimal may have and still pass through zen's float interface exactly.
 DECIMAL_DIGITS_MAX = 15
@@ -167,23 +169,47 @@ class Decisions:
     def exists(self, name: str) -> bool:
         return bool(_DECISION_NAME.fullmatch(name)) and (self._directory / f"{name}.json").is_file()
 
-    def evaluate(self, name: str, zen_context: Mapping[str, Any]) -> dict[str, Any]:
-        """The decision's result object, converted by ``from_zen``."""
+    def _decision(self, name: str) -> Any:
+        """The compiled fast path for input → table → output graphs, else zen's own decision."""
         label = f"decision {name}"
         decision = self._cache.get(name)
         if decision is None:
             if not self.exists(name):
                 raise ExpressionError(label, f"no file {self._directory / (name + '.json')}")
             try:
-                decision = self._engine.get_decision(name)
+                decision = compile_table(json.loads(self._load(name)))
+                if decision is None:
+                    decision = _ZenDecision(self._engine.get_decision(name))
             except Exception as exc:
                 raise ExpressionError(label, _zen_reason(exc)) from None
             self._cache[name] = decision
+        return decision
+
+    def evaluate(self, name: str, zen_context: Mapping[str, Any]) -> dict[str, Any]:
+        """The decision's result object, converted by ``from_zen``."""
+        return self.evaluate_many(name, [zen_context])[0]
+
+    def evaluate_many(self, name: str, zen_contexts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Batch evaluation: the decision is looked up once for all contexts."""
+        decision = self._decision(name)
         try:
-            response = decision.evaluate(dict(zen_context))
+            raw = decision.evaluate_many(zen_contexts)
         except Exception as exc:
-            raise ExpressionError(label, _zen_reason(exc)) from None
-        result = from_zen(response.get("result"))
-        if not isinstance(result, dict):
-            raise ExpressionError(label, f"result is {result!r}, expected an object")
-        return result
+            raise ExpressionError(f"decision {name}", _zen_reason(exc)) from None
+        results = []
+        for item in raw:
+            result = from_zen(item)
+            if not isinstance(result, dict):
+                raise ExpressionError(f"decision {name}", f"result is {result!r}, expected an object")
+            results.append(result)
+        return results
+
+
+class _ZenDecision:
+    """zen's decision behind the same interface as ``CompiledTable``."""
+
+    def __init__(self, decision: Any) -> None:
+        self._decision = decision
+
+    def evaluate_many(self, contexts: Sequence[Mapping[str, Any]]) -> list[Any]:
+        return [self._decision.evaluate(dict(context)).get("result") for context in contexts]
