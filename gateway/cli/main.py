@@ -9,6 +9,7 @@ import typer
 
 from gateway.cli import ConfigOption, cli_settings, guarded
 from gateway.cli.bench import bench_app
+from gateway.cli.bench_rules import bench_rules
 from gateway.cli.dlq import dlq_app
 from gateway.cli.rules import rules_app
 from gateway.cli.topics import topics_command
@@ -77,6 +78,7 @@ app.command("topics")(topics_command)
 app.add_typer(dlq_app, name="dlq")
 
 
+bench_app.command("rules")(bench_rules)
 app.add_typer(bench_app, name="bench")
 app.add_typer(rules_app, name="rules")
 

@@ -1,0 +1,50 @@
+"""``proud bench rules``: transitions per second with full persistence, and decision evaluations per second."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+from pathlib import Path
+
+import typer
+
+from gateway.bench.rules import RulesBenchResult, run_rules_bench
+from gateway.config import load_settings
+from gateway.store.db import create_engine
+from gateway.store.migrate import upgrade_sync
+
+#: Where ``make services`` runs PostgreSQL; used when the settings name no database.
+LOCAL_PG_URL = "postgresql+asyncpg://proud:proud@127.0.0.1:5432/proud_test"
+INSTANCES_MAX = 10_000_000
+
+
+def bench_rules(
+    instances: int = typer.Option(20_000, min=1, max=INSTANCES_MAX, help="instances created, then paid"),
+    decisions: int = typer.Option(200_000, min=1, max=INSTANCES_MAX, help="decision evaluations"),
+    database_url: str | None = typer.Option(
+        None, help="default: PROUD_DATABASE_URL, else the local PostgreSQL of `make services`"
+    ),
+    rules_dir: Path | None = typer.Option(None, help="default: the rules_dir setting"),
+) -> None:
+    """Persisted transitions of the demo machine, and batch decision-table evaluation."""
+    settings = load_settings()
+    url = database_url or settings.database_url or LOCAL_PG_URL
+    upgrade_sync(url)
+    result = asyncio.run(_run(url, rules_dir or Path(settings.rules_dir), instances, decisions))
+    typer.echo(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}")
+    typer.echo(f"database: {url.split('://', 1)[0]}")
+    typer.echo(
+        f"instances={result.instances} transitions={result.transitions} "
+        f"transitions_s={result.transitions_s:.2f} decisions={result.decisions} "
+        f"decisions_s={result.decisions_s:.2f}"
+    )
+    typer.echo(result.line())
+
+
+async def _run(url: str, rules_dir: Path, instances: int, decisions: int) -> RulesBenchResult:
+    engine = create_engine(url)
+    try:
+        return await run_rules_bench(engine, rules_dir, instances=instances, decisions=decisions)
+    finally:
+        await engine.dispose()
