@@ -13,7 +13,7 @@ MESSAGE_BYTES_MAX: Final = 1_048_576
 KAFKA_MESSAGE_BYTES_MAX: Final = 1_048_588
 
 #: Records one consumer fetch returns at most.
-CONSUMER_BATCH_MAX: Final = 500
+CONSUMER_BATCH_MAX: Final = 2_000
 #: Records the outbox relay reads and publishes per round.
 OUTBOX_BATCH_MAX: Final = 2_000
 #: Attempts of one handler call before the message is dead-lettered.

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway import limits
 from gateway.bench.handler import BenchHandler
-from gateway.bus import outbox
+from gateway.bench.producer import ProducerSide, new_relay, produce, two_processes
 from gateway.bus.base import Bus
 from gateway.bus.handler import HandlerContext, Subscription
-from gateway.bus.outbox import OutboxRelay
 from gateway.bus.retry import RetryPolicy
 from gateway.bus.runner import ConsumerRunner
 from gateway.bus.topics import TopicSpec
@@ -32,13 +33,7 @@ from gateway.clock import SystemClock
 from gateway.ids import uuid7
 from gateway.store.tables import bench_state, inbox
 from gateway.store.tables import outbox as outbox_table
-from schemas.bench import BenchEvent
-from schemas.envelope import new_envelope
 
-#: Events the producer writes per outbox transaction (a handler emitting a burst, or an import batch).
-PRODUCER_TXN_EVENTS = 1_000
-#: Distinct keys (entities) the events are spread over.
-BENCH_KEYS = 1_000
 #: A run that has not finished after this long is reported as failed rather than waited on forever.
 BENCH_TIMEOUT_S = 900.0
 
@@ -80,25 +75,12 @@ class _Probe:
         self.pending.extend(ctx.envelope.occurred_at for ctx in contexts)
 
 
-async def _produce(engine: AsyncEngine, relay: OutboxRelay, topic: str, run_id: str, events: int) -> None:
-    clock = SystemClock()
-    for start in range(0, events, PRODUCER_TXN_EVENTS):
-        now = clock.now()
-        items = [
-            outbox.envelope_record(
-                topic, new_envelope(BenchEvent(seq=seq), key=f"{run_id}-{seq % BENCH_KEYS}", now=now)
-            )
-            for seq in range(start, min(events, start + PRODUCER_TXN_EVENTS))
-        ]
-        async with engine.begin() as conn:
-            await outbox.add(conn, items, now)
-        relay.notify()
-        await asyncio.sleep(0)  # let the relay and the consumer take turns with the producer
-
-
-async def _consume(runner: ConsumerRunner, probe: _Probe, events: int) -> list[float]:
+async def _consume(
+    runner: ConsumerRunner, probe: _Probe, events: int, check: Callable[[], None] = lambda: None
+) -> list[float]:
     latencies_ms: list[float] = []
     while len(latencies_ms) < events:
+        check()
         await runner.run_once()
         if probe.pending:
             now = dt.datetime.now(dt.UTC)
@@ -107,34 +89,51 @@ async def _consume(runner: ConsumerRunner, probe: _Probe, events: int) -> list[f
     return latencies_ms
 
 
-async def run_bench(engine: AsyncEngine, bus: Bus, *, events: int, partitions: int) -> BenchResult:
+async def run_bench(
+    engine: AsyncEngine, bus: Bus, *, events: int, partitions: int, producer: ProducerSide | None = None
+) -> BenchResult:
+    """Push ``events`` end to end. With ``producer``, the producer and the relay run in a second OS process
+    (as deployed: the service that writes the outbox is not the one consuming), so each side has a core."""
     assert events > 0
     run_id = uuid7().hex[:12]
     topic = f"bench.run-{run_id}"
     await bus.ensure_topics([TopicSpec(topic, "bench key", partitions, retention_ms=3_600_000)], partitions)
-    clock = SystemClock()
-    relay = OutboxRelay(
-        engine, bus, clock=clock, batch_max=2_000, poll_interval_s=0.005, sent_retention_s=60.0
-    )
     probe = _Probe(BenchHandler(log_effects=False))
     group = f"bench-{run_id}"
     runner = ConsumerRunner(
         engine=engine, bus=bus, subscription=Subscription(group, (topic,), probe.one, probe.many),
-        clock=clock, retry=RetryPolicy(), batch_max=500, poll_timeout_s=0.05, message_bytes_max=10_000,
+        clock=SystemClock(), retry=RetryPolicy(), batch_max=limits.CONSUMER_BATCH_MAX, poll_timeout_s=0.05,
+        message_bytes_max=10_000,
     )
     await runner.start_consumer()
+    try:
+        if producer is None:
+            elapsed_s, latencies = await _in_process(engine, bus, runner, probe, topic, run_id, events)
+        else:
+            consume = functools.partial(_consume, runner, probe, events)
+            elapsed_s, latencies = await two_processes(
+                producer, topic, run_id, events, consume, BENCH_TIMEOUT_S
+            )
+    finally:
+        await runner.stop()
+    await _cleanup(engine, topic, group, run_id)
+    return BenchResult(bus.backend, events, elapsed_s, latencies)
+
+
+async def _in_process(
+    engine: AsyncEngine, bus: Bus, runner: ConsumerRunner, probe: _Probe, topic: str, run_id: str, events: int
+) -> tuple[float, list[float]]:
+    relay = new_relay(engine, bus)
     await relay.start()
     try:
         started = time.perf_counter()
-        producer = asyncio.create_task(_produce(engine, relay, topic, run_id, events))
+        producer = asyncio.create_task(produce(engine, relay, topic, run_id, events))
         latencies = await asyncio.wait_for(_consume(runner, probe, events), BENCH_TIMEOUT_S)
         elapsed_s = time.perf_counter() - started
         await producer
     finally:
         await relay.stop()
-        await runner.stop()
-    await _cleanup(engine, topic, group, run_id)
-    return BenchResult(bus.backend, events, elapsed_s, latencies)
+    return elapsed_s, latencies
 
 
 async def _cleanup(engine: AsyncEngine, topic: str, group: str, run_id: str) -> None:

@@ -10,13 +10,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.bus.handler import HandlerContext, Subscription
 from gateway.errors import HandlerRejected
 from gateway.store.tables import bench_state, effect_log
 from schemas.bench import BenchEvent
+
+# Keys are unique within one statement (they are summed per batch first), as ON CONFLICT DO UPDATE requires.
+_PG_UPSERT = (
+    "INSERT INTO bench_state (key, events, total, last_message_id, updated_at) "
+    "SELECT k, e, t, m, $5 FROM unnest($1::varchar[], $2::bigint[], $3::bigint[], $4::uuid[]) "
+    "AS u(k, e, t, m) "
+    "ON CONFLICT (key) DO UPDATE SET events = bench_state.events + excluded.events, "
+    "total = bench_state.total + excluded.total, last_message_id = excluded.last_message_id, "
+    "updated_at = excluded.updated_at"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +54,22 @@ class BenchHandler:
                 })
         if effects:
             await conn.execute(effect_log.insert(), effects)
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        if conn.dialect.name == "postgresql":
+            # Arrays instead of an executemany: one parameter set per batch, nothing processed per row.
+            columns = (
+                list(totals), [events for events, _, _ in totals.values()],
+                [total for _, total, _ in totals.values()],
+                [last.envelope.id for _, _, last in totals.values()], contexts[-1].now,
+            )
+            await conn.exec_driver_sql(_PG_UPSERT, columns)
+            return
         rows = [
             {"key": key, "events": events, "total": total, "last_message_id": last.envelope.id,
              "updated_at": last.now}
             for key, (events, total, last) in totals.items()
         ]
         # Keys are unique within ``rows``, so one executemany upsert is valid (and compiled once).
-        statement = insert(bench_state)
+        statement = sqlite_insert(bench_state)
         statement = statement.on_conflict_do_update(
             index_elements=[bench_state.c.key],
             set_={

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka import TopicPartition as KafkaPartition
 from aiokafka import errors as ke
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.partitioner import murmur2
 
 from gateway import limits
 from gateway.bus.base import Bus, BusConsumer, OutgoingRecord, PartitionInfo, Record, TopicPartition
@@ -46,16 +48,15 @@ PING_TIMEOUT_S: Final = 5.0
 TOPIC_READY_POLL_S: Final = 0.1
 #: Slack on top of the request timeout before publish gives up on acknowledgements aiokafka still owes.
 DELIVERY_GRACE_S: Final = 5.0
+PARTITION_CACHE_MAX: Final = 100_000  #: keys whose partition is memoised (pure-Python murmur2: ~4 µs a key)
 #: OffsetFetch requests ``describe`` keeps in flight at once (one per consumer group).
 GROUP_OFFSET_FETCHES_MAX: Final = 16
 
 #: A commit refused because the group moved on: the records go to the partition's new owner.
+# (IllegalStateError is aiokafka's "the partition is not, or no longer, assigned to this member".)
 _COMMIT_LOST: Final = (
-    ke.CommitFailedError,
-    ke.IllegalGenerationError,
-    ke.RebalanceInProgressError,
-    ke.UnknownMemberIdError,
-    ke.IllegalStateError,  # aiokafka: the partition is not (or no longer) assigned to this member
+    ke.CommitFailedError, ke.IllegalGenerationError, ke.RebalanceInProgressError, ke.UnknownMemberIdError,
+    ke.IllegalStateError,
 )
 _Role = Literal["producer", "admin client", "offsets reader"]
 
@@ -98,17 +99,18 @@ def _forget_outcome(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
+@functools.lru_cache(maxsize=PARTITION_CACHE_MAX)
+def _partition_of(key: bytes, partition_count: int) -> int:
+    """Kafka's default partitioner (murmur2 of the key, as in every Kafka client), memoised: keys recur."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partition_count
+
+
 def _record(message: Any) -> Record:
-    return Record(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        # We write keys as UTF-8; "replace" keeps an odd key from a foreign producer from failing a fetch.
-        key=None if message.key is None else message.key.decode("utf-8", "replace"),
-        value=message.value or b"",
-        headers=tuple((name, value or b"") for name, value in message.headers),
-        timestamp_ms=message.timestamp,
-    )
+    # We write keys as UTF-8; "replace" keeps an odd key from a foreign producer from failing a fetch.
+    key = None if message.key is None else message.key.decode("utf-8", "replace")
+    headers = tuple([(name, value or b"") for name, value in message.headers])  # list comp: cheaper
+    return Record(message.topic, message.partition, message.offset, key, message.value or b"", headers,
+                  message.timestamp)
 
 
 class _AssignmentTracker(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
@@ -141,14 +143,9 @@ class KafkaConsumer(BusConsumer):
     async def start(self) -> None:
         assert self._consumer is None, "consumer already started"
         consumer = AIOKafkaConsumer(
-            **self._config,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            session_timeout_ms=SESSION_TIMEOUT_MS,
-            heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
-            max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
+            **self._config, group_id=self.group_id, enable_auto_commit=False, auto_offset_reset="earliest",
+            isolation_level="read_committed", session_timeout_ms=SESSION_TIMEOUT_MS,
+            heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS, max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
         )
         self._tracker = _AssignmentTracker()  # nothing fetched by an earlier run may be committed
         consumer.subscribe(list(self.topics), listener=self._tracker)
@@ -205,27 +202,18 @@ class KafkaBus(Bus):
     backend: ClassVar[str] = "kafka"
 
     def __init__(
-        self,
-        bootstrap: str,
-        *,
-        client_id: str = "proud",
-        request_timeout_s: float = 30.0,
-        message_bytes_max: int = limits.MESSAGE_BYTES_MAX,
-        replication_factor: int = 1,
+        self, bootstrap: str, *, client_id: str = "proud", request_timeout_s: float = 30.0,
+        message_bytes_max: int = limits.MESSAGE_BYTES_MAX, replication_factor: int = 1,
     ) -> None:
         assert request_timeout_s > 0 and message_bytes_max > 0 and replication_factor >= 1
-        self._bootstrap = bootstrap
-        self._request_timeout_s = request_timeout_s
-        self._message_bytes_max = message_bytes_max
-        self._replication_factor = replication_factor
+        self._bootstrap, self._request_timeout_s = bootstrap, request_timeout_s
+        self._message_bytes_max, self._replication_factor = message_bytes_max, replication_factor
         self._lock = asyncio.Lock()  # one lazy start per client, even with concurrent first calls
         self._clients: dict[_Role, Any] = {}  # started lazily; the offsets reader is group-less
         self._known_topics: set[str] = set()
-        self._common: dict[str, Any] = {  # what every aiokafka client of this bus is given
-            "bootstrap_servers": bootstrap,
-            "client_id": client_id,
-            "request_timeout_ms": int(request_timeout_s * 1000),
-        }
+        timeout_ms = int(request_timeout_s * 1000)  # every aiokafka client of this bus is given _common
+        self._common: dict[str, Any] = {"bootstrap_servers": bootstrap, "client_id": client_id,
+                                        "request_timeout_ms": timeout_ms}
 
     async def start(self) -> None:
         await self._client("producer")
@@ -242,10 +230,8 @@ class KafkaBus(Bus):
         if role == "offsets reader":
             return AIOKafkaConsumer(**self._common, group_id=None)
         return AIOKafkaProducer(
-            **self._common,
+            **self._common, linger_ms=LINGER_MS, max_batch_size=PRODUCER_BATCH_BYTES,
             enable_idempotence=True,  # implies acks=all; retries can neither duplicate nor reorder
-            linger_ms=LINGER_MS,
-            max_batch_size=PRODUCER_BATCH_BYTES,
             max_request_size=self._message_bytes_max + RECORD_OVERHEAD_BYTES,
         )
 
@@ -304,14 +290,29 @@ class KafkaBus(Bus):
         futures: list[asyncio.Future[Any]] = []
         try:
             with _translated(f"publishing {len(records)} records"):
-                for r in records:  # one after another: keeps the given order per partition, hence per key
-                    sent = producer.send(r.topic, r.value, key=r.key.encode(), headers=list(r.headers))
-                    futures.append(await sent)
+                await self._send_batches(producer, records, futures)
                 await self._await_deliveries(futures)
         except BaseException:
             for future in futures:  # outcomes nobody awaits any more must not log "never retrieved"
                 future.add_done_callback(_forget_outcome)
             raise
+
+    async def _send_batches(self, producer: Any, records: Sequence[OutgoingRecord], sent: list[Any]) -> None:
+        """A batch per partition, filled in order, handed over when full or at the end (~20 µs a record less
+        than ``producer.send``); ``send_batch`` waits for the partition's previous batch, so order is kept."""
+        counts = {topic: len(await producer.partitions_for(topic)) for topic in {r.topic for r in records}}
+        batches: dict[tuple[str, int], Any] = {}
+        for r in records:
+            key, headers = r.key.encode(), list(r.headers)
+            tp = (r.topic, _partition_of(key, counts[r.topic]))
+            batch = batches.get(tp)
+            if batch is None or batch.append(key=key, value=r.value, timestamp=None, headers=headers) is None:
+                if batch is not None:  # full: hand it over, start the partition's next one
+                    sent.append(await producer.send_batch(batch, tp[0], partition=tp[1]))
+                batch = batches[tp] = producer.create_batch()
+                batch.append(key=key, value=r.value, timestamp=None, headers=headers)  # a first one fits
+        for (topic, partition), batch in batches.items():
+            sent.append(await producer.send_batch(batch, topic, partition=partition))
 
     def _check_sizes(self, records: Sequence[OutgoingRecord]) -> None:
         # Checked for the whole batch before sending anything, so a too-large record sends nothing.

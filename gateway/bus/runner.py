@@ -1,4 +1,4 @@
-"""The consumer runtime: fetch a batch, apply it exactly once, commit offsets, dead-letter what cannot be applied.
+"""The consumer runtime: fetch a batch, apply it exactly once, commit offsets, dead-letter the unusable.
 
 For each batch, in one database transaction: insert the message ids into the inbox (a redelivered message
 finds its id there and has no second effect), call the handler for the new ones, write what they emitted to
@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -65,17 +64,26 @@ def _describe(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"
 
 
+# One array parameter for the whole batch on PostgreSQL: no per-row parameter processing by SQLAlchemy.
+_PG_CLAIM = (
+    "INSERT INTO inbox (group_id, message_id, processed_at) SELECT $1, m, $3 FROM unnest($2::uuid[]) AS u(m) "
+    "ON CONFLICT DO NOTHING RETURNING message_id"
+)
+
+
 async def claim(
     conn: AsyncConnection, group_id: str, ids: Sequence[uuid.UUID], now: dt.datetime
 ) -> set[uuid.UUID]:
     """Insert inbox rows; return the ids that were not there yet (the messages to apply)."""
     if not ids:
         return set()
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    rows = [{"group_id": group_id, "message_id": i, "processed_at": now} for i in dict.fromkeys(ids)]
+    unique = list(dict.fromkeys(ids))
+    if conn.dialect.name == "postgresql":
+        return set((await conn.exec_driver_sql(_PG_CLAIM, (group_id, unique, now))).scalars())
+    rows = [{"group_id": group_id, "message_id": i, "processed_at": now} for i in unique]
     # executemany with RETURNING ("insertmanyvalues") reuses one compiled statement; building a VALUES list
     # per batch instead would recompile the statement for every batch, which dominated the hot path.
-    statement = insert(inbox).on_conflict_do_nothing().returning(inbox.c.message_id)
+    statement = sqlite_insert(inbox).on_conflict_do_nothing().returning(inbox.c.message_id)
     return set((await conn.execute(statement, rows)).scalars())
 
 
@@ -153,7 +161,7 @@ class ConsumerRunner:
                 await self.run_once()
                 delay_s = RESTART_DELAY_S_INITIAL
             except (ProudError, sa.exc.SQLAlchemyError, OSError) as exc:
-                # Uncommitted records come back to whoever owns their partition next; the inbox makes that safe.
+                # Uncommitted records come back to whoever owns their partition next; the inbox makes it safe.
                 log.error("consumer failed; restarting", group=self.group_id, error=_describe(exc))
                 await self._close_consumer()
                 with contextlib.suppress(TimeoutError):
@@ -167,9 +175,13 @@ class ConsumerRunner:
         if not records:
             return 0
         await self.process(records)
-        offsets: dict[TopicPartition, int] = {}
+        # Plain tuples in the per-record loop: ``record.tp`` builds a TopicPartition per record.
+        ends: dict[tuple[str, int], int] = {}
         for record in records:
-            offsets[record.tp] = max(offsets.get(record.tp, 0), record.offset + 1)
+            tp, end = (record.topic, record.partition), record.offset + 1
+            if end > ends.get(tp, 0):
+                ends[tp] = end
+        offsets = {TopicPartition(topic, partition): end for (topic, partition), end in ends.items()}
         if not await self._consumer.commit(offsets):
             log.warning("offsets not committed: partitions were reassigned", group=self.group_id)
         return len(records)

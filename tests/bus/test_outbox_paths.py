@@ -1,0 +1,94 @@
+"""The outbox's per-database statements (array parameters on PostgreSQL, executemany on SQLite) agree:
+rows get sequence numbers in the order given, headers with any bytes come back unchanged, and a relay
+round marks exactly the rows it published."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.bus import outbox
+from gateway.bus.base import Bus, BusConsumer, OutgoingRecord, PartitionInfo
+from gateway.bus.outbox import OutboxRelay
+from gateway.bus.runner import claim
+from gateway.bus.topics import TopicSpec
+from gateway.clock import ManualClock
+from gateway.ids import uuid7
+from gateway.store.db import create_engine
+from gateway.store.tables import inbox
+from gateway.store.tables import outbox as outbox_table
+
+NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(outbox_table.delete())
+    yield engine
+    await engine.dispose()
+
+
+class CapturingBus(Bus):
+    backend = "capture"
+
+    def __init__(self) -> None:
+        self.published: list[OutgoingRecord] = []
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def ensure_topics(self, specs: Sequence[TopicSpec], default_partitions: int) -> None: ...
+
+    async def publish(self, records: Sequence[OutgoingRecord]) -> None:
+        self.published.extend(records)
+
+    def consumer(self, group_id: str, topics: Sequence[str]) -> BusConsumer:
+        raise NotImplementedError
+
+    async def describe(self, topics: Sequence[str] | None = None) -> list[PartitionInfo]:
+        return []
+
+    async def ping(self) -> None: ...
+
+
+async def test_rows_are_published_in_the_order_given_with_headers_intact(engine: AsyncEngine) -> None:
+    odd = bytes(range(256))  # every byte value, NUL included
+    records = [
+        OutgoingRecord("t", f"k{i % 3}", f"v{i}".encode(), (("proud-id", str(i).encode()), ("raw", odd)))
+        for i in range(25)
+    ]
+    async with engine.begin() as conn:
+        await outbox.add(conn, [(uuid7(), r) for r in records[:10]], NOW)
+    async with engine.begin() as conn:
+        await outbox.add(conn, [(uuid7(), r) for r in records[10:]], NOW)
+    bus = CapturingBus()
+    relay = OutboxRelay(engine, bus, clock=ManualClock(NOW), batch_max=7, poll_interval_s=1.0,
+                        sent_retention_s=60.0)
+    assert await relay.run_once() == 7
+    async with engine.connect() as conn:
+        sent = await conn.scalar(
+            sa.select(sa.func.count()).select_from(outbox_table).where(outbox_table.c.sent_at.is_not(None))
+        )
+    assert sent == 7  # exactly the rows published, no more
+    while await relay.run_once():
+        pass
+    assert bus.published == records
+    assert await outbox.pending_count(engine) == 0
+
+
+async def test_claim_returns_only_new_ids_once(engine: AsyncEngine) -> None:
+    group = f"claim-{uuid7().hex[:8]}"
+    first, second, third = uuid7(), uuid7(), uuid7()
+    async with engine.begin() as conn:
+        assert await claim(conn, group, [first, second, first], NOW) == {first, second}
+    async with engine.begin() as conn:
+        assert await claim(conn, group, [second, third], NOW) == {third}
+        await conn.execute(inbox.delete().where(inbox.c.group_id == group))
