@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,14 +58,30 @@ async def _wait_for(engine: AsyncEngine, group: str, target: int, proc: subproce
     return done
 
 
+_children: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_orphans() -> Iterator[None]:
+    """A failing test must not leave consumer processes behind to disturb the tests after it."""
+    yield
+    while _children:
+        child = _children.pop()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
 def _spawn(
     url: str, backend: str, bootstrap: str, topic: str, group: str, self_kill_after_batches: int = 0
 ) -> subprocess.Popen[bytes]:
     args = [url, backend, bootstrap, topic, group, str(self_kill_after_batches)]
-    return subprocess.Popen(
+    child = subprocess.Popen(
         [sys.executable, "-m", "tests.bus.crash_consumer", *args],
         cwd=ROOT, env=os.environ | {"PYTHONPATH": str(ROOT)},
     )
+    _children.append(child)
+    return child
 
 
 @pytest.mark.parametrize(

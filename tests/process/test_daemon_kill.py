@@ -96,14 +96,18 @@ async def _queue(engine: AsyncEngine, envelopes: list[object]) -> None:
         await outbox.add(conn, [outbox.envelope_record("payments.events", e) for e in envelopes], now)  # type: ignore[arg-type]
 
 
-async def _advance_time(engine: AsyncEngine, rng: random.Random, share: float) -> None:
-    """Let time pass for a random share of the pending timers: they become due now."""
+async def _advance_time(
+    engine: AsyncEngine, rng: random.Random, share: float, hold_final_notice: set[str] = frozenset()
+) -> None:
+    """Let time pass for a random share of the pending timers: they become due now.
+
+    The final notice of a key in ``hold_final_notice`` is held back: that customer's payment is still on
+    its way, and the test wants to know for sure which state the instance must end in (``paid``).
+    """
+    held = sa.and_(process_timer.c.name == "final_notice", process_timer.c.key.in_(hold_final_notice))
     async with engine.begin() as conn:
-        ids = (
-            (await conn.execute(sa.select(process_timer.c.id).where(process_timer.c.status == "pending")))
-            .scalars()
-            .all()
-        )
+        query = sa.select(process_timer.c.id).where(process_timer.c.status == "pending", sa.not_(held))
+        ids = (await conn.execute(query)).scalars().all()
         chosen = [i for i in ids if rng.random() < share]
         if chosen:
             await conn.execute(
@@ -120,6 +124,13 @@ async def test_kill_minus_nine_while_instances_and_timers_are_active(
     print(f"seed {seed}")
     rng = random.Random(seed)
     engine = create_engine(pg_url)
+    try:
+        await _run(engine, rng, unique, tmp_path, pg_url)
+    finally:
+        await engine.dispose()
+
+
+async def _run(engine: AsyncEngine, rng: random.Random, unique: str, tmp_path: Path, pg_url: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(sa.text("TRUNCATE process_history, process_timer, process_instance"))
     keys = [f"K-{unique}-{n}" for n in range(KEYS)]
@@ -138,45 +149,50 @@ async def test_kill_minus_nine_while_instances_and_timers_are_active(
     )
     pending_payments = sorted(paying)
     daemon = DaemonProcess(pg_url, tmp_path)
-    for kill in range(KILLS):
+    try:
+        for _ in range(KILLS):
+            daemon.start()
+            await daemon.ready()
+            if pending_payments:  # payments arrive in bursts while the daemon comes and goes
+                burst, pending_payments = pending_payments[:8], pending_payments[8:]
+                await _queue(engine, _payments(burst))
+            await _advance_time(engine, rng, share=0.08, hold_final_notice=paying)
+            await asyncio.sleep(rng.uniform(0.05, 1.2))  # then die at a random point
+            daemon.kill()
         daemon.start()
         await daemon.ready()
-        if pending_payments:  # payments arrive in bursts while the daemon comes and goes
-            burst, pending_payments = pending_payments[:8], pending_payments[8:]
-            await _queue(
-                engine,
-                [
-                    new_envelope(PaymentReceived(amount=Decimal("1500.25")), key=k, now=SystemClock().now())
-                    for k in burst
-                ],
-            )
-        await _advance_time(engine, rng, share=0.08)
-        await asyncio.sleep(rng.uniform(0.05, 1.2))  # then die at a random point
-        daemon.kill()
-    daemon.start()
-    await daemon.ready()
-    try:
         if pending_payments:
-            await _queue(
-                engine,
-                [
-                    new_envelope(PaymentReceived(amount=Decimal("1500.25")), key=k, now=SystemClock().now())
-                    for k in pending_payments
-                ],
-            )
-        await _settle(engine, keys)
+            await _queue(engine, _payments(pending_payments))
+        await _settle(engine, keys, paying)
     finally:
-        daemon.kill()
+        if daemon.proc is not None:
+            daemon.kill()
     await _assert_outcome(engine, keys, paying)
-    await engine.dispose()
 
 
-async def _settle(engine: AsyncEngine, keys: list[str]) -> None:
-    """Let all remaining time pass until every instance is final and no timer is pending."""
+def _payments(keys: list[str]) -> list[object]:
+    return [
+        new_envelope(PaymentReceived(amount=Decimal("1500.25")), key=k, now=SystemClock().now()) for k in keys
+    ]
+
+
+async def _settle(engine: AsyncEngine, keys: list[str], paying: set[str]) -> None:
+    """Let all remaining time pass until every instance is final and no timer is pending.
+
+    Final notices of paying keys stay held until every payment was applied (all paying keys ``paid``).
+    """
     deadline = time.monotonic() + SETTLE_WAIT_S
     rng = random.Random(0)
     while True:
-        await _advance_time(engine, rng, share=1.0)
+        async with engine.connect() as conn:
+            paid = await conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(process_instance)
+                .where(process_instance.c.key.in_(paying), process_instance.c.state == "paid")
+            )
+        await _advance_time(
+            engine, rng, share=1.0, hold_final_notice=set() if paid == len(paying) else paying
+        )
         async with engine.connect() as conn:
             states = Counter(
                 (
@@ -224,7 +240,7 @@ async def _assert_outcome(engine: AsyncEngine, keys: list[str], paying: set[str]
     assert {row.key: row.state for row in rows} == {k: "paid" if k in paying else "escalated" for k in keys}
     reminders = Counter()
     timer_messages = Counter()
-    for topic, value in emitted:
+    for _topic, value in emitted:
         body = decode(value).payload
         if isinstance(body, ReminderRequested) and decode(value).key in keys:
             reminders[(decode(value).key, body.level)] += 1
