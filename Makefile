@@ -12,7 +12,7 @@ run: venv
 
 # Starts the real services (if not running) and runs the whole suite against them. pytest's exit code 5
 # ("no tests collected") is a failure here: a green run must have tested something.
-test: venv
+test: venv lint
 	bash scripts/services/all.sh start
 	$(PY) -m pytest -p no:cacheprovider -q -ra; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc

@@ -6,7 +6,7 @@ so that the consumer runtime can decide between retry and dead-letter without kn
 
     ProudError
     ├── ConfigError                 bad setting: names the key and the value
-    ├── MessageError                the message itself is unusable: never retried, goes to the dead-letter topic
+    ├── MessageError                the message itself is unusable: never retried, dead-lettered
     │   ├── MalformedMessage        not JSON, missing or mistyped field
     │   ├── UnknownMessageType      no payload struct is registered for the type
     │   ├── UnsupportedSchemaVersion the type is known, the version is not

@@ -1,1 +1,1 @@
-"""Message schemas: the bus envelope, msgspec payload structs (one file per message family) and partner XSDs."""
+"""Message schemas: the bus envelope, msgspec payload structs (one file per message family), partner XSDs."""

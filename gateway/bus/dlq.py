@@ -134,7 +134,8 @@ async def add(
             replayed_at=None,
         )
     )
-    headers = record.headers + (
+    headers = (
+        *record.headers,
         ("proud-dlq-id", str(letter_id).encode()),
         ("proud-dlq-group", group_id.encode()),
         ("proud-dlq-reason", _clip(failure.reason).encode()),
@@ -223,9 +224,11 @@ async def replay(engine: AsyncEngine, letter_id: uuid.UUID, clock: Clock) -> Dea
         letter = _from_row(row)
         if letter.status != STATUS_OPEN:
             raise Conflict(f"dead letter {letter_id} was already replayed at {letter.replayed_at}")
-        headers = tuple(
-            (k, v) for k, v in letter.headers if k not in (HEADER_REPLAY_GROUP, HEADER_REPLAY_OF)
-        ) + ((HEADER_REPLAY_GROUP, letter.group_id.encode()), (HEADER_REPLAY_OF, str(letter.id).encode()))
+        headers = (
+            *tuple((k, v) for k, v in letter.headers if k not in (HEADER_REPLAY_GROUP, HEADER_REPLAY_OF)),
+            (HEADER_REPLAY_GROUP, letter.group_id.encode()),
+            (HEADER_REPLAY_OF, str(letter.id).encode()),
+        )
         record = OutgoingRecord(letter.topic, letter.key or str(letter.id), letter.value, headers)
         await outbox.add(conn, [(letter.message_id or letter.id, record)], now)
         await conn.execute(

@@ -21,8 +21,9 @@ class RetryPolicy:
     def delay_s(self, attempt: int, rng: random.Random | None = None) -> float:
         """Delay before attempt ``attempt + 1`` (attempts count from 1).
 
-        Jitter (a uniform draw between half the exponential cap and the cap) spreads the retries of many consumers that
-        failed together, e.g. when a partner came back up, instead of sending them back in lock step.
+        Jitter (a uniform draw between half the exponential cap and the cap) spreads the retries of many
+        consumers that failed together, e.g. when a partner came back up, instead of sending them back in
+        lock step.
         """
         assert attempt >= 1
         ceiling = min(self.delay_s_max, self.delay_s_initial * (2 ** (attempt - 1)))

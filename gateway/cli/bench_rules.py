@@ -1,4 +1,4 @@
-"""``proud bench rules``: transitions per second with full persistence, and decision evaluations per second."""
+"""``proud bench rules``: persisted transitions per second, and decision evaluations per second."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import os
 import platform
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -25,7 +26,7 @@ def bench_rules(
     database_url: str | None = typer.Option(
         None, help="default: PROUD_DATABASE_URL, else the local PostgreSQL of `make services`"
     ),
-    rules_dir: Path | None = typer.Option(None, help="default: the rules_dir setting"),
+    rules_dir: Annotated[Path | None, typer.Option(help="default: the rules_dir setting")] = None,
 ) -> None:
     """Persisted transitions of the demo machine, and batch decision-table evaluation."""
     settings = load_settings()

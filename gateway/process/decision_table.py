@@ -88,7 +88,11 @@ def compile_table(document: Mapping[str, Any]) -> CompiledTable | None:
         return None
     [table] = [node for node in nodes if node.get("type") == "decisionTableNode"]
     by_id = {node.get("id"): node.get("type") for node in nodes}
-    links = {(by_id.get(e.get("sourceId")), by_id.get(e.get("targetId"))) for e in edges if isinstance(e, dict)}
+    links = {
+        (by_id.get(edge.get("sourceId")), by_id.get(edge.get("targetId")))
+        for edge in edges
+        if isinstance(edge, dict)
+    }
     if links != {("inputNode", "decisionTableNode"), ("decisionTableNode", "outputNode")}:
         return None
     content = table.get("content") or {}

@@ -57,4 +57,6 @@ async def ensure_current(url: str) -> None:
     if revision != head:
         from gateway.errors import ConfigError
 
-        raise ConfigError("database_url", url, f"schema is at {revision}, expected {head}: run `proud migrate`")
+        raise ConfigError(
+            "database_url", url, f"schema is at {revision}, expected {head}: run `proud migrate`"
+        )

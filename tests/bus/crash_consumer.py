@@ -44,11 +44,20 @@ class SelfKillingRunner(ConsumerRunner):
 async def main(url: str, backend: str, bootstrap: str, topic: str, group: str, kill_after: str = "0") -> None:
     engine = create_engine(url)
     clock = SystemClock()
-    bus: Bus = KafkaBus(bootstrap) if backend == "kafka" else SqlLogBus(engine, clock=clock, session_timeout_s=2.0)
+    bus: Bus = (
+        KafkaBus(bootstrap) if backend == "kafka" else SqlLogBus(engine, clock=clock, session_timeout_s=2.0)
+    )
     await bus.start()
     runner = SelfKillingRunner(
-        kill_after_batches=int(kill_after), engine=engine, bus=bus, subscription=BenchHandler(log_effects=True).subscription(group, [topic]),
-        clock=clock, retry=RetryPolicy(), batch_max=BATCH_MAX, poll_timeout_s=0.1, message_bytes_max=10_000,
+        kill_after_batches=int(kill_after),
+        engine=engine,
+        bus=bus,
+        subscription=BenchHandler(log_effects=True).subscription(group, [topic]),
+        clock=clock,
+        retry=RetryPolicy(),
+        batch_max=BATCH_MAX,
+        poll_timeout_s=0.1,
+        message_bytes_max=10_000,
     )
     await runner.start()
     print("consumer started", flush=True)

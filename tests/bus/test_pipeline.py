@@ -72,9 +72,15 @@ async def pipeline(request: pytest.FixtureRequest, unique: str) -> AsyncIterator
     relay = OutboxRelay(engine, bus, clock=clock, batch_max=500, poll_interval_s=0.02, sent_retention_s=60)
     handler = Flaky({7}, transient=None)
     runner = ConsumerRunner(
-        engine=engine, bus=bus, subscription=Subscription(f"pipe-{unique}", (spec.name,), handler),
-        clock=clock, retry=RetryPolicy(attempts_max=3, delay_s_initial=0.01, delay_s_max=0.05),
-        batch_max=100, poll_timeout_s=0.1, message_bytes_max=BYTES_MAX, relay=relay,
+        engine=engine,
+        bus=bus,
+        subscription=Subscription(f"pipe-{unique}", (spec.name,), handler),
+        clock=clock,
+        retry=RetryPolicy(attempts_max=3, delay_s_initial=0.01, delay_s_max=0.05),
+        batch_max=100,
+        poll_timeout_s=0.1,
+        message_bytes_max=BYTES_MAX,
+        relay=relay,
     )
     await relay.start()
     await runner.start()
@@ -99,12 +105,14 @@ async def test_outbox_to_effects_with_dead_letters_and_replay(pipeline: Pipeline
         await outbox.add(conn, [outbox.envelope_record(p.topic, e) for e in events], now)
     p.relay.notify()
     sample = encode(events[0])
-    await p.bus.publish([
-        OutgoingRecord(p.topic, "bad", b"\x00 definitely not json"),
-        OutgoingRecord(p.topic, "bad", sample.replace(b'"bench.event"', b'"bench.unheard-of"')),
-        OutgoingRecord(p.topic, "bad", sample.replace(b'"schema_version":1', b'"schema_version":7')),
-        OutgoingRecord(p.topic, "bad", sample[:-1] + b', "padding": "' + b"x" * BYTES_MAX + b'"}'),
-    ])
+    await p.bus.publish(
+        [
+            OutgoingRecord(p.topic, "bad", b"\x00 definitely not json"),
+            OutgoingRecord(p.topic, "bad", sample.replace(b'"bench.event"', b'"bench.unheard-of"')),
+            OutgoingRecord(p.topic, "bad", sample.replace(b'"schema_version":1', b'"schema_version":7')),
+            OutgoingRecord(p.topic, "bad", sample[:-1] + b', "padding": "' + b"x" * BYTES_MAX + b'"}'),
+        ]
+    )
 
     async def settled() -> bool:
         return await applied(p) == 59 and len(await dlq.list_letters(p.engine, group_id=p.group)) == 5
@@ -113,7 +121,11 @@ async def test_outbox_to_effects_with_dead_letters_and_replay(pipeline: Pipeline
     letters = await dlq.list_letters(p.engine, group_id=p.group)
     reasons = sorted(letter.reason.split(":", 2)[1].strip() for letter in letters)
     assert reasons == [
-        "MalformedMessage", "MessageTooLarge", "TransientError", "UnknownMessageType", "UnsupportedSchemaVersion"
+        "MalformedMessage",
+        "MessageTooLarge",
+        "TransientError",
+        "UnknownMessageType",
+        "UnsupportedSchemaVersion",
     ]
     [poison] = [letter for letter in letters if letter.error_type == "TransientError"]
     assert poison.attempts == 3 and "retries exhausted after 3 attempts" in poison.reason
@@ -131,9 +143,11 @@ async def test_outbox_to_effects_with_dead_letters_and_replay(pipeline: Pipeline
         await dlq.replay(p.engine, poison.id, SystemClock())
     await asyncio.sleep(0.5)
     async with p.engine.connect() as conn:
-        seqs = (await conn.execute(
-            sa.select(effect_log.c.seq).where(effect_log.c.group_id == p.group)
-        )).scalars().all()
+        seqs = (
+            (await conn.execute(sa.select(effect_log.c.seq).where(effect_log.c.group_id == p.group)))
+            .scalars()
+            .all()
+        )
     assert sorted(seqs) == list(range(60))
 
 

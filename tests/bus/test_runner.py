@@ -59,16 +59,27 @@ class Flaky:
         await self.inner(ctx)
 
 
-def make_runner(engine: AsyncEngine, handler: object, group: str = "g1", metrics: Metrics | None = None,
-                ) -> ConsumerRunner:
+def make_runner(
+    engine: AsyncEngine,
+    handler: object,
+    group: str = "g1",
+    metrics: Metrics | None = None,
+) -> ConsumerRunner:
     async def no_sleep(_: float) -> None:
         return None
 
     subscription = Subscription(group, ("bench.events",), handler)  # type: ignore[arg-type]
     return ConsumerRunner(
-        engine=engine, bus=None, subscription=subscription, clock=ManualClock(NOW),  # type: ignore[arg-type]
-        retry=RetryPolicy(attempts_max=3, delay_s_initial=0.01, delay_s_max=0.02), batch_max=100,
-        poll_timeout_s=0.1, message_bytes_max=10_000, metrics=metrics, sleep=no_sleep,
+        engine=engine,
+        bus=None,
+        subscription=subscription,
+        clock=ManualClock(NOW),  # type: ignore[arg-type]
+        retry=RetryPolicy(attempts_max=3, delay_s_initial=0.01, delay_s_max=0.02),
+        batch_max=100,
+        poll_timeout_s=0.1,
+        message_bytes_max=10_000,
+        metrics=metrics,
+        sleep=no_sleep,
     )
 
 
@@ -162,6 +173,8 @@ async def test_non_retryable_failure_is_dead_lettered_at_once(engine: AsyncEngin
     handler = Flaky({1}, transient=None, retryable=False)
     await make_runner(engine, handler).process(records(range(3)))
     [letter] = await dlq.list_letters(engine)
-    assert letter.attempts == 1 and letter.reason.startswith("handler failed (not retryable): HandlerRejected")
+    assert letter.attempts == 1 and letter.reason.startswith(
+        "handler failed (not retryable): HandlerRejected"
+    )
     assert handler.calls[1] == 2  # once in the batch, once alone
     assert await count(engine, effect_log) == 2

@@ -47,11 +47,12 @@ async def _bulk_create(engine: AsyncEngine, version: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(
             sa.text(
-                "INSERT INTO process_instance (machine, key, version, state, data, seq, entered_seq, transitions,"
-                " created_at, updated_at)"
+                "INSERT INTO process_instance (machine, key, version, state, data, seq, entered_seq,"
+                " transitions, created_at, updated_at)"
                 " SELECT 'reminder', 'M-' || n, :version, 'open',"
                 ' \'{"reminders_sent": 0, "amount_due": 1200.50, "final_date": "2027-01-20"}\','
-                " 1, 1, 0, CAST(:at AS timestamptz), CAST(:at AS timestamptz) FROM generate_series(1, :count) AS n"
+                " 1, 1, 0, CAST(:at AS timestamptz), CAST(:at AS timestamptz)"
+                " FROM generate_series(1, :count) AS n"
             ),
             {"version": version, "at": created, "count": INSTANCES},
         )

@@ -14,9 +14,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+import gateway.process.tables  # noqa: F401  (registers the process tables on ``metadata``)
 from gateway.store.db import create_engine
 from gateway.store.migrate import alembic_config, head_revision, upgrade_sync
-import gateway.process.tables  # noqa: F401  (registers the process tables on ``metadata``)
 from gateway.store.tables import metadata
 
 

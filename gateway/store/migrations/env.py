@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
-from gateway.store.db import create_engine
 import gateway.process.tables  # noqa: F401  (registers the process tables on ``metadata``)
+from gateway.store.db import create_engine
 from gateway.store.tables import metadata
 
 config = context.config
