@@ -28,6 +28,7 @@ from gateway.errors import ProudError
 from gateway.metrics import Metrics
 from gateway.store.db import is_postgres, is_sqlite, translate_errors
 from gateway.store.tables import outbox
+from gateway.tasks import finish
 from schemas.envelope import Envelope, encode
 
 log = structlog.get_logger(__name__)
@@ -38,8 +39,6 @@ RELAY_LOCK_KEY = 0x70726F75642D6F62
 PURGE_EVERY_ROUNDS = 200
 #: Delay before a relay retries after the bus or the database failed.
 RELAY_ERROR_DELAY_S = 1.0
-#: How long ``stop`` waits for the round in hand before cancelling it.
-STOP_GRACE_S = 30.0
 
 HEADER_MESSAGE_ID = "proud-id"
 HEADER_TYPE = "proud-type"
@@ -159,12 +158,7 @@ class OutboxRelay:
         task, self._task = self._task, None
         self._stopping.set()
         self._wakeup.set()
-        if task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
-            except TimeoutError:
-                task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await finish(task)
         await self._release_lock()
 
     def notify(self) -> None:

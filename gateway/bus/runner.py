@@ -35,6 +35,7 @@ from gateway.errors import MessageError, ProudError, StoreUnavailable, is_retrya
 from gateway.metrics import Metrics
 from gateway.store.db import is_transient
 from gateway.store.tables import inbox
+from gateway.tasks import finish
 from schemas.envelope import Envelope, decode
 
 log = structlog.get_logger(__name__)
@@ -42,8 +43,6 @@ log = structlog.get_logger(__name__)
 #: Delay before the first consumer restart after an infrastructure failure, and the cap on later ones.
 RESTART_DELAY_S_INITIAL = 0.5
 RESTART_DELAY_S_MAX = 30.0
-#: How long ``stop`` waits for the batch in hand (including its retries) before cancelling it.
-STOP_GRACE_S = 30.0
 
 
 @dataclass(slots=True)
@@ -134,12 +133,7 @@ class ConsumerRunner:
         """
         task, self._task = self._task, None
         self._stopping.set()
-        if task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
-            except TimeoutError:
-                task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await finish(task)
         await self._close_consumer()
 
     async def _open_consumer(self) -> None:

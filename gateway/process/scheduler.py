@@ -23,13 +23,12 @@ from gateway.errors import ProudError
 from gateway.process import store
 from gateway.process.topics import PROCESS_TIMERS
 from gateway.store.db import translate_errors
+from gateway.tasks import finish
 from schemas.envelope import new_envelope
 from schemas.process import TimerFired
 
 log = structlog.get_logger(__name__)
 
-#: How long ``stop`` waits for the round in hand before cancelling it (see ``ConsumerRunner.stop``).
-STOP_GRACE_S = 30.0
 #: Delay before the next round after the database failed.
 SCHEDULER_ERROR_DELAY_S = 1.0
 
@@ -60,12 +59,7 @@ class TimerScheduler:
         """Finish the round in hand, then stop. Idempotent."""
         task, self._task = self._task, None
         self._stopping.set()
-        if task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
-            except TimeoutError:
-                task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await finish(task)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
