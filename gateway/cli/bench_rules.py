@@ -12,6 +12,8 @@ import typer
 
 from gateway.bench.rules import RulesBenchResult, run_rules_bench
 from gateway.config import load_settings
+from gateway.gc_tuning import tune_gc
+from gateway.logs import configure
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade_sync
 
@@ -30,8 +32,12 @@ def bench_rules(
 ) -> None:
     """Persisted transitions of the demo machine, and batch decision-table evaluation."""
     settings = load_settings()
+    # Logs to stderr at the configured level, as the daemon does; unconfigured, structlog would print every
+    # per-message debug line to stdout and the benchmark would measure that instead.
+    configure(settings.log_level, settings.log_format)
     url = database_url or settings.database_url or LOCAL_PG_URL
     upgrade_sync(url)
+    tune_gc()  # as ``proud run`` does
     result = asyncio.run(_run(url, rules_dir or Path(settings.rules_dir), instances, decisions))
     typer.echo(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}")
     typer.echo(f"database: {url.split('://', 1)[0]}")

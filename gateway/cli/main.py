@@ -15,6 +15,7 @@ from gateway.cli.rules import rules_app
 from gateway.cli.topics import topics_command
 from gateway.config import Settings
 from gateway.daemon import Daemon
+from gateway.gc_tuning import tune_gc
 from gateway.store.db import create_engine
 from gateway.store.migrate import current_revision, head_revision, upgrade_sync
 from gateway.subscriptions import builtin_subscriptions
@@ -61,6 +62,7 @@ def run(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Run the daemon (consumers, outbox relay, HTTP) until SIGINT or SIGTERM."""
     with guarded():
         settings = cli_settings(ctx, config)
+        tune_gc()
         asyncio.run(_serve(settings))
 
 

@@ -18,6 +18,8 @@ PRAGUE = ZoneInfo("Europe/Prague")
 #: Working days one shift may span; a rule asking for more is a typo, not a deadline (about 8 years).
 WORKING_DAYS_SHIFT_MAX = 2_000
 SATURDAY = 5
+#: Shifts remembered by ``add_working_days`` (every timer armed on one day asks the same question).
+SHIFTS_CACHED_MAX = 10_000
 
 
 class WorkingCalendar:
@@ -25,6 +27,7 @@ class WorkingCalendar:
         # ``holidays`` fills in years lazily on lookup, so one instance serves any year.
         self._holidays = holidays.country_holidays(country)
         self._extra = frozenset(extra_holidays)
+        self._shifts: dict[tuple[dt.date, int], dt.date] = {}
 
     def is_working_day(self, day: dt.date) -> bool:
         return day.weekday() < SATURDAY and day not in self._extra and day not in self._holidays
@@ -40,6 +43,15 @@ class WorkingCalendar:
         """
         if abs(n) > WORKING_DAYS_SHIFT_MAX:
             raise ValueError(f"shift of {n} working days exceeds the limit of {WORKING_DAYS_SHIFT_MAX}")
+        found = self._shifts.get((day, n))
+        if found is None:
+            found = self._shift(day, n)
+            if len(self._shifts) >= SHIFTS_CACHED_MAX:
+                self._shifts.clear()
+            self._shifts[(day, n)] = found
+        return found
+
+    def _shift(self, day: dt.date, n: int) -> dt.date:
         step = dt.timedelta(days=1 if n > 0 else -1)
         remaining = abs(n)
         while remaining:

@@ -20,7 +20,7 @@ import copy
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -206,6 +206,7 @@ class _Run:
         self.arm: list[TimerToArm] = []
         self.cancel: list[str] = []
         self.emitted: list[tuple[str, Envelope]] = []
+        self._context: dict[str, Any] | None = None
 
     def load(self, instance: InstanceState) -> None:
         if instance.state not in self.machine.states:
@@ -214,14 +215,14 @@ class _Run:
                 f"state {instance.state!r} (instance {instance.key!r} on version {instance.version})"
             )
         self.instance = instance
-        self.data = copy.deepcopy(dict(instance.data))
+        self.data = copy_data(instance.data)
 
     def current(self) -> State:
         return self.machine.state(self.instance.state)
 
     async def create(self, key: str) -> InstanceState:
         self.instance = InstanceState(None, key, self.machine.version, self.machine.initial, {})
-        self.data = copy.deepcopy(dict(self.machine.data))
+        self.data = copy_data(self.machine.data)
         self._record(None, self.machine.initial, None, "created", enters=True)
         await self._enter(self.machine.state(self.machine.initial))
         return self.instance
@@ -255,7 +256,10 @@ class _Run:
         await self._enter(self.machine.state(transition.target))
 
     def outcome(self, disposition: Disposition) -> Outcome:
-        instance = replace(self.instance, data=self.data)
+        i = self.instance
+        instance = InstanceState(
+            i.id, i.key, i.version, i.state, self.data, i.seq, i.entered_seq, i.transitions
+        )
         return Outcome(disposition, instance, self.history, self.arm, self.cancel, self.emitted)
 
     def _record(
@@ -265,15 +269,16 @@ class _Run:
         self.history.append(HistoryEntry(
             seq, source, target, where, self.message.id, self.message.type, self.now, disposition
         ))
-        self.instance = replace(
-            self.instance, state=target, seq=seq,
-            entered_seq=seq if enters else self.instance.entered_seq,
-            transitions=self.instance.transitions + (0 if disposition == "created" else 1),
+        i = self.instance  # constructed directly: ``dataclasses.replace`` is slow on a hot path
+        self.instance = InstanceState(
+            i.id, i.key, i.version, target, i.data, seq, seq if enters else i.entered_seq,
+            i.transitions + (0 if disposition == "created" else 1),
         )
 
     async def _enter(self, state: State) -> None:
         await self._steps(state.on_entry)
-        context = self.context()
+        # ``after`` timers count from now and read no context.
+        context = self.context() if any(spec.mode != "after" for spec in state.timers) else {}
         for spec in state.timers:
             try:
                 due = due_at(spec, self.now, context, self.calendar)
@@ -291,9 +296,9 @@ class _Run:
                 await self._act(step)
 
     def _assign(self, step: Assignment) -> None:
-        context = self.context()
         try:
-            value = self.expressions.value(step.expression, context, to_zen(context))
+            # A copy: a bare path may name a part of the context (``payload``), which data must not share.
+            value = _copy_value(self.expressions.value(step.expression, self.context()))
         except ExpressionError as exc:
             raise self._rejected(step.where, f"set {step.target}: {exc}") from None
         _put(self.data, step.target, value)
@@ -319,22 +324,49 @@ class _Run:
         await action(ctx, step.params)
 
     def context(self) -> dict[str, Any]:
-        message = self.message
-        return {
-            "payload": self.payload,
-            "message": {
-                "type": message_type_for(message), "key": message.key, "id": str(message.id),
-                "occurred_at": message.occurred_at.isoformat(),
-            },
-            "data": self.data,
-            "state": self.instance.state,
-            "key": self.instance.key,
-            "now": self.now.isoformat(),
-            "today": self.now.astimezone(PRAGUE).date().isoformat(),
-        }
+        """The context of expressions, decisions and ``at`` timers. Built once per run and brought up to date
+        on each call (state, key and data are the only parts a run changes); its readers never change it, and
+        a ``set`` copies what it takes from it (``_assign``)."""
+        context = self._context
+        if context is None:
+            message, now = self.message, self.now
+            context = self._context = {
+                "payload": self.payload,
+                "message": {
+                    "type": message_type_for(message), "key": message.key, "id": str(message.id),
+                    "occurred_at": message.occurred_at.isoformat(),
+                },
+                "data": self.data,
+                "state": self.instance.state,
+                "key": self.instance.key,
+                "now": now.isoformat(),
+                "today": now.astimezone(PRAGUE).date().isoformat(),
+            }
+            return context
+        context["data"] = self.data
+        context["state"] = self.instance.state
+        context["key"] = self.instance.key
+        return context
 
     def _rejected(self, where: object, text: str) -> HandlerRejected:
         return HandlerRejected(f"{where}: machine {self.machine.name}: {text}")
+
+
+def copy_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of instance data: JSON values (dicts, lists, scalars and ``Decimal``) copied by type,
+    anything else by ``copy.deepcopy``."""
+    return {k: _copy_value(v) for k, v in data.items()}
+
+
+def _copy_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is Decimal or kind is bool or value is None or kind is float:
+        return value
+    if kind is dict:
+        return {k: _copy_value(v) for k, v in value.items()}
+    if kind is list:
+        return [_copy_value(v) for v in value]
+    return copy.deepcopy(value)
 
 
 def _put(data: dict[str, Any], path: str, value: Any) -> None:

@@ -77,15 +77,34 @@ def lookup(context: Mapping[str, Any], path: str) -> Any:
 
 def to_zen(value: Any) -> Any:
     """The JSON-like value zen receives: Decimals as numbers, dates as ISO strings."""
+    # Exact types first: this runs over the whole context for every guard, expression and decision, and
+    # ``isinstance`` against the ``Mapping`` ABC costs more than the rest of the conversion.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None or kind is float:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): to_zen(v) for k, v in value.items()}
+    if kind is list:
+        return [to_zen(v) for v in value]
+    if kind is Decimal:
+        return _zen_decimal(value)
+    return _to_zen_other(value)
+
+
+def _zen_decimal(value: Decimal) -> float:
+    if not value.is_finite() or len(value.as_tuple().digits) > DECIMAL_DIGITS_MAX:
+        reason = f"decimal has more than {DECIMAL_DIGITS_MAX} digits or is not finite"
+        raise ExpressionError(str(value), reason)
+    return float(value)
+
+
+def _to_zen_other(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): to_zen(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_zen(v) for v in value]
     if isinstance(value, Decimal):
-        if not value.is_finite() or len(value.as_tuple().digits) > DECIMAL_DIGITS_MAX:
-            reason = f"decimal has more than {DECIMAL_DIGITS_MAX} digits or is not finite"
-            raise ExpressionError(str(value), reason)
-        return float(value)
+        return _zen_decimal(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     return value
@@ -122,6 +141,7 @@ class Expressions:
 
     def __init__(self) -> None:
         self._compiled: dict[str, Any] = {}
+        self._paths: dict[str, object] = {}
 
     def compile(self, expression: str) -> Any:
         compiled = self._compiled.get(expression)
@@ -146,13 +166,27 @@ class Expressions:
         """Truthiness, as in the rules: false, null, 0, "" and empty lists do not hold."""
         return bool(self.evaluate(expression, zen_context))
 
-    def value(self, expression: str, context: Mapping[str, Any], zen_context: Mapping[str, Any]) -> Any:
-        """The value to store for ``set``: a bare path copies the original (exact) value."""
-        text = expression.strip()
-        if _BARE_PATH.fullmatch(text) and text not in _LITERALS:
-            found = lookup(context, text)
+    def bare_path(self, expression: str) -> str | None:
+        """The dotted path ``expression`` is (``set`` copies its value instead of evaluating it), or None."""
+        path = self._paths.get(expression, MISSING)
+        if path is MISSING:
+            text = expression.strip()
+            path = text if _BARE_PATH.fullmatch(text) and text not in _LITERALS else None
+            if len(self._paths) >= EXPRESSIONS_CACHED_MAX:
+                self._paths.clear()
+            self._paths[expression] = path
+        return path  # type: ignore[return-value]
+
+    def value(
+        self, expression: str, context: Mapping[str, Any], zen_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        """The value to store for ``set``: a bare path copies the original (exact) value. Without
+        ``zen_context``, ``to_zen(context)`` is taken when the expression needs evaluating."""
+        path = self.bare_path(expression)
+        if path is not None:
+            found = lookup(context, path)
             return None if found is MISSING else found
-        return from_zen(self.evaluate(expression, zen_context))
+        return from_zen(self.evaluate(expression, to_zen(context) if zen_context is None else zen_context))
 
 
 class Decisions:

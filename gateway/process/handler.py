@@ -5,6 +5,11 @@ timer topic. The consumer runner calls ``apply`` inside its transaction, after t
 instance change, its history, its timers and the messages its actions emit commit with the inbox row:
 a redelivered message finds its inbox row and has no second effect.
 
+The runner hands over a whole batch (``apply_many``): its instances are loaded (and locked) with one
+statement, the messages evaluated in order in memory, each seeing what the earlier ones did to its
+instance, and the changes written with a few multi-row statements (``batch``, ``store_batch``). ``apply``
+is the same code for one message, which the runner uses after a batch failed.
+
 Instances stay on the version they started with. An instance on an older version either moves to the
 current one (the current file's ``migrations`` maps its state) or keeps running on the old definition,
 rebuilt from the source text remembered in ``process_machine_version``.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -22,12 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.bus.handler import HandlerContext, Subscription
 from gateway.errors import HandlerRejected
-from gateway.process import store
+from gateway.process import store, store_batch
+from gateway.process.batch import Batch
 from gateway.process.calendar import WorkingCalendar
 from gateway.process.definition import Machine
 from gateway.process.engine import Actions, Disposition, InstanceState, evaluate
 from gateway.process.expressions import Decisions, Expressions
 from gateway.process.topics import PROCESS_TIMERS
+from schemas.envelope import Envelope
 from schemas.process import TimerFired
 
 log = structlog.get_logger(__name__)
@@ -75,7 +83,10 @@ class ProcessHandler:
         async def handle(ctx: HandlerContext) -> None:
             await self.apply(machine, ctx)
 
-        return Subscription(group_id(name), topics, handle)
+        async def handle_many(contexts: Sequence[HandlerContext]) -> None:
+            await self.apply_many(machine, contexts)
+
+        return Subscription(group_id(name), topics, handle, handle_many)
 
     async def register_versions(self, engine: AsyncEngine, now: dt.datetime) -> None:
         """Remember the source of every current machine version (call once at start-up)."""
@@ -87,30 +98,52 @@ class ProcessHandler:
 
     async def apply(self, machine: Machine, ctx: HandlerContext) -> Disposition | None:
         """Apply one message; returns its disposition (None: a timer message of another machine)."""
-        body = ctx.envelope.payload
-        timer = None
-        key = ctx.envelope.key
-        if isinstance(body, TimerFired):
-            if body.machine != machine.name:
-                return None
-            timer = await store.load_timer(ctx.conn, body.timer_id)
-            key = body.instance_key
-        instance = await store.load_instance(ctx.conn, machine.name, key)
-        runnable, current = await self._runnable(ctx.conn, machine, instance)
-        outcome = await evaluate(
-            runnable, current, ctx.envelope, now=ctx.now, calendar=self._calendar, actions=self._actions,
-            decisions=self._decisions, expressions=self._expressions, timer=timer,
-        )
-        if outcome.changed:
-            await store.save(ctx.conn, machine.name, instance, outcome, ctx.now)
-            for topic, envelope in outcome.emitted:
-                ctx.emit(topic, envelope)
-        self.dispositions[(machine.name, outcome.disposition)] += 1
-        log.debug(
-            "process message", machine=machine.name, key=key, type=ctx.envelope.type,
-            disposition=outcome.disposition, state=outcome.instance.state if outcome.instance else None,
-        )
-        return outcome.disposition
+        [disposition] = await self.apply_many(machine, [ctx])
+        return disposition
+
+    async def apply_many(
+        self, machine: Machine, contexts: Sequence[HandlerContext]
+    ) -> list[Disposition | None]:
+        """Apply messages in order, all in the transaction of ``contexts[0].conn``, with the effect of
+        applying them one by one: a message sees what the batch's earlier messages did to its instance.
+        Returns their dispositions (None: a timer message of another machine)."""
+        if not contexts:
+            return []
+        conn = contexts[0].conn
+        targets = [_target(machine.name, ctx.envelope) for ctx in contexts]
+        timer_ids = list(dict.fromkeys(t[1] for t in targets if t is not None and t[1] is not None))
+        keys = list(dict.fromkeys(t[0] for t in targets if t is not None))
+        timers = await store_batch.load_timers(conn, timer_ids)
+        batch = Batch.of(keys, await store_batch.load_instances(conn, machine.name, keys))
+        dispositions: list[Disposition | None] = []
+        debug = log.is_enabled_for(logging.DEBUG)
+        for ctx, target in zip(contexts, targets, strict=True):
+            if target is None:
+                dispositions.append(None)
+                continue
+            key, timer_id = target
+            runnable, current = await self._runnable(conn, machine, batch.instance(key))
+            outcome = await evaluate(
+                runnable, current, ctx.envelope, now=ctx.now, calendar=self._calendar, actions=self._actions,
+                decisions=self._decisions, expressions=self._expressions,
+                timer=None if timer_id is None else timers.get(timer_id),
+            )
+            if outcome.changed:
+                batch.record(key, outcome, ctx.now)
+                for topic, envelope in outcome.emitted:
+                    ctx.emit(topic, envelope)
+            dispositions.append(outcome.disposition)
+            if debug:
+                log.debug(
+                    "process message", machine=machine.name, key=key, type=ctx.envelope.type,
+                    disposition=outcome.disposition,
+                    state=outcome.instance.state if outcome.instance else None,
+                )
+        await store_batch.write(conn, machine.name, batch)
+        for disposition in dispositions:
+            if disposition is not None:
+                self.dispositions[(machine.name, disposition)] += 1
+        return dispositions
 
     async def _runnable(
         self, conn: AsyncConnection, machine: Machine, instance: InstanceState | None
@@ -138,3 +171,14 @@ class ProcessHandler:
             self._old.clear()
         self._old[(name, version)] = parsed
         return parsed
+
+
+def _target(machine: str, message: Envelope) -> tuple[str, int | None] | None:
+    """The instance key a message is for and the timer row it names; None: another machine's timer."""
+    body = message.payload
+    if isinstance(body, TimerFired):
+        if body.machine != machine:
+            return None
+        return body.instance_key, body.timer_id
+    return message.key, None
+

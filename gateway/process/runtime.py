@@ -192,23 +192,29 @@ class ProcessRuntime:
         return self.rules.versions if self.rules is not None else {}
 
     def subscription(self, name: str) -> Subscription:
-        """The consumer group of machine ``name``, dispatching each message to the handler current then."""
+        """The consumer group of machine ``name``, dispatching each message (or batch) to the handler current
+        then: a whole batch is evaluated on one handler."""
         template = self.handler.subscription(name)
 
         async def dispatch(ctx: HandlerContext) -> None:
+            await dispatch_many([ctx])
+
+        async def dispatch_many(contexts: Sequence[HandlerContext]) -> None:
             handler = self.handler
             machine = handler.machines.get(name)
             if machine is None:
                 # The daemon stops a removed machine's consumer before installing the rules without it,
                 # so this is a race with that stop; retrying lets the stop finish the batch elsewhere.
                 raise TransientError(f"machine {name} is no longer loaded")
-            disposition = await handler.apply(machine, ctx)
-            if disposition is not None:
-                # Counted when applied: a batch rolled back and retried counts again. The history table is
-                # the ledger; this is a rate for dashboards.
-                self._metrics.process_dispositions.labels(name, disposition).inc()
+            dispositions = await handler.apply_many(machine, contexts)
+            counters = self._metrics.process_dispositions
+            for disposition in dispositions:
+                if disposition is not None:
+                    # Counted when applied: a batch rolled back and retried counts again. The history table
+                    # is the ledger; this is a rate for dashboards.
+                    counters.labels(name, disposition).inc()
 
-        return Subscription(template.group_id, template.topics, dispatch)
+        return Subscription(template.group_id, template.topics, dispatch, dispatch_many)
 
     def topics_of(self, name: str) -> tuple[str, ...]:
         return self.handler.subscription(name).topics

@@ -159,7 +159,7 @@ class MemoryRuntime:
         return None
 
     def _apply(self, key: str, before: InstanceState | None, outcome: Outcome) -> None:
-        """What ``store.save`` does, in memory."""
+        """What ``Batch.record`` and ``store_batch.write`` do, in memory."""
         after = outcome.instance
         assert after is not None
         instance_id = before.id if before is not None and before.id is not None else next(self._ids)

@@ -1,7 +1,8 @@
 """Reading and writing process instances, history, timers and machine versions inside a caller's transaction.
 
 Nothing here commits: the consumer runner (messages) and the timer scheduler own their transactions, so a
-state change, its history, its timers and its outbox rows commit together or not at all.
+state change, its history, its timers and its outbox rows commit together or not at all. Messages' instance
+changes are loaded and written a batch at a time by ``store_batch``.
 """
 
 from __future__ import annotations
@@ -16,11 +17,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.clock import as_utc
-from gateway.errors import TransientError
-from gateway.process.engine import FiredTimer, InstanceState, Outcome
 from gateway.process.tables import (
     process_history,
-    process_instance,
     process_machine_version,
     process_timer,
 )
@@ -40,94 +38,6 @@ class DueTimer:
 
 def _is_postgres(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
-
-
-async def load_instance(conn: AsyncConnection, machine: str, key: str) -> InstanceState | None:
-    """The instance for (machine, key), row-locked on PostgreSQL until the transaction ends."""
-    t = process_instance
-    query = sa.select(
-        t.c.id, t.c.key, t.c.version, t.c.state, t.c.data, t.c.seq, t.c.entered_seq, t.c.transitions
-    ).where(t.c.machine == machine, t.c.key == key)
-    if _is_postgres(conn):
-        query = query.with_for_update()
-    row = (await conn.execute(query)).one_or_none()
-    if row is None:
-        return None
-    return InstanceState(
-        id=row.id, key=row.key, version=row.version, state=row.state, data=row.data, seq=row.seq,
-        entered_seq=row.entered_seq, transitions=row.transitions,
-    )
-
-
-async def load_timer(conn: AsyncConnection, timer_id: int) -> FiredTimer | None:
-    t = process_timer
-    columns = (t.c.id, t.c.instance_id, t.c.name, t.c.state_entry, t.c.status)
-    query = sa.select(*columns).where(t.c.id == timer_id)
-    row = (await conn.execute(query)).one_or_none()
-    if row is None:
-        return None
-    return FiredTimer(row.id, row.instance_id, row.name, row.state_entry, row.status)
-
-
-async def save(
-    conn: AsyncConnection, machine: str, before: InstanceState | None, outcome: Outcome, now: dt.datetime
-) -> int:
-    """Persist a changing outcome; returns the instance id."""
-    after = outcome.instance
-    assert outcome.changed and after is not None
-    values = {
-        "version": after.version, "state": after.state, "data": dict(after.data), "seq": after.seq,
-        "entered_seq": after.entered_seq, "transitions": after.transitions, "updated_at": now,
-    }
-    if before is None or before.id is None:
-        instance_id = await _insert_instance(conn, machine, after.key, values, now)
-    else:
-        instance_id = before.id
-        t = process_instance
-        await conn.execute(t.update().where(t.c.id == instance_id).values(values))
-    if outcome.history:
-        await conn.execute(process_history.insert(), [
-            {
-                "instance_id": instance_id, "seq": h.seq, "from_state": h.from_state, "to_state": h.to_state,
-                "transition_at": h.where, "message_id": h.message_id, "message_type": h.message_type,
-                "at": h.at, "disposition": h.disposition,
-            }
-            for h in outcome.history
-        ])
-    if outcome.cancel and before is not None:
-        t = process_timer
-        await conn.execute(
-            t.update()
-            .where(t.c.instance_id == instance_id, t.c.status == PENDING, t.c.name.in_(outcome.cancel))
-            .values(status=CANCELLED)
-        )
-    if outcome.arm:
-        await conn.execute(process_timer.insert(), [
-            {
-                "instance_id": instance_id, "machine": machine, "key": after.key, "name": timer.name,
-                "due_at": timer.due_at.astimezone(dt.UTC), "state_entry": timer.state_entry,
-                "status": PENDING, "fired_at": None,
-            }
-            for timer in outcome.arm
-        ])
-    return instance_id
-
-
-async def _insert_instance(
-    conn: AsyncConnection, machine: str, key: str, values: dict[str, object], now: dt.datetime
-) -> int:
-    insert = pg_insert if _is_postgres(conn) else sqlite_insert
-    statement = (
-        insert(process_instance)
-        .values(machine=machine, key=key, created_at=now, **values)
-        .on_conflict_do_nothing(index_elements=[process_instance.c.machine, process_instance.c.key])
-        .returning(process_instance.c.id)
-    )
-    instance_id = await conn.scalar(statement)
-    if instance_id is None:
-        # Another consumer created it after our read (a rebalance overlap); a retry sees and locks it.
-        raise TransientError(f"process instance {machine}/{key} was created concurrently")
-    return int(instance_id)
 
 
 async def claim_due_timers(conn: AsyncConnection, now: dt.datetime, limit: int) -> list[DueTimer]:

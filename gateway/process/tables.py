@@ -19,17 +19,38 @@ from gateway.store.tables import BigId, Timestamp, metadata
 
 def dumps(value: Any) -> str:
     """JSON text with each ``Decimal`` written as its own digits; a float is refused (money never is one)."""
+    kind = type(value)  # exact types first: this runs for every instance row written
+    if kind is str:
+        return _string(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is Decimal:
+        return _decimal(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join(f"{_key(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(dumps(v) for v in value) + "]"
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"refusing to store {value} in process data")
-        return str(value)
+        return _decimal(value)
     if isinstance(value, float):
         raise TypeError(f"refusing to store float {value!r} in process data: use Decimal")
     return json.dumps(value, ensure_ascii=False)
+
+
+def _decimal(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"refusing to store {value} in process data")
+    return str(value)
+
+
+#: What ``json.dumps(text, ensure_ascii=False)`` does to a string, without the encoder set-up per call.
+_string: Callable[[str], str] = json.encoder.encode_basestring
+#: Keys as ``json.dumps(key)`` writes them (ASCII escapes), as they always were.
+_key: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 def loads(text: str) -> Any:

@@ -10,11 +10,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,34 +27,11 @@ from gateway.process.definition import Machine
 from gateway.process.expressions import Decisions
 from gateway.process.handler import ParseSource, ProcessHandler
 from gateway.process.scheduler import TimerScheduler
-from gateway.process.tables import process_history, process_instance, process_machine_version, process_timer
-from gateway.store.db import create_engine
-from gateway.store.tables import dead_letter, inbox, outbox
+from gateway.process.tables import process_instance, process_timer
+from gateway.store.tables import outbox
 from schemas.envelope import Envelope, decode, encode
 from schemas.process import ReminderRequested, TimerFired
 from tests.process.test_engine import NOW, overdue, payment, reminder_machine
-from tests.process.test_expressions import write_decisions
-
-TABLES = (
-    process_history,
-    process_timer,
-    process_instance,
-    process_machine_version,
-    dead_letter,
-    outbox,
-    inbox,
-)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        for table in TABLES:
-            await conn.execute(table.delete())
-    yield engine
-    await engine.dispose()
 
 
 class Runtime:
@@ -131,11 +105,6 @@ class Runtime:
 
 async def _no_sleep(_: float) -> None:
     return None
-
-
-@pytest.fixture
-def decisions(tmp_path: Path) -> Decisions:
-    return Decisions(write_decisions(tmp_path / "decisions"))
 
 
 async def history(engine: AsyncEngine, instance_id: int) -> list[tuple[object, ...]]:
