@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import sqlalchemy as sa
 import structlog
@@ -216,10 +217,11 @@ class ConsumerRunner:
             good = [i for i in items if i.envelope is not None]
             fresh = await claim(conn, self.group_id, [i.envelope.id for i in good if i.envelope], now)
             contexts = []
+            duplicates = []
             for item in good:
                 assert item.envelope is not None
                 if item.envelope.id not in fresh:
-                    self._count(self._metrics.duplicates if self._metrics else None, item)
+                    duplicates.append(item.record)
                     continue
                 fresh.discard(item.envelope.id)  # the same id twice in one batch is applied once
                 contexts.append(HandlerContext(
@@ -232,9 +234,11 @@ class ConsumerRunner:
                 if item.error is not None:
                     await self._dead_letter(conn, item, item.error, attempts=1)
             await outbox.add(conn, emitted, now)
-        if self._metrics is not None:
-            for ctx in contexts:
-                self._metrics.messages_in.labels(ctx.record.topic, self.group_id).inc()
+        # Counted after the commit, so a batch that fails and is applied again one by one counts once.
+        for record in duplicates:
+            self._count("duplicates", record)
+        for ctx in contexts:
+            self._count("messages_in", ctx.record)
         if emitted or any(i.error for i in items):
             self._notify_relay()
 
@@ -273,14 +277,14 @@ class ConsumerRunner:
         now = self._clock.now()
         async with self._engine.begin() as conn:
             if not await claim(conn, self.group_id, [envelope.id], now):
-                self._count(self._metrics.duplicates if self._metrics else None, _Item(record))
+                self._count("duplicates", record)
                 return
             ctx = HandlerContext(
                 conn=conn, envelope=envelope, record=record, group_id=self.group_id, now=now, attempt=attempt
             )
             await self.subscription.apply([ctx])
             await outbox.add(conn, ctx.emitted, now)
-        self._count(self._metrics.messages_in if self._metrics else None, _Item(record))
+        self._count("messages_in", record)
         if ctx.emitted:
             self._notify_relay()
 
@@ -325,9 +329,9 @@ class ConsumerRunner:
         if self._metrics is not None:
             self._metrics.dead_letters.labels(item.record.topic, self.group_id).inc()
 
-    def _count(self, counter: object, item: _Item) -> None:
-        if counter is not None:
-            counter.labels(item.record.topic, self.group_id).inc()  # type: ignore[attr-defined]
+    def _count(self, metric: Literal["duplicates", "messages_in"], record: Record) -> None:
+        if self._metrics is not None:
+            getattr(self._metrics, metric).labels(record.topic, self.group_id).inc()
 
     def _notify_relay(self) -> None:
         if self._relay is not None:
