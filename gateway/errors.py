@@ -16,7 +16,10 @@ so that the consumer runtime can decide between retry and dead-letter without kn
     │   ├── BusUnavailable          broker or SQL log not reachable
     │   └── StoreUnavailable        database not reachable, serialization failure, lock timeout
     ├── NotFound                    an entity asked for does not exist (HTTP 404, CLI exit 1)
-    └── Conflict                    an operation is not allowed in the entity's present state (HTTP 409)
+    ├── Conflict                    an operation is not allowed in the entity's present state (HTTP 409)
+    ├── InvalidField                a field of a request or record has a value we refuse (HTTP 422)
+    ├── Unauthenticated             no API key, or one that is unknown or revoked (HTTP 401)
+    └── Forbidden                   the API key's role is below the one the operation needs (HTTP 403)
 """
 
 from __future__ import annotations
@@ -97,6 +100,34 @@ class NotFound(ProudError):
 
 class Conflict(ProudError):
     pass
+
+
+class InvalidField(ProudError):
+    """A field has a value we refuse: wrong type, out of range, not a valid identifier, missing.
+
+    ``field`` is its path from the root of the document, dotted with list indices in brackets
+    (``address.postal_code``, ``contacts[1].email``; empty for the document itself), ``value`` the value as
+    given (None when the field is missing) and ``reason`` what is wrong with it, e.g. ``is required``.
+    """
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        super().__init__(f"{field or 'body'}: {reason}")
+        self.field = field
+        self.value = value
+        self.reason = reason
+
+
+class Unauthenticated(ProudError):
+    """The request carries no API key, or one we do not accept; the message says which, never the key."""
+
+
+class Forbidden(ProudError):
+    """The caller is known but its role is below the one the operation needs."""
+
+    def __init__(self, needed: str, held: str) -> None:
+        super().__init__(f"this operation needs the role {needed!r}; the API key has the role {held!r}")
+        self.needed = needed
+        self.held = held
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -3,6 +3,7 @@
 The daemon does the work (``POST /api/ops/rules/reload``): it checks the files, and only if they have no
 errors registers the new machine versions and uses them for every message from then on. This command
 prints what it answered: the versions in use, or the problems as ``file:line: message`` (exit code 1).
+A reload needs an API key with the role ``admin`` (``--api-key`` or ``PROUD_API_KEY``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated, Any, Final
 
 import aiohttp
 import typer
+from aiohttp import hdrs
 
 from gateway.cli import EXIT_FAILED, ConfigOption, JsonOption, cli_settings, fail, guarded
 
@@ -29,10 +31,18 @@ UrlOption = Annotated[
         help="Base URL of the running daemon, e.g. http://127.0.0.1:8080 (default: http_host and http_port).",
     ),
 ]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key", metavar="SECRET", envvar="PROUD_API_KEY", show_envvar=True,
+        help="An API key with the role admin (`proud keys create NAME --role admin`).",
+    ),
+]
 
 
 def reload_command(
-    ctx: typer.Context, url: UrlOption = None, json_output: JsonOption = False, config: ConfigOption = None
+    ctx: typer.Context, url: UrlOption = None, api_key: ApiKeyOption = None, json_output: JsonOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Reload the running daemon's rule files; print the versions in use, or the problems (exit code 1)."""
     with guarded():
@@ -42,7 +52,7 @@ def reload_command(
             url = f"http://{host}:{settings.http_port}"
     target = url.rstrip("/") + RELOAD_PATH
     try:
-        status, body = asyncio.run(_post(target))
+        status, body = asyncio.run(_post(target, api_key))
     except (aiohttp.ClientError, TimeoutError) as exc:
         fail(f"cannot reload through {target}: {exc.__class__.__name__}: {exc or 'no answer'}")
     if json_output:
@@ -55,9 +65,12 @@ def reload_command(
         raise typer.Exit(EXIT_FAILED)
 
 
-async def _post(target: str) -> tuple[int, dict[str, Any]]:
+async def _post(target: str, api_key: str | None) -> tuple[int, dict[str, Any]]:
     timeout = aiohttp.ClientTimeout(total=RELOAD_TIMEOUT_S)
-    async with aiohttp.ClientSession(timeout=timeout) as http, http.post(target) as response:
+    headers = {hdrs.AUTHORIZATION: f"Bearer {api_key}"} if api_key else {}
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as http, http.post(target, headers=headers) as response,
+    ):
         try:
             body = await response.json(content_type=None)
         except ValueError:

@@ -1,6 +1,7 @@
 """The process runtime in the operator API: instances per machine, one instance in detail, pending timers,
 and reloading the rule files without a restart.
 
+Reading needs the role ``reader``; a reload changes what every machine does, so it needs ``admin``.
 The views read the process tables directly (nothing here changes them) and are plain JSON-ready dicts;
 instance data is encoded with msgspec so that exact ``Decimal`` amounts come out as decimal strings, the
 way envelopes carry them, never as floats.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Collection, Mapping
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import msgspec
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from gateway.clock import as_utc
 from gateway.daemon import Daemon
 from gateway.errors import NotFound
 from gateway.http.keys import DAEMON
+from gateway.http.openapi import ApiRoutes, QueryParam
 from gateway.http.views import parse_instant, parse_limit
 from gateway.process.definition import Machine
 from gateway.process.store import PENDING
@@ -41,7 +43,7 @@ INSTANCE_TIMERS_SHOWN_MAX: Final = 100
 #: How long ``/metrics`` waits for the pending-timer counts before serving the previous values.
 PROCESS_GAUGES_TIMEOUT_S: Final = 3.0
 
-routes = web.RouteTableDef()
+api = ApiRoutes(tag="processes", description="Process instances, their timers, and reloading the rules.")
 _encoder = msgspec.json.Encoder()
 
 
@@ -188,20 +190,33 @@ async def refresh_process_gauges(daemon: Daemon) -> None:
         daemon.metrics.process_timers_pending.labels(name).set(pending.get(name, 0))
 
 
-@routes.get("/api/ops/processes")
+@api.get("/api/ops/processes", summary="Instances per machine, version and state; pending timers")
 async def processes(request: web.Request) -> web.Response:
+    """Every loaded machine, and machines no rule file defines any more that still have instances."""
     daemon = request.app[DAEMON]
     return _json(await processes_overview(daemon.engine, daemon.processes.handler.machines))
 
 
-@routes.get("/api/ops/processes/{machine}/{key}")
+@api.get(
+    "/api/ops/processes/{machine}/{key}", summary="One instance: state, data, latest history, pending timers",
+)
 async def process_instance_view(request: web.Request) -> web.Response:
     daemon = request.app[DAEMON]
     machine, key = request.match_info["machine"], request.match_info["key"]
     return _json(await instance_detail(daemon.engine, machine, key, daemon.processes.handler.machines))
 
 
-@routes.get("/api/ops/timers")
+@api.get(
+    "/api/ops/timers", summary="Pending timers, soonest first",
+    query=[
+        QueryParam("due_before", dt.datetime, "only those due before this (with a UTC offset)"),
+        QueryParam("machine", str, "only those of this machine"),
+        QueryParam(
+            "limit", Annotated[int, msgspec.Meta(ge=1, le=TIMERS_LIST_MAX)], "the soonest N at most",
+            default=TIMERS_LIST_LIMIT_DEFAULT,
+        ),
+    ],
+)
 async def timers(request: web.Request) -> web.Response:
     daemon, query = request.app[DAEMON], request.query
     raw_due = query.get("due_before")
@@ -215,7 +230,10 @@ async def timers(request: web.Request) -> web.Response:
     return _json(view)
 
 
-@routes.post("/api/ops/rules/reload")
+@api.post(
+    "/api/ops/rules/reload", summary="Reload the rule files: the versions now in use, or the problems",
+    role="admin", errors=[422],
+)
 async def rules_reload(request: web.Request) -> web.Response:
     """Reload the rule files: 200 with the versions now in use, 422 with the problems (nothing changed)."""
     # Shielded: a client hanging up, or the server stopping, must not cut a reload between registering

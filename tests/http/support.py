@@ -9,8 +9,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from gateway.bus.base import Bus, OutgoingRecord
 from gateway.bus.outbox import envelope_record
+from gateway.http.api_keys import Role, create_key
 from schemas.bench import BenchEvent
 from schemas.envelope import new_envelope
 
@@ -37,6 +40,16 @@ async def wait_for(probe: Callable[[], Awaitable[T | None]], what: str, wait_s: 
             return result
         assert time.monotonic() < deadline, f"{what}: not seen within {wait_s} s"
         await asyncio.sleep(WAIT_POLL_S)
+
+
+async def new_key(engine: AsyncEngine, role: Role, unique: str) -> str:
+    """The secret of a new API key named ``test-<role>-<unique>`` (unique: PostgreSQL is shared)."""
+    _, secret = await create_key(engine, f"test-{role.value}-{unique}", role, dt.datetime.now(dt.UTC))
+    return secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
 
 
 async def publish_events(bus: Bus, topic: str, count: int) -> None:

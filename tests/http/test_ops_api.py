@@ -21,8 +21,9 @@ from gateway.bench.handler import BenchHandler
 from gateway.bus.topics import TopicRegistry, TopicSpec
 from gateway.config import load_settings
 from gateway.daemon import Daemon
+from gateway.http.api_keys import Role
 from gateway.http.app import READY_CHECK_TIMEOUT_S, json_errors, start_http, stop_http
-from tests.http.support import free_port, publish_events, publish_malformed, wait_for
+from tests.http.support import bearer, free_port, new_key, publish_events, publish_malformed, wait_for
 
 PARTITIONS = 2
 
@@ -58,7 +59,9 @@ async def running(environ: dict[str, str], unique: str) -> AsyncIterator[Running
     daemon = Daemon(settings, topics=registry, subscriptions=[subscription])
     await daemon.start()
     try:
-        async with aiohttp.ClientSession() as http:
+        # An admin key on every request: these tests are about the operator API, test_auth about the keys.
+        secret = await new_key(daemon.engine, Role.ADMIN, unique)
+        async with aiohttp.ClientSession(headers=bearer(secret)) as http:
             yield Running(daemon, f"http://127.0.0.1:{port}", topic.name, group, http)
     finally:
         await daemon.stop()

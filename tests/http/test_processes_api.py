@@ -31,11 +31,12 @@ from gateway.clock import ManualClock
 from gateway.config import load_settings
 from gateway.daemon import Daemon
 from gateway.errors import ConfigError
+from gateway.http.api_keys import Role
 from gateway.process.calendar import PRAGUE
 from gateway.process.tables import process_machine_version
 from schemas.envelope import Envelope, Payload, new_envelope
 from schemas.process import InvoiceOverdue, PaymentReceived, ReminderRequested
-from tests.http.support import free_port, wait_for
+from tests.http.support import bearer, free_port, new_key, wait_for
 from tests.process.rules_support import REPO_RULES
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)  # Monday, 09:00 in Prague
@@ -51,6 +52,8 @@ class App:
     http: aiohttp.ClientSession
     clock: ManualClock
     rules: Path
+    #: The admin key every request of ``http`` carries.
+    api_key: str
     emitted: list[Envelope] = field(default_factory=list)
 
     async def call(self, method: str, path: str, status: int) -> Any:
@@ -132,8 +135,9 @@ async def running(sqlite_url: str, rules: Path, **extra: str) -> AsyncIterator[A
     daemon = Daemon(settings, clock=clock, subscriptions=[watch])
     await daemon.start()
     try:
-        async with aiohttp.ClientSession() as http:
-            yield App(daemon, f"http://127.0.0.1:{port}", http, clock, rules, emitted)
+        secret = await new_key(daemon.engine, Role.ADMIN, "processes")  # a fresh SQLite file per test
+        async with aiohttp.ClientSession(headers=bearer(secret)) as http:
+            yield App(daemon, f"http://127.0.0.1:{port}", http, clock, rules, secret, emitted)
     finally:
         await daemon.stop()
 
@@ -314,7 +318,7 @@ async def test_rules_reload_command_prints_versions_or_problems(app: App) -> Non
 
     def invoke() -> Any:
         # In a thread: the command runs its own event loop, and this test's loop serves the daemon.
-        return asyncio.to_thread(CliRunner().invoke, cli, ["--url", app.url])
+        return asyncio.to_thread(CliRunner().invoke, cli, ["--url", app.url, "--api-key", app.api_key])
 
     result = await invoke()
     assert result.exit_code == 0, result.output
