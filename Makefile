@@ -21,8 +21,10 @@ lint: venv
 	$(VENV)/bin/ruff check gateway connectors schemas tests
 	$(VENV)/bin/mypy
 
-# Re-run pip only when pyproject.toml changes; never recreate an existing venv.
-$(VENV)/.installed: pyproject.toml
+# Re-run pip only when pyproject.toml changes; never recreate an existing venv. The system packages the
+# daemon needs at run time (fonts for the PDF letters) come first; that step is a no-op when they are there.
+$(VENV)/.installed: pyproject.toml scripts/system-packages.sh
+	bash scripts/system-packages.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'

@@ -22,6 +22,8 @@ from gateway import limits
 from gateway.errors import ConfigError
 
 ENV_PREFIX = "PROUD_"
+#: Read by commands that call the running daemon (the API key of ``proud rules reload``): not settings.
+CLIENT_ENV_KEYS: Final = frozenset({"PROUD_API_KEY"})
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
@@ -30,6 +32,16 @@ PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
 TIMER_BATCH_MAX: Final = limits.OUTBOX_BATCH_MAX
 #: Shortest poll of the rule files for changes: each poll stats every rule file, so not a busy loop.
 RULES_RELOAD_POLL_S_MIN: Final = 0.1
+#: ARES (business register of MF ČR), keyless. Equal to ``connectors.ares.ARES_BASE_URL`` and the two limits
+#: below to the connector's (asserted in ``gateway.masterdata.ares``); not imported from there because the
+#: connector imports ``gateway.bus``, which imports this module.
+ARES_BASE_URL: Final = "https://ares.gov.cz"
+#: ``ares_base_url`` value that turns company look-ups off (an environment variable cannot say None).
+ARES_OFF: Final = "off"
+ARES_TIMEOUT_S_MAX: Final = 60.0
+ARES_CACHE_ENTRIES_MAX: Final = 100_000
+#: A company's name, DIČ and seat change rarely; a week bounds how stale a filled-in form can be.
+ARES_CACHE_TTL_S_MAX: Final = 7 * 86_400.0
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -43,6 +55,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
     demo_data: bool = False
+    #: Require an API key on ``/api/**`` (``proud keys create``). Off: every request acts as an admin, for
+    #: local experiments only (a warning says so at start).
+    api_auth: bool = True
 
     kafka_client_id: str = "proud"
     kafka_request_timeout_s: PositiveSeconds = 30.0
@@ -79,9 +94,32 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: Timers are due to the minute at best, so a second between scans loses nothing that matters.
     timer_poll_interval_s: PositiveSeconds = 1.0
 
+    #: ARES origin for company look-ups (``from_ares``); ``off`` (or None) turns them off.
+    ares_base_url: Annotated[str, msgspec.Meta(pattern=r"^(https?://\S+|off)$")] | None = ARES_BASE_URL
+    #: Connect and read timeout of one ARES request, each; a look-up sits on an API caller's path.
+    ares_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=ARES_TIMEOUT_S_MAX)] = 5.0
+    #: How long an ARES answer is reused; 0 asks ARES every time.
+    ares_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0, le=ARES_CACHE_TTL_S_MAX)] = 86_400.0
+    ares_cache_entries_max: Annotated[int, msgspec.Meta(ge=1, le=ARES_CACHE_ENTRIES_MAX)] = 10_000
+
+    #: Document files (DMS: contracts, welcome letters), stored by sha256; default ``<data_dir>/documents``.
+    documents_dir: str | None = None
+    #: The supplier as it signs its letters (welcome letters, notices).
+    supplier_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "proud energie s.r.o."
+    supplier_address: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = (
+        "Vinohradská 1, 120 00 Praha 2"
+    )
+    #: TOML file with the welcome letter's wording (``gateway/masterdata/templates/welcome_letter.toml`` is
+    #: the model); None uses that packaged one. Checked at start: a bad file stops start-up.
+    welcome_letter_template: str | None = None
+
     @property
     def bus_backend(self) -> Literal["kafka", "sql"]:
         return "kafka" if self.kafka_bootstrap else "sql"
+
+    @property
+    def effective_documents_dir(self) -> Path:
+        return Path(self.documents_dir) if self.documents_dir else Path(self.data_dir) / "documents"
 
     @property
     def effective_database_url(self) -> str:
@@ -117,7 +155,7 @@ def load_settings(
     unknown = [
         key for key in environ
         if key.startswith(ENV_PREFIX) and not key.startswith(ENV_PREFIX + "TEST_")
-        and key[len(ENV_PREFIX):].lower() not in Settings.__struct_fields__
+        and key not in CLIENT_ENV_KEYS and key[len(ENV_PREFIX):].lower() not in Settings.__struct_fields__
     ]
     if unknown:
         raise ConfigError(unknown[0], environ[unknown[0]], "unknown setting")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connectors.ares.client import AresLookup
 from gateway import limits
 from gateway.bus import create_bus
 from gateway.bus.base import Bus
@@ -32,6 +33,9 @@ from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.errors import ConfigError, Conflict
 from gateway.maintenance import Maintenance
+from gateway.masterdata.ares import ares_client
+from gateway.masterdata.filestore import FileStore, LocalFileStore
+from gateway.masterdata.topics import MASTERDATA_TOPICS
 from gateway.metrics import Metrics
 from gateway.process.actions import ACTIONS
 from gateway.process.calendar import WorkingCalendar
@@ -55,8 +59,9 @@ from gateway.store.migrate import ensure_current
 
 log = structlog.get_logger(__name__)
 
-#: Topics the process runtime writes to whichever machines are loaded: fired timers and emitted messages.
-RUNTIME_TOPICS = (PROCESS_TIMERS, PROCESS_EVENTS)
+#: Topics written whichever machines are loaded: fired timers, emitted messages, and the master-data changes
+#: every API write announces (they must exist before the relay publishes the first one).
+RUNTIME_TOPICS = (PROCESS_TIMERS, PROCESS_EVENTS, *MASTERDATA_TOPICS)
 
 
 class Daemon:
@@ -91,6 +96,11 @@ class Daemon:
         self.maintenance = Maintenance(
             self.engine, self.bus, self.clock, inbox_retention_s=settings.inbox_retention_s
         )
+        #: Where document bytes live (DMS); the API and the welcome-letter consumer share it.
+        self.files: FileStore = LocalFileStore(settings.effective_documents_dir)
+        #: ARES company look-up for customer entry (``from_ares``); None while ARES is off or not started.
+        self.ares_lookup: Callable[[str], Awaitable[AresLookup]] | None = None
+        self._ares = ares_client(settings, self.clock)
         self._serve_http = serve_http
         self._http_runner: web.AppRunner | None = None
         self._started = False
@@ -190,6 +200,9 @@ class Daemon:
             self._watch_stop.clear()
             self._watcher = asyncio.create_task(self._watch_rules(rules.fingerprint), name="rules-watcher")
         await self.maintenance.start()
+        if self._ares is not None:
+            await self._ares.start()
+            self.ares_lookup = self._ares.lookup
         if self._serve_http:
             from gateway.http.app import start_http
 
@@ -306,6 +319,9 @@ class Daemon:
             first.insert(0, stop_http(self._http_runner))
             self._http_runner = None
         await _bounded_steps(first)
+        if self._ares is not None:
+            self.ares_lookup = None
+            await _bounded_steps([self._ares.stop()])
         try:
             await asyncio.wait_for(self._rules_lock.acquire(), limits.SHUTDOWN_TIMEOUT_S)
             self._rules_lock.release()

@@ -26,6 +26,7 @@ from gateway.store.db import create_engine
 from gateway.store.migrate import head_revision
 from gateway.store.tables import outbox
 from tests.http.support import free_port, wait_for
+from tests.masterdata.letter_support import write_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
@@ -120,6 +121,16 @@ def test_bad_config_file_value_exits_2(
 def test_missing_config_file_exits_2(data_env: dict[str, str | None], tmp_path: Path) -> None:
     result = invoke(["topics", "--config", str(tmp_path / "nope.toml")], data_env)
     assert result.exit_code == 2 and "cannot read file" in result.stderr
+
+
+def test_bad_welcome_letter_template_stops_run_with_exit_2(
+    data_env: dict[str, str | None], tmp_path: Path
+) -> None:
+    template = write_template(tmp_path, ('greeting = "Dobrý den,"', 'greeting = "Ahoj {customr_name},"'))
+    result = invoke(["run"], {**data_env, "PROUD_WELCOME_LETTER_TEMPLATE": str(template)})
+    assert result.exit_code == 2, result.output
+    assert f"error: welcome letter template {template}: body.greeting: unknown placeholder" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_migrate_fresh_sqlite_file(data_env: dict[str, str | None]) -> None:

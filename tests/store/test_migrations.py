@@ -14,6 +14,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+import gateway.http.auth_tables  # registers ``api_key`` on ``metadata``
+import gateway.masterdata.tables  # registers the master-data tables on ``metadata``
 import gateway.process.tables  # noqa: F401  (registers the process tables on ``metadata``)
 from gateway.store.db import create_engine
 from gateway.store.migrate import alembic_config, head_revision, upgrade_sync

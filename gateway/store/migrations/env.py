@@ -7,6 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
+import gateway.http.auth_tables  # registers ``api_key`` on ``metadata``
+import gateway.masterdata.tables  # registers the master-data tables on ``metadata``
 import gateway.process.tables  # noqa: F401  (registers the process tables on ``metadata``)
 from gateway.store.db import create_engine
 from gateway.store.tables import metadata

@@ -1,0 +1,116 @@
+"""Point of delivery (OPM, odběrné místo): its code, DSO, supply address, technical data valid from a date,
+and its meters with their registers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated, Final, Literal
+
+import msgspec
+
+from schemas.masterdata.common import Address, Commodity, Text
+
+#: Distribution rates (distribuční sazby) of the Czech price decision: D = households, C = businesses.
+ELECTRICITY_RATES: Final = frozenset({
+    "D01d", "D02d", "D25d", "D26d", "D27d", "D35d", "D45d", "D56d", "D57d", "D61d",
+    "C01d", "C02d", "C03d", "C25d", "C26d", "C27d", "C35d", "C45d", "C46d", "C55d", "C56d", "C62d",
+})
+#: Gas consumption bands by yearly consumption in MWh (the DSO price lists' "pásma").
+GAS_BANDS: Final = frozenset({"0-1.89", "1.89-7.56", "7.56-15", "15-20", "20-63", "63-630", "630+"})
+#: Standard load profile classes (TDD): electricity 1-8, gas by segment and heating use.
+ELECTRICITY_TDD: Final = frozenset(str(n) for n in range(1, 9))
+GAS_TDD: Final = frozenset({"DOM1", "DOM2", "DOM3", "DOM4", "MO1", "MO2", "MO3", "MO4"})
+#: Largest main breaker accepted (A); above it the point is metered by a different regime.
+BREAKER_AMPS_MAX: Final = 4000
+
+RegisterCode = Literal["VT", "NT", "SINGLE"]
+Unit = Literal["kWh", "m3"]
+
+
+class Technical(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Technical data of an OPM valid from ``effective_from`` until the next version starts.
+
+    Electricity needs ``distribution_rate`` and a breaker (phases x amps); gas needs ``gas_band``.
+    """
+
+    effective_from: dt.date
+    distribution_rate: str | None = None
+    breaker_phases: Literal[1, 3] | None = None
+    breaker_amps: Annotated[int, msgspec.Meta(ge=1, le=BREAKER_AMPS_MAX)] | None = None
+    gas_band: str | None = None
+    tdd_class: str | None = None
+    annual_consumption_kwh: Decimal | None = None  # checked >= 0 by the service
+
+
+class Register(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    code: RegisterCode
+    unit: Unit
+    digits: Annotated[int, msgspec.Meta(ge=4, le=10)] = 6
+
+
+class MeterIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    serial: Text
+    installed_on: dt.date
+    registers: Annotated[list[Register], msgspec.Meta(min_length=1, max_length=4)]
+
+
+class MeterChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The meter ``removed_serial`` leaves on ``changed_on``; ``new_meter`` is installed that day."""
+
+    removed_serial: Text
+    changed_on: dt.date
+    new_meter: MeterIn
+    final_readings: dict[str, Decimal] = msgspec.field(default_factory=dict)
+    initial_readings: dict[str, Decimal] = msgspec.field(default_factory=dict)
+
+
+class Meter(msgspec.Struct, frozen=True, kw_only=True):
+    serial: str
+    installed_on: dt.date
+    removed_on: dt.date | None
+    registers: list[Register]
+    #: Readings by register code when the meter was installed and removed (a meter change records both).
+    initial_readings: dict[str, Decimal]
+    final_readings: dict[str, Decimal]
+
+
+class OpmIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A new OPM. ``code`` is the EAN (18 digits, electricity) or EIC (16 characters, gas); the commodity
+    follows from it. ``dso`` is the distribution system operator's name or 13-digit participant EAN."""
+
+    code: str
+    dso: Text
+    supply_address: Address
+    technical: Technical
+    meters: list[MeterIn] = msgspec.field(default_factory=list)
+
+
+class OpmPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    version: int
+    dso: Text | msgspec.UnsetType = msgspec.UNSET
+    supply_address: Address | msgspec.UnsetType = msgspec.UNSET
+
+
+class SupplyPeriod(msgspec.Struct, frozen=True, kw_only=True):
+    """Our supply to the OPM under ``contract`` from ``start`` to ``end`` (inclusive; None: open)."""
+
+    contract: str
+    start: dt.date
+    end: dt.date | None
+
+
+class Opm(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    code: str
+    commodity: Commodity
+    dso: str
+    supply_address: Address
+    technical: Technical | None  # as of the date asked (today by default); None before the first version
+    technical_history: list[Technical]
+    meters: list[Meter]
+    supply: list[SupplyPeriod]
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
