@@ -1,22 +1,37 @@
-"""The aiohttp application: probes, metrics, JSON errors, and its start and stop for the daemon."""
+"""The aiohttp application: probes, metrics, JSON errors, API keys, the routes under ``/api`` and their
+OpenAPI document, and the app's start and stop for the daemon."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
+import msgspec
 import sqlalchemy as sa
 import structlog
 from aiohttp import hdrs, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.clock import Clock
 from gateway.daemon import Daemon
-from gateway.errors import ConfigError, Conflict, NotFound, ProudError, TransientError
-from gateway.http import ops, processes
+from gateway.errors import (
+    ConfigError,
+    Conflict,
+    Forbidden,
+    InvalidField,
+    NotFound,
+    ProudError,
+    TransientError,
+    Unauthenticated,
+)
+from gateway.http import auth, ops, processes
 from gateway.http.keys import DAEMON
+from gateway.http.masterdata import MASTERDATA_ROUTES
+from gateway.http.openapi import API_REGISTRY, ApiRegistry, ApiRoutes, meta
 from gateway.http.views import BadParameter
+from gateway.masterdata.base import InvalidIdentifier
 
 log = structlog.get_logger(__name__)
 
@@ -30,9 +45,21 @@ HTTP_SHUTDOWN_TIMEOUT_S: Final = 5.0
 # Our error types and the status each maps to; the first match wins, so subclasses come first.
 _STATUS_BY_ERROR: Final[tuple[tuple[type[ProudError], int], ...]] = (
     (BadParameter, 400),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (InvalidField, 422),
+    (InvalidIdentifier, 422),
     (TransientError, 503),
+)
+#: The route modules under ``/api``, each declared through ``openapi.ApiRoutes``: what the app serves and
+#: what ``/api/openapi.json`` describes, from the same declarations.
+API_ROUTES: Final[tuple[ApiRoutes, ...]] = (meta, ops.api, processes.api, *MASTERDATA_ROUTES)
+API_DESCRIPTION: Final = (
+    "The billing back end's API. Send an API key (`proud keys create NAME --role ROLE`) as "
+    "`Authorization: Bearer <key>`: reading needs the role `reader`, changes `operator`, some operations "
+    "`admin` (each operation names its role in `x-proud-role`)."
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -55,11 +82,38 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         status = next((code for kind, code in _STATUS_BY_ERROR if isinstance(exc, kind)), 500)
         if status == 500:
             log.error("request failed", method=request.method, path=request.path, error=exc.message)
-        extra = {"parameter": exc.name, "value": exc.value} if isinstance(exc, BadParameter) else {}
-        return error_response(status, exc.message, **extra)
+        elif status in (401, 403):  # who tries what without the right key is worth seeing in the log
+            log.info("request refused", method=request.method, path=request.path, error=exc.message)
+        response = error_response(status, exc.message, **_error_fields(exc))
+        if isinstance(exc, Unauthenticated):
+            response.headers[hdrs.WWW_AUTHENTICATE] = 'Bearer realm="proud"'
+        return response
     except Exception:
         log.exception("request failed unexpectedly", method=request.method, path=request.path)
         return error_response(500, "internal error; the server log has the details")
+
+
+def _error_fields(exc: ProudError) -> dict[str, Any]:
+    """What a client needs besides the message to act on the error: the parameter or field, the roles."""
+    if isinstance(exc, BadParameter):
+        return {"parameter": exc.name, "value": _json_ready(exc.value)}
+    if isinstance(exc, InvalidField):
+        return {"field": exc.field, "value": _json_ready(exc.value), "reason": exc.reason}
+    if isinstance(exc, InvalidIdentifier):
+        # The identifier's kind stands for the field unless the raiser knew the field (set ``field`` on it).
+        field = getattr(exc, "field", None) or exc.kind
+        return {"field": field, "value": _json_ready(exc.value), "reason": exc.reason}
+    if isinstance(exc, Forbidden):
+        return {"role_needed": exc.needed, "role_held": exc.held}
+    return {}
+
+
+def _json_ready(value: object) -> Any:
+    """``value`` as JSON can carry it: Decimal and dates as msgspec writes them, anything else as text."""
+    try:
+        return msgspec.to_builtins(value)
+    except TypeError:
+        return str(value)
 
 
 async def health(_request: web.Request) -> web.Response:
@@ -114,16 +168,33 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def create_app(daemon: Daemon) -> web.Application:
-    app = web.Application(middlewares=[json_errors])
+    # json_errors outermost: refusals by ``authenticate`` become JSON like every other error.
+    app = web.Application(middlewares=[json_errors, auth.authenticate])
     app[DAEMON] = daemon
     app.add_routes([
         web.get("/health", health),
         web.get("/ready", ready),
         web.get("/metrics", metrics),
     ])
-    app.add_routes(ops.routes)
-    app.add_routes(processes.routes)
+    add_api(app, API_ROUTES, daemon.engine, daemon.clock, auth_enabled=daemon.settings.api_auth)
     return app
+
+
+def add_api(
+    app: web.Application, modules: Iterable[ApiRoutes], engine: AsyncEngine, clock: Clock, *,
+    auth_enabled: bool,
+) -> ApiRegistry:
+    """Serve the routes of ``modules``, their document, and the API keys they are checked against.
+
+    ``app`` must have the ``json_errors`` and ``auth.authenticate`` middlewares, in that order.
+    """
+    middlewares = list(app.middlewares)
+    assert middlewares[:2] == [json_errors, auth.authenticate], "json_errors, then authenticate, are needed"
+    registry = app[API_REGISTRY] = ApiRegistry(description=API_DESCRIPTION)
+    for routes in modules:
+        registry.add(app, routes)
+    auth.install(app, engine, clock, enabled=auth_enabled)
+    return registry
 
 
 async def start_http(daemon: Daemon) -> web.AppRunner:
