@@ -11,12 +11,17 @@ from typing import Annotated
 import typer
 
 from gateway.bench.bus import BenchResult, run_bench, summary
+from gateway.bench.importer import ImportBenchResult, run_import_bench
 from gateway.bench.producer import ProducerSide
 from gateway.bus.base import Bus
 from gateway.bus.kafka import KafkaBus
 from gateway.bus.sqllog import SqlLogBus
 from gateway.clock import SystemClock
 from gateway.config import load_settings
+from gateway.gc_tuning import tune_gc
+from gateway.logs import configure
+from gateway.masterdata.fake import BLOCK_RECORDS_MAX
+from gateway.masterdata.importer import BATCH_ROWS_MAX
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade_sync
 
@@ -78,4 +83,35 @@ async def _run(
         return await run_bench(engine, bus, events=events, partitions=partitions, producer=side)
     finally:
         await bus.stop()
+        await engine.dispose()
+
+
+@bench_app.command("import")
+def bench_import(
+    opm: Annotated[int, typer.Option(min=1, max=BLOCK_RECORDS_MAX, help="OPM records to import")] = 100_000,
+    database_url: Annotated[str | None, typer.Option(
+        help="default: PROUD_DATABASE_URL, else the local PostgreSQL of `make services`"
+    )] = None,
+    batch: Annotated[int, typer.Option(min=1, max=BATCH_ROWS_MAX, help="rows per transaction")] = (
+        BATCH_ROWS_MAX
+    ),
+) -> None:
+    """Fake OPMs through ``proud import masterdata``'s path; prints opm_per_s."""
+    settings = load_settings()
+    configure(settings.log_level, settings.log_format)
+    url = database_url or settings.database_url or LOCAL_PG_URL
+    upgrade_sync(url)
+    tune_gc()  # as ``proud run`` does
+    result = asyncio.run(_run_import(url, opm, batch))
+    typer.echo(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}")
+    typer.echo(f"database: {url.split('://', 1)[0]}")
+    typer.echo(result.figures())
+    typer.echo(result.line())
+
+
+async def _run_import(url: str, opm: int, batch: int) -> ImportBenchResult:
+    engine = create_engine(url)
+    try:
+        return await run_import_bench(engine, opm=opm, batch_rows=batch)
+    finally:
         await engine.dispose()

@@ -1,4 +1,4 @@
-"""``proud``: run the daemon, migrate the database, inspect topics and dead letters."""
+"""``proud``: run the daemon, migrate the database, inspect topics and dead letters, manage API keys."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from gateway.cli import ConfigOption, cli_settings, guarded
 from gateway.cli.bench import bench_app
 from gateway.cli.bench_rules import bench_rules
 from gateway.cli.dlq import dlq_app
+from gateway.cli.keys import keys_app
+from gateway.cli.masterdata import demo_data, import_app
 from gateway.cli.rules import rules_app
 from gateway.cli.topics import topics_command
 from gateway.config import Settings
@@ -78,6 +80,9 @@ async def _serve(settings: Settings) -> None:
 
 app.command("topics")(topics_command)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(keys_app, name="keys")
+app.add_typer(import_app, name="import")
+app.command("demo-data")(demo_data)
 
 
 bench_app.command("rules")(bench_rules)

@@ -5,11 +5,13 @@ Rules from ``/work/shared/reference/ote-market.md`` §1.1 and §1.2, verified th
 
 from __future__ import annotations
 
+import operator
+from typing import Final
+
 from gateway.masterdata.base import (
     InvalidIdentifier,
     check_digit_reason,
     compact,
-    is_ascii_digits,
     require_digits,
     require_length,
 )
@@ -21,7 +23,19 @@ EAN_OPM_PREFIX = "859"
 EIC_LENGTH = 16
 # ENTSO-E EIC alphabet in value order: 0-9 → 0-9, A-Z → 10-35, '-' → 36 (ote-market.md §1.2).
 EIC_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
-_EIC_VALUE = {char: index for index, char in enumerate(EIC_ALPHABET)}
+_EIC_CHARS: Final = frozenset(EIC_ALPHABET)
+# The check sums below run at bulk-import rates (one per OPM row), so they avoid per-character Python
+# loops: str.translate maps every EIC character to the code point of its value, and the sums run in C
+# (sum over bytes, map with operator.mul) rather than in generator expressions.
+_EIC_VALUE_CHARS: Final = str.maketrans({char: chr(index) for index, char in enumerate(EIC_ALPHABET)})
+#: ote-market.md §1.2: weights 16, 15, …, 2 over the first 15 characters.
+_EIC_WEIGHTS: Final = tuple(range(EIC_LENGTH, 1, -1))
+_ZERO: Final = ord("0")
+
+
+def _ascii_digits(text: str) -> bool:
+    # For ASCII text, isdigit() accepts exactly 0-9 (the same as base.is_ascii_digits, without its loop).
+    return text.isascii() and text.isdigit()
 
 
 def ean_check_digit(digits: str) -> str:
@@ -30,15 +44,18 @@ def ean_check_digit(digits: str) -> str:
     GS1 General Specifications §7.9.1: from the rightmost digit leftwards weights 3, 1, 3, 1, …;
     check = (10 − sum mod 10) mod 10. The same rule serves GTIN-13 and the 18-digit GSRN-style OPM EAN.
     """
-    if not is_ascii_digits(digits):
+    if not _ascii_digits(digits):
         raise ValueError(f"EAN body must be ASCII digits, got {digits!r}")
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    # Digits at weight 3 are the rightmost and every second one leftwards; a digit's value is its byte - '0'.
+    tripled, single = digits[::-2].encode(), digits[-2::-2].encode()
+    total = 3 * (sum(tripled) - _ZERO * len(tripled)) + sum(single) - _ZERO * len(single)
     return str((10 - total % 10) % 10)
 
 
 def _validate_ean(kind: str, value: str, length: int, prefix: str) -> str:
     text = compact(kind, value)
-    require_digits(kind, value, text)
+    if not _ascii_digits(text):
+        require_digits(kind, value, text)  # raises, naming the first character that is not 0-9
     require_length(kind, value, text, length, length)
     if not text.startswith(prefix):
         raise InvalidIdentifier(kind, value, f"does not start with {prefix} (GS1 Czech Republic)")
@@ -63,9 +80,10 @@ def validate_ean_participant(value: str) -> str:
 
 
 def _eic_check_index(first15: str) -> int:
-    # ote-market.md §1.2: weights 16, 15, …, 2 over the first 15 characters; S = Σ value × weight;
-    # check = 36 − ((S − 1) mod 37), an index into EIC_ALPHABET.
-    total = sum(_EIC_VALUE[char] * (16 - i) for i, char in enumerate(first15))
+    # ote-market.md §1.2: S = Σ value × weight; check = 36 − ((S − 1) mod 37), an index into EIC_ALPHABET.
+    # ``first15`` holds only alphabet characters (callers check), so each maps to one code point below 37.
+    values = first15.translate(_EIC_VALUE_CHARS).encode("latin-1")
+    total: int = sum(map(operator.mul, values, _EIC_WEIGHTS))
     return 36 - (total - 1) % 37
 
 
@@ -75,7 +93,7 @@ def eic_check_char(first15: str) -> str:
     Raises ``ValueError`` when the rule yields '-': ENTSO-E never issues such a code, so a generator must
     pick another body.
     """
-    if len(first15) != EIC_LENGTH - 1 or any(char not in _EIC_VALUE for char in first15):
+    if len(first15) != EIC_LENGTH - 1 or not _EIC_CHARS.issuperset(first15):
         raise ValueError(f"EIC body must be 15 characters of 0-9, A-Z and '-', got {first15!r}")
     check = EIC_ALPHABET[_eic_check_index(first15)]
     if check == "-":
@@ -91,9 +109,9 @@ def validate_eic(value: str) -> str:
     """
     kind = "eic"
     text = compact(kind, value).upper()
-    for char in text:
-        if char not in _EIC_VALUE:
-            raise InvalidIdentifier(kind, value, f"contains {char!r}, only 0-9, A-Z and '-' are allowed")
+    if not _EIC_CHARS.issuperset(text):
+        char = next(char for char in text if char not in _EIC_CHARS)
+        raise InvalidIdentifier(kind, value, f"contains {char!r}, only 0-9, A-Z and '-' are allowed")
     if len(text) != EIC_LENGTH:
         raise InvalidIdentifier(kind, value, f"has {len(text)} characters, expected {EIC_LENGTH}")
     expected = EIC_ALPHABET[_eic_check_index(text[:-1])]
