@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, S
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,7 +31,7 @@ from gateway.bus.retry import RetryPolicy
 from gateway.bus.runner import ConsumerRunner
 from gateway.bus.topics import TOPICS, TopicRegistry, TopicSpec
 from gateway.clock import Clock, SystemClock
-from gateway.config import Settings
+from gateway.config import ARES_BASE_URL, Settings
 from gateway.errors import ConfigError, Conflict
 from gateway.maintenance import Maintenance
 from gateway.masterdata.ares import ares_client
@@ -101,6 +102,7 @@ class Daemon:
         #: ARES company look-up for customer entry (``from_ares``); None while ARES is off or not started.
         self.ares_lookup: Callable[[str], Awaitable[AresLookup]] | None = None
         self._ares = ares_client(settings, self.clock)
+        self._ares_simulator: web.AppRunner | None = None
         self._serve_http = serve_http
         self._http_runner: web.AppRunner | None = None
         self._started = False
@@ -200,9 +202,7 @@ class Daemon:
             self._watch_stop.clear()
             self._watcher = asyncio.create_task(self._watch_rules(rules.fingerprint), name="rules-watcher")
         await self.maintenance.start()
-        if self._ares is not None:
-            await self._ares.start()
-            self.ares_lookup = self._ares.lookup
+        await self._start_ares()
         if self._serve_http:
             from gateway.http.app import start_http
 
@@ -213,6 +213,17 @@ class Daemon:
             machines=self.processes.versions,
             http=f"{self.settings.http_host}:{self.settings.http_port}" if self._serve_http else None,
         )
+
+    async def _start_ares(self) -> None:
+        """The ARES client; a demo left on the default (public) ARES gets the local simulator instead."""
+        if self.settings.demo_data and self.settings.ares_base_url == ARES_BASE_URL:
+            from gateway.demo import start_ares_simulator
+
+            self._ares_simulator, url = await start_ares_simulator()
+            self._ares = ares_client(msgspec.structs.replace(self.settings, ares_base_url=url), self.clock)
+        if self._ares is not None:
+            await self._ares.start()
+            self.ares_lookup = self._ares.lookup
 
     async def _start_process_consumers(self) -> None:
         """Start a consumer for every loaded machine that has none."""
@@ -322,6 +333,9 @@ class Daemon:
         if self._ares is not None:
             self.ares_lookup = None
             await _bounded_steps([self._ares.stop()])
+        if self._ares_simulator is not None:
+            await _bounded_steps([self._ares_simulator.cleanup()])
+            self._ares_simulator = None
         try:
             await asyncio.wait_for(self._rules_lock.acquire(), limits.SHUTDOWN_TIMEOUT_S)
             self._rules_lock.release()

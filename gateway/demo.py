@@ -2,7 +2,11 @@
 
 Idempotent: the events have fixed ids (derived from their number), so restarting the demo daemon queues
 them again but the inbox applies each only once. Besides the bench events, a few overdue invoices start
-``reminder`` instances (``rules/machines/reminder.yaml``) for ``/api/ops/processes`` and ``/api/ops/timers``.
+``reminder`` instances (``rules/machines/reminder.yaml``) for ``/api/ops/processes`` and ``/api/ops/timers``,
+and an admin API key is created (its secret logged once) when the database has no active one, so that
+``/api/**`` can be called at all. Master data: ``DEMO_CUSTOMERS`` generated Czech customers with accounts,
+OPMs and contracts go through the import path (``proud demo-data`` does the same); a fixed seed makes a
+restart change nothing, and the welcome-letter consumer files a letter for each new contract.
 """
 
 from __future__ import annotations
@@ -11,18 +15,27 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+import structlog
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connectors.ares.simulator import DEMO_SUBJECTS, create_simulator_app
 from gateway.bus import outbox
 from gateway.bus.base import OutgoingRecord
 from gateway.bus.topics import BENCH_EVENTS
 from gateway.clock import Clock
+from gateway.http.auth import ensure_demo_key
+from gateway.masterdata.fake import seed_masterdata
 from gateway.process.topics import PAYMENTS_EVENTS
 from schemas.bench import BenchEvent
 from schemas.envelope import Envelope, Payload
 from schemas.process import InvoiceOverdue
 
+log = structlog.get_logger(__name__)
+
 DEMO_EVENTS = 100
+#: Generated customers (each with accounts, OPMs and contracts) for the master-data API to show.
+DEMO_CUSTOMERS = 40
 DEMO_KEYS = ("OPM-859182400100000001", "OPM-859182400100000002", "OPM-27ZG600Z0000001A")
 #: Overdue invoices per contract account: each starts one reminder instance.
 DEMO_INVOICES = (
@@ -47,7 +60,25 @@ def _record(
     return outbox.envelope_record(topic, envelope)
 
 
+async def start_ares_simulator() -> tuple[web.AppRunner, str]:
+    """The ARES simulator on a free loopback port, for a demo that cannot (or should not) reach ARES:
+    ``from_ares`` then works for the simulator's fictional companies. Returns its runner and base URL."""
+    runner = web.AppRunner(create_simulator_app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = int(runner.addresses[0][1])  # the port the OS picked for port 0
+    log.info("demo ARES simulator", url=f"http://127.0.0.1:{port}", companies=sorted(DEMO_SUBJECTS))
+    return runner, f"http://127.0.0.1:{port}"
+
+
 async def seed(engine: AsyncEngine, clock: Clock) -> int:
+    await ensure_demo_key(engine, clock)
+    summary = await seed_masterdata(engine, clock, DEMO_CUSTOMERS)
+    log.info(
+        "demo master data", created=summary.total("created"), unchanged=summary.total("unchanged"),
+        failed=summary.failed, errors=[error.message() for error in summary.errors],
+    )
     now = clock.now()
     items = [
         _record(BENCH_EVENTS.name, f"demo-{n}", DEMO_KEYS[n % len(DEMO_KEYS)], BenchEvent(seq=n, amount=1),
