@@ -97,12 +97,12 @@ def _envelope(
     )
 
 
-async def history(
-    conn: AsyncConnection, entity: Entity, entity_id: uuid.UUID, limit: int
-) -> list[dict[str, Any]]:
-    """The newest ``limit`` changes of one object, newest first."""
+async def history(conn: AsyncConnection, entity: Entity, key: str, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` changes of one object by its natural key (customer number, VS, contract number,
+    OPM code; the id of an activity or document), newest first. Natural keys never change, so the key
+    names one object for its whole life."""
     rows = await conn.execute(
-        sa.select(t.change).where(t.change.c.entity == entity, t.change.c.entity_id == entity_id)
+        sa.select(t.change).where(t.change.c.entity == entity, t.change.c.entity_key == key)
         .order_by(t.change.c.id.desc()).limit(limit)
     )
     return [

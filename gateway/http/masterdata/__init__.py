@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from typing import Final
 
-from gateway.http.masterdata import accounts, activities, contracts, customers, documents, opm, search
+from gateway.http.masterdata import (
+    accounts,
+    activities,
+    contracts,
+    customers,
+    documents,
+    history,
+    opm,
+    search,
+)
 from gateway.http.openapi import ApiRoutes
 
 #: Every master-data route module, for ``gateway.http.app.API_ROUTES``.
 MASTERDATA_ROUTES: Final[tuple[ApiRoutes, ...]] = (
     customers.api, search.api, accounts.api, opm.api, contracts.api, activities.api, documents.api,
+    history.api,
 )

@@ -124,7 +124,7 @@ async def history(request: web.Request) -> ChangeHistory:
 
     async def operation(conn: AsyncConnection) -> ChangeHistory:
         customer = await get_customer(conn, number)
-        rows = await audit.history(conn, "customer", customer.id, limit)
+        rows = await audit.history(conn, "customer", customer.number, limit)
         changes = [ChangeEntry(**{**row, "at": as_utc(row["at"])}) for row in rows]
         return ChangeHistory(entity="customer", key=number, changes=changes, limit=limit)
 

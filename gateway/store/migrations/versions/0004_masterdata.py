@@ -51,7 +51,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_md_change'))
     )
     with op.batch_alter_table('md_change', schema=None) as batch_op:
-        batch_op.create_index('ix_md_change_entity', ['entity', 'entity_id', 'id'], unique=False)
+        batch_op.create_index('ix_md_change_key', ['entity', 'entity_key', 'id'], unique=False)
 
     op.create_table('md_customer',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -304,7 +304,7 @@ def downgrade() -> None:
 
     op.drop_table('md_customer')
     with op.batch_alter_table('md_change', schema=None) as batch_op:
-        batch_op.drop_index('ix_md_change_entity')
+        batch_op.drop_index('ix_md_change_key')
 
     op.drop_table('md_change')
     with op.batch_alter_table('md_activity', schema=None) as batch_op:
