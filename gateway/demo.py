@@ -15,6 +15,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+import sqlalchemy as sa
 import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,10 +26,22 @@ from gateway.bus.base import OutgoingRecord
 from gateway.bus.topics import BENCH_EVENTS
 from gateway.clock import Clock
 from gateway.http.auth import ensure_demo_key
+from gateway.masterdata import tables as t
+from gateway.masterdata.accounts import create_account
+from gateway.masterdata.contracts import create_contract
+from gateway.masterdata.customers import create_customer
 from gateway.masterdata.fake import seed_masterdata
+from gateway.masterdata.identifiers import ean_check_digit
+from gateway.masterdata.opm import create_opm
+from gateway.masterdata.service_base import local_date
 from gateway.process.topics import PAYMENTS_EVENTS
 from schemas.bench import BenchEvent
 from schemas.envelope import Envelope, Payload
+from schemas.masterdata.accounts import AccountIn
+from schemas.masterdata.common import Address, Contact, TypedAddress
+from schemas.masterdata.contracts import ContractIn
+from schemas.masterdata.customers import CustomerIn
+from schemas.masterdata.opm import OpmIn, Technical
 from schemas.process import InvoiceOverdue
 
 log = structlog.get_logger(__name__)
@@ -36,6 +49,10 @@ log = structlog.get_logger(__name__)
 DEMO_EVENTS = 100
 #: Generated customers (each with accounts, OPMs and contracts) for the master-data API to show.
 DEMO_CUSTOMERS = 40
+#: The demo's sale of the day (a customer number and an EAN body outside the generated ranges).
+DEMO_SALE_CUSTOMER = "DEMO-NOVA"
+DEMO_SALE_EAN_BODY = "85918240099999999"
+DEMO_ACTOR = "system:demo"
 DEMO_KEYS = ("OPM-859182400100000001", "OPM-859182400100000002", "OPM-27ZG600Z0000001A")
 #: Overdue invoices per contract account: each starts one reminder instance.
 DEMO_INVOICES = (
@@ -72,9 +89,40 @@ async def start_ares_simulator() -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
+async def sign_demo_contract(engine: AsyncEngine, clock: Clock) -> str | None:
+    """Today's sale: a new customer with an account, an OPM and a contract signed today that starts on the
+    first of the month after next, so the welcome letter (which old, imported contracts do not get) shows.
+    Once per database; the contract number, or None when it was signed on an earlier start."""
+    now = clock.now()
+    async with engine.begin() as conn:
+        if await conn.scalar(sa.select(sa.literal(1)).where(t.customer.c.number == DEMO_SALE_CUSTOMER)):
+            return None
+        address = Address(street="Korunní", house_number="2569/108", city="Praha", postal_code="10100")
+        customer = await create_customer(conn, DEMO_ACTOR, now, CustomerIn(
+            kind="person", number=DEMO_SALE_CUSTOMER, first_name="Jiřina", last_name="Nováková",
+            contacts=[Contact(kind="email", value="jirina.novakova@example.cz", primary=True)],
+            addresses=[TypedAddress(kind="permanent", address=address)],
+        ))
+        account = await create_account(conn, DEMO_ACTOR, now, AccountIn(customer=customer.number))
+        today = local_date(now)
+        start = (today.replace(day=1) + dt.timedelta(days=62)).replace(day=1)
+        code = DEMO_SALE_EAN_BODY + ean_check_digit(DEMO_SALE_EAN_BODY)
+        await create_opm(conn, DEMO_ACTOR, now, OpmIn(
+            code=code, dso="PREdistribuce, a.s.", supply_address=address,
+            technical=Technical(effective_from=start, distribution_rate="D02d", breaker_phases=3,
+                                breaker_amps=25, tdd_class="4"),
+        ))
+        contract = await create_contract(conn, DEMO_ACTOR, now, ContractIn(
+            customer=customer.number, account=account.variable_symbol, opm=code, product="Elektřina Fix 24",
+            signed_on=today, valid_from=start, negotiation="distance",
+        ))
+    return contract.number
+
+
 async def seed(engine: AsyncEngine, clock: Clock) -> int:
     await ensure_demo_key(engine, clock)
     summary = await seed_masterdata(engine, clock, DEMO_CUSTOMERS)
+    await sign_demo_contract(engine, clock)
     log.info(
         "demo master data", created=summary.total("created"), unchanged=summary.total("unchanged"),
         failed=summary.failed, errors=[error.message() for error in summary.errors],

@@ -3,7 +3,9 @@
 A consumer of ``masterdata.contracts`` (group ``proud.welcome-letters``) reacts to ``created`` changes. The
 letter is stored as a ``welcome_letter`` document linked to the contract, customer, account and OPM, in the
 same transaction as the inbox row, so each contract gets exactly one letter however often the event is
-delivered. A contract withdrawn before its letter was written gets none.
+delivered. A contract withdrawn or ended before its letter was written gets none, and so does one whose
+supply started more than ``LATE_DAYS_MAX`` days before: that is a migrated contract (an import of the
+existing book), not a new customer to welcome.
 
 The wording is the template of the setting ``welcome_letter_template`` (else the packaged one), loaded when
 the consumer is built, so that a bad template stops start-up instead of failing each letter.
@@ -38,6 +40,8 @@ from schemas.masterdata.events import MasterDataChanged
 WELCOME_LETTERS_GROUP: Final = "proud.welcome-letters"
 ACTOR: Final = "system:welcome-letters"
 LETTER_TIMEZONE: Final = ZoneInfo("Europe/Prague")
+#: A contract whose supply started longer ago than this is not new: no welcome letter (imported book).
+LATE_DAYS_MAX: Final = 30
 #: Address kinds a letter goes to, in order of preference.
 _MAILING_KINDS: Final = ("correspondence", "permanent", "registered", "billing")
 
@@ -96,7 +100,9 @@ class WelcomeLetters:
         today = ctx.now.astimezone(LETTER_TIMEZONE).date()
         contract = await get_contract(conn, body.key, as_of=today)
         first_terms = contract.versions[0] if contract.versions else None
-        if contract.status == "withdrawn" or first_terms is None:
+        if contract.status in ("withdrawn", "ended") or first_terms is None:
+            return
+        if (today - contract.valid_from).days > LATE_DAYS_MAX:
             return
         customer = await get_customer(conn, contract.customer)
         account = await get_account(conn, first_terms.account)

@@ -35,6 +35,8 @@ from tests.masterdata.letter_support import write_template
 from tests.masterdata.supply_helpers import electricity_in
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+TODAY = NOW.date()
+NEXT_YEAR = dt.date(2027, 1, 1)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -43,7 +45,10 @@ async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
         yield engine
 
 
-async def _signed_contract(engine: AsyncEngine, negotiation: str = "distance") -> tuple[str, str]:
+async def _signed_contract(
+    engine: AsyncEngine, negotiation: str = "distance", *, signed_on: dt.date = TODAY,
+    valid_from: dt.date = NEXT_YEAR, valid_to: dt.date | None = None,
+) -> tuple[str, str]:
     """A customer, account, OPM and contract through the services: (contract number, OPM code)."""
     async with engine.begin() as conn:
         customer = await create_customer(conn, ACTOR, NOW, person())
@@ -51,7 +56,8 @@ async def _signed_contract(engine: AsyncEngine, negotiation: str = "distance") -
         opm = await create_opm(conn, ACTOR, NOW, electricity_in())
         contract = await create_contract(conn, ACTOR, NOW, ContractIn(
             customer=customer.number, account=account.variable_symbol, opm=opm.code, product="Stálá cena 24",
-            signed_on=NOW.date(), valid_from=dt.date(2027, 1, 1), negotiation=negotiation,  # type: ignore[arg-type]
+            signed_on=signed_on, valid_from=valid_from, valid_to=valid_to,
+            negotiation=negotiation,  # type: ignore[arg-type]
         ))
     return contract.number, opm.code
 
@@ -108,6 +114,28 @@ async def test_a_contract_withdrawn_before_the_letter_gets_none(engine: AsyncEng
     await _deliver(engine, letters, await _created_event(engine, number))
     async with engine.connect() as conn:
         assert await documents_about(conn, [("contract", number)], kind="welcome_letter") == []
+
+
+@pytest.mark.parametrize(("what", "signed_on", "valid_from", "valid_to", "letters"), [
+    ("supply starts next month", "2026-11-20", "2026-12-01", None, 1),
+    ("supply started 30 days ago (a late letter)", "2026-10-01", "2026-10-31", None, 1),
+    ("supply started 31 days ago: a migrated contract", "2026-09-01", "2026-10-30", None, 0),
+    ("an imported contract of 2023", "2023-05-10", "2023-06-01", None, 0),
+    ("a fixed term that ended before the letter", "2026-09-01", "2026-11-01", "2026-11-29", 0),
+])
+async def test_only_new_contracts_are_welcomed(
+    engine: AsyncEngine, tmp_path: Path, what: str, signed_on: str, valid_from: str, valid_to: str | None,
+    letters: int,
+) -> None:
+    welcome = _letters(tmp_path)
+    number, _ = await _signed_contract(
+        engine, signed_on=dt.date.fromisoformat(signed_on), valid_from=dt.date.fromisoformat(valid_from),
+        valid_to=dt.date.fromisoformat(valid_to) if valid_to else None,
+    )
+    await _deliver(engine, welcome, await _created_event(engine, number))
+    async with engine.connect() as conn:
+        found = await documents_about(conn, [("contract", number)], kind="welcome_letter")
+    assert len(found) == letters, what
 
 
 def test_address_lines_for_the_envelope() -> None:
