@@ -14,6 +14,7 @@ from aiohttp import hdrs, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.bus import outbox
 from gateway.clock import Clock
 from gateway.daemon import Daemon
 from gateway.errors import (
@@ -159,9 +160,22 @@ async def refresh_lag(daemon: Daemon) -> None:
             gauge.labels(info.topic, str(info.partition), group).set(info.lag(group))
 
 
+async def refresh_outbox_pending(daemon: Daemon) -> None:
+    """Set ``proud_outbox_pending`` now (the relay refreshes it only now and then); keep the old value when
+    the database does not answer in time."""
+    try:
+        pending = await asyncio.wait_for(outbox.pending_count(daemon.engine), LAG_REFRESH_TIMEOUT_S)
+    except Exception as exc:  # metrics must still be served when the database is down
+        log.warning("outbox pending not refreshed", error=f"{exc.__class__.__name__}: {exc}")
+        return
+    daemon.metrics.outbox_pending.set(pending)
+
+
 async def metrics(request: web.Request) -> web.Response:
     daemon = request.app[DAEMON]
-    await asyncio.gather(refresh_lag(daemon), processes.refresh_process_gauges(daemon))
+    await asyncio.gather(
+        refresh_lag(daemon), processes.refresh_process_gauges(daemon), refresh_outbox_pending(daemon)
+    )
     body = generate_latest(daemon.metrics.registry)
     # CONTENT_TYPE_LATEST carries a charset, which aiohttp's content_type argument refuses; set the header.
     return web.Response(body=body, headers={hdrs.CONTENT_TYPE: CONTENT_TYPE_LATEST})
