@@ -13,6 +13,7 @@ from gateway.cli.bench_rules import bench_rules
 from gateway.cli.dlq import dlq_app
 from gateway.cli.keys import keys_app
 from gateway.cli.masterdata import demo_data, import_app
+from gateway.cli.ote import ote_app
 from gateway.cli.rules import rules_app
 from gateway.cli.topics import topics_command
 from gateway.config import Settings
@@ -88,6 +89,7 @@ app.command("demo-data")(demo_data)
 bench_app.command("rules")(bench_rules)
 app.add_typer(bench_app, name="bench")
 app.add_typer(rules_app, name="rules")
+app.add_typer(ote_app, name="ote")
 
 if __name__ == "__main__":
     app()
