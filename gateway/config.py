@@ -42,6 +42,8 @@ ARES_TIMEOUT_S_MAX: Final = 60.0
 ARES_CACHE_ENTRIES_MAX: Final = 100_000
 #: A company's name, DIČ and seat change rarely; a week bounds how stale a filled-in form can be.
 ARES_CACHE_TTL_S_MAX: Final = 7 * 86_400.0
+#: Equal to ``connectors.ote.transport.TIMEOUT_S_MAX`` (asserted in ``connectors.ote.config``).
+OTE_TIMEOUT_S_MAX: Final = 300.0
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -101,6 +103,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: How long an ARES answer is reused; 0 asks ARES every time.
     ares_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0, le=ARES_CACHE_TTL_S_MAX)] = 86_400.0
     ares_cache_entries_max: Annotated[int, msgspec.Meta(ge=1, le=ARES_CACHE_ENTRIES_MAX)] = 10_000
+
+    #: CS OTE (CDS) SOAP endpoint for outbound messages (``https://…``); None turns outbound sending off.
+    #: With it on, ``ote_client_cert``, ``ote_client_key`` and ``ote_ca_bundle`` must name existing PEM files.
+    ote_url: Annotated[str, msgspec.Meta(pattern=r"^https://\S+$")] | None = None
+    #: Our participant certificate and key (PEM), presented to CS OTE on every outbound connection.
+    ote_client_cert: str | None = None
+    ote_client_key: str | None = None
+    #: CA certificates (PEM) that sign CS OTE's server and client certificates: verifies both directions.
+    ote_ca_bundle: str | None = None
+    #: Callback service CS OTE calls (server–server mode, ote-market.md §2); None turns it off. With it on,
+    #: ``ote_callback_cert``, ``ote_callback_key`` and ``ote_ca_bundle`` must name existing PEM files.
+    ote_callback_host: str = "127.0.0.1"
+    ote_callback_port: Port | None = None
+    ote_callback_cert: str | None = None
+    ote_callback_key: str | None = None
+    #: Verify the XML-DSig signature of each inbound message against ``ote_trust_store`` (a PEM bundle of the
+    #: CAs that issue CS OTE's signing certificates). Off only for a test environment that does not sign.
+    ote_verify_signatures: bool = True
+    ote_trust_store: str | None = None
+    #: Our participant EAN (13 digits) and CS OTE's: the parties of the RESPONSE we answer a message with
+    #: that we could not read. Required with the callback on.
+    ote_participant_ean: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{13}$")] | None = None
+    ote_operator_ean: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{13}$")] | None = None
+    #: Connect timeout and read timeout of one outbound request, each.
+    ote_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=OTE_TIMEOUT_S_MAX)] = 30.0
 
     #: Document files (DMS: contracts, welcome letters), stored by sha256; default ``<data_dir>/documents``.
     documents_dir: str | None = None

@@ -1,4 +1,5 @@
-"""OTE connector (CS OTE / CDS market communication). So far: the pure codec in ``codec``.
+"""OTE connector (CS OTE / CDS market communication): the pure codec (``codec``), SOAP transport and callback.
 
-Transport (SOAP, S/MIME mailbox, callback), simulator and the switch processes are later parts of issue 5.
+``OteConnector`` (``connector``) owns both directions; the S/MIME mailbox, the simulator and the switch
+processes are later parts of issue 5.
 """
