@@ -22,6 +22,9 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.ares.client import AresLookup
+from connectors.ote.config import ote_config
+from connectors.ote.connector import OteConnector
+from connectors.ote.topics import OTE_INBOUND
 from gateway import limits
 from gateway.bus import create_bus
 from gateway.bus.base import Bus
@@ -60,9 +63,9 @@ from gateway.store.migrate import ensure_current
 
 log = structlog.get_logger(__name__)
 
-#: Topics written whichever machines are loaded: fired timers, emitted messages, and the master-data changes
-#: every API write announces (they must exist before the relay publishes the first one).
-RUNTIME_TOPICS = (PROCESS_TIMERS, PROCESS_EVENTS, *MASTERDATA_TOPICS)
+#: Topics written whichever machines are loaded: fired timers, emitted messages, the master-data changes
+#: every API write announces and what OTE sends us (they must exist before the relay publishes the first one).
+RUNTIME_TOPICS = (PROCESS_TIMERS, PROCESS_EVENTS, *MASTERDATA_TOPICS, OTE_INBOUND)
 
 
 class Daemon:
@@ -103,6 +106,12 @@ class Daemon:
         self.ares_lookup: Callable[[str], Awaitable[AresLookup]] | None = None
         self._ares = ares_client(settings, self.clock)
         self._ares_simulator: web.AppRunner | None = None
+        ote = ote_config(settings)
+        #: CS OTE: outbound sends and the callback service, when configured (ote_url, ote_callback_port).
+        self.ote: OteConnector | None = (
+            OteConnector(ote, engine=self.engine, clock=self.clock)
+            if ote.outbound is not None or ote.callback is not None else None
+        )
         self._serve_http = serve_http
         self._http_runner: web.AppRunner | None = None
         self._started = False
@@ -203,6 +212,8 @@ class Daemon:
             self._watcher = asyncio.create_task(self._watch_rules(rules.fingerprint), name="rules-watcher")
         await self.maintenance.start()
         await self._start_ares()
+        if self.ote is not None:
+            await self.ote.start()
         if self._serve_http:
             from gateway.http.app import start_http
 
@@ -330,6 +341,8 @@ class Daemon:
             first.insert(0, stop_http(self._http_runner))
             self._http_runner = None
         await _bounded_steps(first)
+        if self.ote is not None:
+            await _bounded_steps([self.ote.stop()])
         if self._ares is not None:
             self.ares_lookup = None
             await _bounded_steps([self._ares.stop()])
