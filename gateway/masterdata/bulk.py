@@ -55,12 +55,26 @@ _PG_TECHNICAL_COLUMNS: Final = (
 )
 _PG_METER_COLUMNS: Final = ("opm_id", "serial", "installed_on", "registers")
 _PG_EXISTING = "SELECT code FROM md_opm WHERE code = ANY($1::varchar[])"
+#: The tables ``Checked.copy_rows`` are for, in that order, with their columns.
+PG_TABLES: Final = (
+    ("md_opm", _PG_OPM_COLUMNS), ("md_address", _PG_ADDRESS_COLUMNS),
+    ("md_opm_technical", _PG_TECHNICAL_COLUMNS), ("md_meter", _PG_METER_COLUMNS),
+)
 _OPM_ROW_START: Final = copy.field_count(len(_PG_OPM_COLUMNS))
 _ADDRESS_ROW_START: Final = copy.field_count(len(_PG_ADDRESS_COLUMNS))
 _TECHNICAL_ROW_START: Final = copy.field_count(len(_PG_TECHNICAL_COLUMNS))
 _METER_ROW_START: Final = copy.field_count(len(_PG_METER_COLUMNS))
 _VERSION_1: Final = copy.int4(1)
 _json = msgspec.json.Encoder()
+# Columns with few distinct values (commodity, DSO, city, PSČ, rate, …), dates, quantities and the batch's
+# time: each encoded once. A quantity is encoded as the column stores it (NUMERIC(17, 3) rounds to three
+# places; the checks allow no more), so that equal quantities (7471 and 7471.0) share one encoding.
+_texts: Final = copy.Encodings[str | None](copy.text)
+_dates: Final = copy.Encodings[dt.date](copy.date)
+_quantities: Final = copy.Encodings[Decimal | None](
+    lambda value: copy.numeric(None if value is None else value.quantize(_QUANTUM))
+)
+_stamps: Final = copy.Encodings[dt.datetime](copy.timestamptz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,19 +119,19 @@ def _copy_rows(
     opm_id: uuid.UUID, data: OpmIn, commodity: Commodity, now: dt.datetime
 ) -> tuple[bytes, bytes, bytes, bytes]:
     """The OPM's COPY rows, in the order of the ``_PG_*_COLUMNS``."""
-    a, x, text = data.supply_address, data.technical, copy.text
-    key, stamp = copy.uuid_field(opm_id), copy.timestamptz(now)
+    a, x, text, texts = data.supply_address, data.technical, copy.text, _texts
+    key, stamp = copy.uuid_field(opm_id), _stamps[now]
     return (
-        b"".join((_OPM_ROW_START, key, text(data.code), text(commodity), text(data.dso), _VERSION_1, stamp,
+        b"".join((_OPM_ROW_START, key, text(data.code), texts[commodity], texts[data.dso], _VERSION_1, stamp,
                   stamp)),
-        b"".join((_ADDRESS_ROW_START, key, text(_SUPPLY_KIND), text(a.street), text(a.house_number),
-                  text(a.city), text(a.city_part), text(a.postal_code), text(a.country),
+        b"".join((_ADDRESS_ROW_START, key, texts[_SUPPLY_KIND], text(a.street), text(a.house_number),
+                  texts[a.city], texts[a.city_part], texts[a.postal_code], texts[a.country],
                   text(search_text(a)))),
-        b"".join((_TECHNICAL_ROW_START, key, copy.date(x.effective_from), text(x.distribution_rate),
-                  copy.int2(x.breaker_phases), copy.int4(x.breaker_amps), text(x.gas_band), text(x.tdd_class),
-                  copy.numeric(x.annual_consumption_kwh), stamp)),
+        b"".join((_TECHNICAL_ROW_START, key, _dates[x.effective_from], texts[x.distribution_rate],
+                  copy.int2(x.breaker_phases), copy.int4(x.breaker_amps), texts[x.gas_band],
+                  texts[x.tdd_class], _quantities[x.annual_consumption_kwh], stamp)),
         b"".join([part for m in data.meters for part in (
-            _METER_ROW_START, key, text(m.serial), copy.date(m.installed_on),
+            _METER_ROW_START, key, text(m.serial), _dates[m.installed_on],
             copy.raw(_json.encode(m.registers)),
         )]),
     )
@@ -168,25 +182,40 @@ async def insert_new(conn: AsyncConnection, actor: str, now: dt.datetime, items:
 _FOLD_TABLE: Final = str.maketrans(
     "áäčďéěíĺľňóôŕřšťúůýžÁÄČĎÉĚÍĹĽŇÓÔŔŘŠŤÚŮÝŽ", "aacdeeillnoorrstuuyzAACDEEILLNOORRSTUUYZ"
 )
+#: Address parts whose folded form is kept (cities, streets and PSČ repeat across an import).
+FOLDED_PARTS_CACHED_MAX: Final = 50_000
+
+
+class _Folded(dict[str, str]):
+    """``fold`` of one address part, each part folded once (at most ``FOLDED_PARTS_CACHED_MAX`` kept)."""
+
+    def __missing__(self, part: str) -> str:
+        if len(self) >= FOLDED_PARTS_CACHED_MAX:
+            self.clear()
+        plain = part.translate(_FOLD_TABLE)
+        folded = self[part] = plain.casefold() if plain.isascii() else fold(part)
+        return folded
+
+
+_folded: Final = _Folded()
 
 
 def search_text(a: Address) -> str:
-    """``address_row``'s ``search_text``: ``fold`` of the address parts, by a faster route when it can."""
-    text = " ".join(part for part in (a.street, a.house_number, a.city, a.city_part, a.postal_code) if part)
-    plain = text.translate(_FOLD_TABLE)
-    if plain.isascii():
-        return plain.casefold()
-    return fold(a.street, a.house_number, a.city, a.city_part, a.postal_code)
+    """``address_row``'s ``search_text``: ``fold`` of the address parts, folded part by part.
+
+    The same text: ``fold`` works character by character (NFKD decomposes each character on its own, the
+    combining marks it drops are never spaces, case folding has no context), so folding the parts and
+    joining them with spaces equals folding the joined text.
+    """
+    parts = (a.street, a.house_number, a.city, a.city_part, a.postal_code)
+    return " ".join([_folded[part] for part in parts if part])
 
 
 async def _insert_pg(conn: AsyncConnection, items: Sequence[Checked]) -> None:
-    rows = [item.copy_rows for item in items]
-    await copy.copy_binary(conn, "md_opm", _PG_OPM_COLUMNS, [row[0] for row in rows])
-    await copy.copy_binary(conn, "md_address", _PG_ADDRESS_COLUMNS, [row[1] for row in rows])
-    await copy.copy_binary(conn, "md_opm_technical", _PG_TECHNICAL_COLUMNS, [row[2] for row in rows])
-    meters = [row[3] for row in rows if row[3]]
-    if meters:
-        await copy.copy_binary(conn, "md_meter", _PG_METER_COLUMNS, meters)
+    for index, (table, columns) in enumerate(PG_TABLES):
+        rows = [item.copy_rows[index] for item in items if item.copy_rows[index]]
+        if rows:  # an OPM may have no meters
+            await copy.copy_binary(conn, table, columns, rows)
 
 
 async def _insert_sqlite(conn: AsyncConnection, ids: list[uuid.UUID], items: Sequence[Checked],

@@ -41,19 +41,27 @@ from gateway.masterdata.audit import CHANGES_PER_STATEMENT_MAX, Change, _envelop
 from gateway.masterdata.topics import TOPIC_BY_ENTITY
 from gateway.store.db import is_postgres
 
+# The sequence is looked up once (MATERIALIZED keeps the planner from repeating the catalog lookup for every
+# id, which cost five times the nextval itself).
 _PG_CHANGE_IDS: Final = (
-    "SELECT nextval(pg_get_serial_sequence('md_change', 'id')) FROM generate_series(1, $1)"
+    "WITH q AS MATERIALIZED (SELECT pg_get_serial_sequence('md_change', 'id')::regclass AS seq) "
+    "SELECT nextval(q.seq) FROM q, generate_series(1, $1)"
 )
 _PG_CHANGE_COLUMNS: Final = (
     "id", "at", "actor", "entity", "entity_id", "entity_key", "action", "version", "before", "after",
     "message_id",
 )
 _PG_OUTBOX_COLUMNS: Final = ("message_id", "topic", "key", "value", "headers", "created_at")
+#: The tables ``pg_rows`` are for, in that order, with their columns.
+PG_TABLES: Final = (("md_change", _PG_CHANGE_COLUMNS), ("outbox", _PG_OUTBOX_COLUMNS))
 _CHANGE_ROW_START: Final = copy.field_count(len(_PG_CHANGE_COLUMNS))
 _OUTBOX_ROW_START: Final = copy.field_count(len(_PG_OUTBOX_COLUMNS))
 # What ``audit.as_json`` and then JSON encoding make of a struct, in one step (a test holds them equal).
 _json: Final = msgspec.json.Encoder(decimal_format="string")
 _NULL_JSON: Final = b"null"
+# Actors, entities, actions and topics, and the batches' times: a handful of values, each encoded once.
+_texts: Final = copy.Encodings[str | None](copy.text)
+_stamps: Final = copy.Encodings[dt.datetime](copy.timestamptz)
 
 # Stand-ins for the values that differ between changes of one template, each as it appears in the encoded
 # envelope. None of them can come out of encoding the other fields by chance except through the actor, and
@@ -67,9 +75,9 @@ _BEFORE: Final = b'"proud-stand-in-before"'
 _AFTER: Final = b'"proud-stand-in-after"'
 #: Slot of each stand-in in the values a change fills in (``_Template.event``), and how often it appears.
 _SLOTS: Final = {
-    str(_MESSAGE_ID).encode(): (0, 2),  # the envelope's id and correlation id
+    _json.encode(_MESSAGE_ID): (0, 2),  # the envelope's id and correlation id
     _json.encode(_KEY): (1, 2),  # the envelope's key and the payload's
-    str(_ENTITY_ID).encode(): (2, 1),
+    _json.encode(_ENTITY_ID): (2, 1),
     str(_VERSION).encode(): (3, 1),
     _BEFORE: (4, 1),
     _AFTER: (5, 1),
@@ -113,7 +121,7 @@ class _Template:
         _, record = outbox.envelope_record(TOPIC_BY_ENTITY[entity], envelope)
         head, tail, slots = _cut(record.value)
         headers = _headers_json(record.headers).encode()
-        message_id = str(_MESSAGE_ID).encode()
+        message_id = _json.encode(_MESSAGE_ID)
         if head is None or tail is None or headers.count(message_id) != 1:
             return None
         if slots != {slot: count for slot, count in _SLOTS.values()}:
@@ -173,11 +181,12 @@ def event_parts(
     template = _template(change.entity, change.action, actor, now) if change.cause is None else None
     if template is None:
         return _event_parts_whole(change, actor, now, message_id, before, after)
-    id_text = str(message_id).encode()
-    values = (id_text, _json.encode(change.key), str(change.entity_id).encode(), b"%d" % change.version,
+    # UUIDs and the key as JSON strings (msgspec writes a UUID's text much faster than str() does).
+    id_json = _json.encode(message_id)
+    values = (id_json, _json.encode(change.key), _json.encode(change.entity_id), b"%d" % change.version,
               _NULL_JSON if before is None else before, _NULL_JSON if after is None else after)
     head, tail = template.event(values)
-    return head, tail, template.headers % id_text
+    return head, tail, template.headers % id_json
 
 
 def _event_parts_whole(
@@ -199,13 +208,13 @@ def prepare(change: Change, actor: str, now: dt.datetime, after: bytes | None = 
     after_json = after if after is not None else encoded(change.after)
     message_id = uuid7()
     event_head, event_tail, headers = event_parts(change, actor, now, message_id, before_json, after_json)
-    stamp, message, key = copy.timestamptz(now), copy.uuid_field(message_id), copy.text(change.key)
+    stamp, message, key = _stamps[now], copy.uuid_field(message_id), copy.text(change.key)
+    texts = _texts
     change_row = b"".join((
-        stamp, copy.text(actor), copy.text(change.entity), copy.uuid_field(change.entity_id), key,
-        copy.text(change.action), copy.int4(change.version), copy.raw(before_json), copy.raw(after_json),
-        message,
+        stamp, texts[actor], texts[change.entity], copy.uuid_field(change.entity_id), key,
+        texts[change.action], copy.int4(change.version), copy.raw(before_json), copy.raw(after_json), message,
     ))
-    outbox_head = b"".join((_OUTBOX_ROW_START, message, copy.text(TOPIC_BY_ENTITY[change.entity]), key))
+    outbox_head = b"".join((_OUTBOX_ROW_START, message, texts[TOPIC_BY_ENTITY[change.entity]], key))
     return Prepared(change, change_row, outbox_head, event_head, event_tail, copy.raw(headers) + stamp)
 
 
@@ -227,16 +236,30 @@ async def record_prepared(
             await audit.record(conn, actor, now, [item.change for item in chunk])
 
 
-async def _record_pg(conn: AsyncConnection, prepared: Sequence[Prepared]) -> None:
-    # Ids drawn from md_change's own sequence first, because each event carries its audit row's id.
-    drawn: Sequence[Any] = (await conn.exec_driver_sql(_PG_CHANGE_IDS, (len(prepared),))).all()
-    change_ids = sorted(int(row[0]) for row in drawn)
-    changes: list[bytes] = []
-    events: list[bytes] = []
-    for change_id, p in zip(change_ids, prepared, strict=True):
-        digits = b"%d" % change_id
-        changes += (_CHANGE_ROW_START, copy.int8(change_id), p.change_row)
-        size = len(p.event_head) + len(digits) + len(p.event_tail)
-        events += (p.outbox_head, size.to_bytes(4, "big"), p.event_head, digits, p.event_tail, p.outbox_tail)
+def pg_rows(prepared: Prepared, change_id: int) -> tuple[bytes, bytes]:
+    """The COPY rows of ``prepared`` for ``md_change`` and ``outbox``, with its audit row's id."""
+    digits = b"%d" % change_id
+    size = len(prepared.event_head) + len(digits) + len(prepared.event_tail)
+    return (
+        b"".join((_CHANGE_ROW_START, copy.int8(change_id), prepared.change_row)),
+        b"".join((prepared.outbox_head, size.to_bytes(4, "big"), prepared.event_head, digits,
+                  prepared.event_tail, prepared.outbox_tail)),
+    )
+
+
+async def draw_change_ids(conn: AsyncConnection, count: int) -> list[int]:
+    """``count`` ids from ``md_change``'s own sequence, ascending (each event carries its audit row's id)."""
+    drawn: Sequence[Any] = (await conn.exec_driver_sql(_PG_CHANGE_IDS, (count,))).all()
+    return sorted(int(row[0]) for row in drawn)
+
+
+async def copy_audit(conn: AsyncConnection, changes: Sequence[bytes], events: Sequence[bytes]) -> None:
+    """COPY ``pg_rows`` into ``md_change`` and ``outbox``."""
     await copy.copy_binary(conn, "md_change", _PG_CHANGE_COLUMNS, changes)
     await copy.copy_binary(conn, "outbox", _PG_OUTBOX_COLUMNS, events)
+
+
+async def _record_pg(conn: AsyncConnection, prepared: Sequence[Prepared]) -> None:
+    change_ids = await draw_change_ids(conn, len(prepared))
+    rows = [pg_rows(p, change_id) for change_id, p in zip(change_ids, prepared, strict=True)]
+    await copy_audit(conn, [row[0] for row in rows], [row[1] for row in rows])

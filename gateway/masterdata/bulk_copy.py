@@ -13,12 +13,13 @@ refused by PostgreSQL ("incorrect binary data format"), never stored wrongly.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import functools
 import struct
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import asyncpg
 import sqlalchemy as sa
@@ -41,11 +42,14 @@ _NUMERIC_NEGATIVE: Final = 0x4000
 #: numeric stores base-10000 digits: four decimal digits each.
 _NUMERIC_DIGIT_WIDTH: Final = 4
 _NUMERIC_BASE: Final = 10_000
+#: Scaling by a power of ten in this context never rounds.
+_EXACT: Final = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 #: Field lengths encoded ahead (most fields are shorter); longer ones are encoded when met.
 _LENGTHS_KNOWN: Final = 4096
 _LENGTHS: Final = [size.to_bytes(4, "big") for size in range(_LENGTHS_KNOWN)]
-#: Values a ``Texts`` or ``Dates`` cache keeps before it starts again (Czech municipalities number ~6,300).
-TEXTS_CACHED_MAX: Final = 20_000
+#: Values an ``Encodings`` cache keeps before it starts again (Czech municipalities number ~6,300).
+ENCODINGS_CACHED_MAX: Final = 20_000
+K = TypeVar("K")
 
 
 def field_count(count: int) -> bytes:
@@ -70,24 +74,18 @@ def raw(data: bytes | None) -> bytes:
     return (_LENGTHS[size] if size < _LENGTHS_KNOWN else size.to_bytes(4, "big")) + data
 
 
-class Texts(dict[str | None, bytes]):
-    """``text`` of the values of columns with few distinct values (a commodity, a city, a rate), each
-    encoded once; at most ``TEXTS_CACHED_MAX`` are kept, then the cache starts again."""
+class Encodings(dict[K, bytes]):
+    """``encode`` of values that repeat across an import (a commodity, a city, a date, the batch's time),
+    each computed once; at most ``ENCODINGS_CACHED_MAX`` are kept, then the cache starts again."""
 
-    def __missing__(self, value: str | None) -> bytes:
-        if len(self) >= TEXTS_CACHED_MAX:
+    def __init__(self, encode: Callable[[K], bytes]) -> None:
+        super().__init__()
+        self._encode = encode
+
+    def __missing__(self, value: K) -> bytes:
+        if len(self) >= ENCODINGS_CACHED_MAX:
             self.clear()
-        encoded = self[value] = text(value)
-        return encoded
-
-
-class Dates(dict[dt.date, bytes]):
-    """``date`` of dates, each encoded once (an import's dates cluster on a few thousand days)."""
-
-    def __missing__(self, value: dt.date) -> bytes:
-        if len(self) >= TEXTS_CACHED_MAX:
-            self.clear()
-        encoded = self[value] = date(value)
+        encoded = self[value] = self._encode(value)
         return encoded
 
 
@@ -122,12 +120,12 @@ def numeric(value: Decimal | None) -> bytes:
     10000 ** weight), sign, display scale (decimal places), then the base-10000 digits."""
     if value is None:
         return NULL
-    sign, digits, exponent = value.as_tuple()
+    sign, _digits, exponent = value.as_tuple()
     assert isinstance(exponent, int), f"not a finite number: {value}"
     scale = -exponent if exponent < 0 else 0
     fraction_groups = -(-scale // _NUMERIC_DIGIT_WIDTH)
     # The value in units of 10000 ** -fraction_groups: a whole number, computed exactly.
-    units = int("".join(map(str, digits))) * 10 ** (_NUMERIC_DIGIT_WIDTH * fraction_groups + exponent)
+    units = abs(int(value.scaleb(_NUMERIC_DIGIT_WIDTH * fraction_groups, _EXACT)))
     groups: list[int] = []  # least significant first
     while units:
         units, group = divmod(units, _NUMERIC_BASE)
@@ -141,7 +139,7 @@ def numeric(value: Decimal | None) -> bytes:
     return len(data).to_bytes(4, "big") + data
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=32)  # a quantity has at most 5 digits; other numerics a few more
 def _numeric_struct(groups: int) -> struct.Struct:
     # Digit count, weight, sign, display scale, then the digits (numeric.c's numeric_send).
     return struct.Struct(f">hhHh{groups}H")

@@ -4,7 +4,8 @@ The file is read one row at a time and written in batches of at most ``BATCH_ROW
 transaction per batch. Inside a batch, each customer, account or contract row runs in a savepoint, so a
 refused row is rolled back alone; runs of OPM rows take the bulk path (``bulk``), validated first and then
 written with multi-row statements. Rows are applied in file order, so a row may reference any record created
-by an earlier row.
+by an earlier row. A large JSONL file into PostgreSQL is checked in worker processes instead
+(``importer_parallel``), with the same outcome.
 
 Idempotent on natural keys (customer number, VS, OPM code, contract number): a record that exists and is
 equal is left alone (no write, no audit row, no event); one that differs is updated through the services.
@@ -45,6 +46,7 @@ from gateway.masterdata.importer_rows import (
     Row,
     RowError,
     alias_field,
+    check_kind,
     read_jsonl,
 )
 from schemas.masterdata.opm import OpmIn
@@ -64,12 +66,12 @@ UNKNOWN_KIND: Final = "unknown"
 FORMAT_BY_SUFFIX: Final[dict[str, Format]] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
 Apply = Callable[[AsyncConnection, str, dt.datetime, Row], Awaitable[Outcome]]
-_APPLY: Final[dict[str, Apply]] = {
+APPLY_BY_KIND: Final[dict[str, Apply]] = {
     "customer": apply_customer, "account": apply_account, "contract": apply_contract, "opm": apply_opm,
 }
 # Row-level refusals from the database (a value too long for its column, a key taken concurrently): the row
 # fails, the batch goes on. Lost connections and the like are not among them and stop the import.
-_ROW_DB_ERRORS: Final = (sa.exc.IntegrityError, sa.exc.DataError)
+ROW_DB_ERRORS: Final = (sa.exc.IntegrityError, sa.exc.DataError)
 
 
 @dataclass(slots=True)
@@ -113,7 +115,7 @@ class ImportSummary:
 
 
 @dataclass(slots=True)
-class _Run:
+class ImportRun:
     """One import: where it reports, and who it writes as."""
 
     actor: str
@@ -144,10 +146,7 @@ def read_rows(
         yield from read_csv(path, kind, position)
         return
     for row in read_jsonl(path, position):
-        if kind is not None and isinstance(row, Row) and row.kind != kind:
-            yield RowError(row.line, row.kind, row.key, "kind", row.kind, f"differs from --kind {kind}")
-        else:
-            yield row
+        yield check_kind(row, kind)
 
 
 Item = Row | RowError | bulk.Checked
@@ -199,7 +198,7 @@ async def import_rows(
     """Import ``rows`` in batches; with ``dry_run`` everything is checked and written, then rolled back."""
     assert 1 <= batch_rows <= BATCH_ROWS_MAX, batch_rows
     assert actor.startswith("import:"), actor
-    run = _Run(actor, ImportSummary(dry_run=dry_run), on_error)
+    run = ImportRun(actor, ImportSummary(dry_run=dry_run), on_error)
     started = time.perf_counter()
     queue: _Queue = asyncio.Queue(maxsize=BATCHES_AHEAD_MAX)
     reader = _produce(iter(rows), batch_rows, actor, clock, queue)
@@ -226,7 +225,7 @@ async def import_rows(
     return run.summary
 
 
-async def _batch(conn: AsyncConnection, run: _Run, batch: _Batch) -> None:
+async def _batch(conn: AsyncConnection, run: ImportRun, batch: _Batch) -> None:
     rows: list[Row | bulk.Checked] = []
     for item in batch.items:
         if isinstance(item, RowError):
@@ -241,14 +240,14 @@ async def _batch(conn: AsyncConnection, run: _Run, batch: _Batch) -> None:
             continue
         for row in group:
             assert isinstance(row, Row)
-            await _one(conn, run, batch.now, row, _APPLY[kind])
+            await apply_one(conn, run, batch.now, row, APPLY_BY_KIND[kind])
 
 
 def _kind(item: Row | bulk.Checked) -> str:
     return item.row.kind if isinstance(item, bulk.Checked) else item.kind
 
 
-async def _one(conn: AsyncConnection, run: _Run, now: dt.datetime, row: Row, apply: Apply) -> None:
+async def apply_one(conn: AsyncConnection, run: ImportRun, now: dt.datetime, row: Row, apply: Apply) -> None:
     """Apply one row in a savepoint: refused, it is rolled back alone and reported."""
     try:
         async with conn.begin_nested():
@@ -258,7 +257,7 @@ async def _one(conn: AsyncConnection, run: _Run, now: dt.datetime, row: Row, app
             raise
         run.fail(_row_error(row, exc))
         return
-    except _ROW_DB_ERRORS as exc:
+    except ROW_DB_ERRORS as exc:
         run.fail(RowError(row.line, row.kind, row.key, "", None, f"refused by the database: {exc.orig}"))
         return
     run.summary.count(row.kind, outcome)
@@ -271,7 +270,9 @@ def _row_error(row: Row, exc: ProudError) -> RowError:
                     getattr(exc, "reason", exc.message))
 
 
-async def _opm_run(conn: AsyncConnection, run: _Run, now: dt.datetime, checked: list[bulk.Checked]) -> None:
+async def _opm_run(
+    conn: AsyncConnection, run: ImportRun, now: dt.datetime, checked: list[bulk.Checked]
+) -> None:
     """Bulk path: existing codes found in one query, new OPMs inserted with multi-row statements."""
     firsts: dict[str, bulk.Checked] = {}
     repeats: list[Row] = []  # a code seen earlier in the run: compared with what that row stored
@@ -284,16 +285,25 @@ async def _opm_run(conn: AsyncConnection, run: _Run, now: dt.datetime, checked: 
     new = [item for code, item in firsts.items() if code not in existing]
     if new:
         await _insert_new(conn, run, now, new)
-    stored = await bulk.load_stored(conn, sorted(existing))
-    for code in sorted(existing, key=lambda c: firsts[c].row.line):
-        data = firsts[code].data
-        found = bulk.differences(data, stored[code])
+    stored = [firsts[code] for code in sorted(existing, key=lambda c: firsts[c].row.line)]
+    await apply_existing(conn, run, now, [(item.row, item.data) for item in stored])
+    for row in repeats:
+        await apply_one(conn, run, now, row, apply_opm)
+
+
+async def apply_existing(conn: AsyncConnection, run: ImportRun, now: dt.datetime,
+                         rows: list[tuple[Row, OpmIn]]) -> None:
+    """OPM rows (checked, in file order) whose codes exist: left alone when equal to the stored OPM,
+    otherwise brought in line through the services."""
+    if not rows:
+        return
+    stored = await bulk.load_stored(conn, sorted(data.code for _, data in rows))
+    for row, data in rows:
+        found = bulk.differences(data, stored[data.code])
         if not found:
             run.summary.count("opm", "unchanged")
             continue
-        await _one(conn, run, now, firsts[code].row, _change(data, stored[code], found))
-    for row in repeats:
-        await _one(conn, run, now, row, apply_opm)
+        await apply_one(conn, run, now, row, _change(data, stored[data.code], found))
 
 
 def _change(data: OpmIn, stored: bulk.Stored, found: list[str]) -> Apply:
@@ -302,15 +312,17 @@ def _change(data: OpmIn, stored: bulk.Stored, found: list[str]) -> Apply:
     return apply
 
 
-async def _insert_new(conn: AsyncConnection, run: _Run, now: dt.datetime, new: list[bulk.Checked]) -> None:
+async def _insert_new(
+    conn: AsyncConnection, run: ImportRun, now: dt.datetime, new: list[bulk.Checked]
+) -> None:
     try:
         async with conn.begin_nested():
             await bulk.insert_new(conn, run.actor, now, new)
-    except _ROW_DB_ERRORS:
+    except ROW_DB_ERRORS:
         # Some row the checks passed was refused by the database (a code created meanwhile by another
         # writer, a value too long for its column): row by row through the service, to name it.
         for item in new:
-            await _one(conn, run, now, item.row, apply_opm)
+            await apply_one(conn, run, now, item.row, apply_opm)
         return
     run.summary.count("opm", "created", len(new))
 
@@ -319,11 +331,28 @@ async def import_file(
     engine: AsyncEngine, clock: Clock, path: Path, *, fmt: Format | None = None, kind: Kind | None = None,
     batch_rows: int = BATCH_ROWS_DEFAULT, dry_run: bool = False,
     on_error: Callable[[RowError], None] | None = None, on_batch: Callable[[int], None] | None = None,
-    position: ReadPosition | None = None,
+    position: ReadPosition | None = None, worker: bool | None = None,
 ) -> ImportSummary:
-    """Import one file as ``import:<file name>``; ``position`` follows the bytes read (progress)."""
-    rows = read_rows(path, detect_format(path, fmt), kind, position)
+    """Import one file as ``import:<file name>``; ``position`` follows the bytes read (progress).
+
+    ``worker``: check the rows in a worker process while this one writes (``importer_parallel``; JSONL into
+    PostgreSQL only). By default a file of ``WORKER_FILE_BYTES_MIN`` or more is.
+    """
+    fmt = detect_format(path, fmt)
+    # importer_parallel builds on this module, so it can only be imported once this one is.
+    from gateway.masterdata import importer_parallel
+
+    actor = f"import:{path.name}"
+    if importer_parallel.worth_a_worker(engine, path, fmt, worker):
+        assert 1 <= batch_rows <= BATCH_ROWS_MAX, batch_rows
+        run = ImportRun(actor, ImportSummary(dry_run=dry_run), on_error)
+        await importer_parallel.import_jsonl(
+            engine, clock, path, run, kind=kind, batch_rows=batch_rows, dry_run=dry_run, on_batch=on_batch,
+            position=position,
+        )
+        return run.summary
+    rows = read_rows(path, fmt, kind, position)
     return await import_rows(
-        engine, clock, rows, actor=f"import:{path.name}", batch_rows=batch_rows, dry_run=dry_run,
-        on_error=on_error, on_batch=on_batch,
+        engine, clock, rows, actor=actor, batch_rows=batch_rows, dry_run=dry_run, on_error=on_error,
+        on_batch=on_batch,
     )

@@ -181,6 +181,12 @@ def decode_json_line(line_no: int, line: bytes) -> Row | RowError:
 
 def read_jsonl(path: Path, position: ReadPosition | None = None) -> Iterator[Row | RowError]:
     """One row per non-blank line, read one line at a time."""
+    for line_no, line in jsonl_lines(path, position):
+        yield too_long(line_no) if line is None else decode_json_line(line_no, line)
+
+
+def jsonl_lines(path: Path, position: ReadPosition | None = None) -> Iterator[tuple[int, bytes | None]]:
+    """The non-blank lines of a JSONL file with their numbers, undecoded; None for a line too long to read."""
     position = position or ReadPosition()
     with path.open("rb") as stream:
         line_no = 0
@@ -191,10 +197,21 @@ def read_jsonl(path: Path, position: ReadPosition | None = None) -> Iterator[Row
                 while (rest := stream.readline(_SKIP_CHUNK_BYTES)) and not rest.endswith(b"\n"):
                     position.bytes += len(rest)
                 position.bytes += len(rest)
-                yield RowError(line_no, None, None, "", None, f"is longer than {LINE_BYTES_MAX} bytes")
+                yield line_no, None
                 continue
             if line.strip():
-                yield decode_json_line(line_no, line)
+                yield line_no, line
+
+
+def too_long(line_no: int) -> RowError:
+    return RowError(line_no, None, None, "", None, f"is longer than {LINE_BYTES_MAX} bytes")
+
+
+def check_kind(row: Row | RowError, kind: Kind | None) -> Row | RowError:
+    """``row``, or an error when ``kind`` (``--kind``) is given and the row is of another kind."""
+    if kind is not None and isinstance(row, Row) and row.kind != kind:
+        return RowError(row.line, row.kind, row.key, "kind", row.kind, f"differs from --kind {kind}")
+    return row
 
 
 def decode_lines(lines: Iterator[bytes]) -> Iterator[Row | RowError]:

@@ -77,16 +77,21 @@ opm = sa.Table(
 address = sa.Table(
     "md_address", metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("customer_id", sa.Uuid, sa.ForeignKey("md_customer.id"), index=True),
-    sa.Column("opm_id", sa.Uuid, sa.ForeignKey("md_opm.id"), index=True),
+    sa.Column("customer_id", sa.Uuid, sa.ForeignKey("md_customer.id")),
+    sa.Column("opm_id", sa.Uuid, sa.ForeignKey("md_opm.id")),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("street", _Text), sa.Column("house_number", sa.String(20), nullable=False),
     sa.Column("city", _Text, nullable=False), sa.Column("city_part", _Text),
-    sa.Column("postal_code", sa.String(10), nullable=False, index=True),
+    sa.Column("postal_code", sa.String(10), nullable=False),
     sa.Column("country", sa.String(2), nullable=False),
     sa.Column("search_text", sa.String(4 * TEXT_CHARS_MAX), nullable=False),
     sa.CheckConstraint("(customer_id IS NULL) <> (opm_id IS NULL)", name="one_owner"),
 )
+# Each address has one owner, so each index covers only its owner's rows: a bulk import of OPMs does not
+# also fill the customer index with NULLs (and the reverse). Address search scans ``search_text``.
+for _owner in (address.c.customer_id, address.c.opm_id):
+    sa.Index(f"ix_md_address_{_owner.name}", _owner, postgresql_where=_owner.is_not(None),
+             sqlite_where=_owner.is_not(None))
 
 opm_technical = sa.Table(
     "md_opm_technical", metadata,
@@ -102,7 +107,8 @@ opm_technical = sa.Table(
 meter = sa.Table(
     "md_meter", metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("opm_id", sa.Uuid, sa.ForeignKey("md_opm.id"), nullable=False, index=True),
+    # No index of its own: the unique (opm_id, serial, installed_on) serves look-ups by OPM.
+    sa.Column("opm_id", sa.Uuid, sa.ForeignKey("md_opm.id"), nullable=False),
     sa.Column("serial", sa.String(TEXT_CHARS_MAX), nullable=False),
     sa.Column("installed_on", sa.Date, nullable=False),
     sa.Column("removed_on", sa.Date),

@@ -25,12 +25,14 @@ from schemas.masterdata.contracts import ContractIn
 from schemas.masterdata.customers import CustomerIn
 from schemas.masterdata.opm import OpmIn
 from tests.masterdata.import_support import (
-    DATABASES,
+    IMPORT_DATABASES,
     NOW,
     clock,
     counts,
     fake_data,
     grew,
+    import_database,
+    pg_workers_url,  # noqa: F401 - a fixture
     write_csv,
     write_jsonl,
 )
@@ -38,9 +40,11 @@ from tests.masterdata.import_support import (
 CUSTOMERS = 12
 
 
-@pytest.fixture(params=DATABASES)
-async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(request.getfixturevalue(request.param))
+@pytest.fixture(params=IMPORT_DATABASES)
+async def engine(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(import_database(request, monkeypatch))
     yield engine
     await engine.dispose()
 

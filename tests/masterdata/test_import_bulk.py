@@ -29,12 +29,21 @@ from gateway.store.tables import outbox
 from schemas.envelope import decode
 from schemas.masterdata.common import Address
 from schemas.masterdata.events import MasterDataChanged
-from tests.masterdata.import_support import DATABASES, NOW, clock, write_jsonl
+from tests.masterdata.import_support import (
+    IMPORT_DATABASES,
+    NOW,
+    clock,
+    import_database,
+    pg_workers_url,  # noqa: F401 - a fixture
+    write_jsonl,
+)
 
 
-@pytest.fixture(params=DATABASES)
-async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(request.getfixturevalue(request.param))
+@pytest.fixture(params=IMPORT_DATABASES)
+async def engine(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(import_database(request, monkeypatch))
     yield engine
     await engine.dispose()
 

@@ -144,9 +144,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_md_address'))
     )
     with op.batch_alter_table('md_address', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_md_address_customer_id'), ['customer_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_md_address_opm_id'), ['opm_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_md_address_postal_code'), ['postal_code'], unique=False)
+        for owner in ("customer_id", "opm_id"):
+            batch_op.create_index(
+                f"ix_md_address_{owner}", [owner], unique=False,
+                postgresql_where=sa.text(f"{owner} IS NOT NULL"), sqlite_where=sa.text(f"{owner} IS NOT NULL"),
+            )
 
     op.create_table('md_contract',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -210,9 +212,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_md_meter')),
     sa.UniqueConstraint('opm_id', 'serial', 'installed_on', name=op.f('uq_md_meter_opm_id_serial_installed_on'))
     )
-    with op.batch_alter_table('md_meter', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_md_meter_opm_id'), ['opm_id'], unique=False)
-
     op.create_table('md_opm_technical',
     sa.Column('opm_id', sa.Uuid(), nullable=False),
     sa.Column('effective_from', sa.Date(), nullable=False),
@@ -268,9 +267,6 @@ def downgrade() -> None:
 
     op.drop_table('md_contract_terms')
     op.drop_table('md_opm_technical')
-    with op.batch_alter_table('md_meter', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_md_meter_opm_id'))
-
     op.drop_table('md_meter')
     with op.batch_alter_table('md_document_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_md_document_version_sha256'))
@@ -286,9 +282,8 @@ def downgrade() -> None:
 
     op.drop_table('md_contract')
     with op.batch_alter_table('md_address', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_md_address_postal_code'))
-        batch_op.drop_index(batch_op.f('ix_md_address_opm_id'))
-        batch_op.drop_index(batch_op.f('ix_md_address_customer_id'))
+        batch_op.drop_index("ix_md_address_opm_id")
+        batch_op.drop_index("ix_md_address_customer_id")
 
     op.drop_table('md_address')
     with op.batch_alter_table('md_account', schema=None) as batch_op:
