@@ -122,6 +122,31 @@ def test_search_text_equals_fold(parts: tuple[str | None, ...]) -> None:
     assert search_text(address) == fold(*parts)
 
 
+async def _orphans(engine: AsyncEngine) -> dict[str, int]:
+    """Rows of the OPM child tables whose OPM does not exist (they have no foreign key: tables.py)."""
+    async with engine.connect() as conn:
+        return {
+            table.name: int(await conn.scalar(
+                sa.select(sa.func.count()).select_from(table)
+                .where(table.c.opm_id.is_not(None), table.c.opm_id.not_in(sa.select(t.opm.c.id)))
+            ) or 0)
+            for table in (t.address, t.opm_technical, t.meter)
+        }
+
+
+async def test_a_bulk_import_leaves_no_child_row_without_its_opm(engine: AsyncEngine, tmp_path: Path) -> None:
+    opms = list(fake.fake_opms(97, 300))  # a key block of its own (the bench takes the first free ones)
+    path = write_jsonl(tmp_path / "many.jsonl", opms)
+    summary = await import_file(engine, clock(), path)
+    assert summary.counts["opm"].created == 300, summary.errors
+    async with engine.connect() as conn:
+        codes = [o.code for o in opms]
+        children = await conn.scalar(sa.select(sa.func.count()).select_from(t.opm_technical).join(
+            t.opm, t.opm.c.id == t.opm_technical.c.opm_id).where(t.opm.c.code.in_(codes)))
+    assert children == 300
+    assert await _orphans(engine) == {"md_address": 0, "md_opm_technical": 0, "md_meter": 0}
+
+
 async def test_a_code_created_meanwhile_falls_back_to_one_by_one(
     engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -144,3 +169,4 @@ async def test_a_code_created_meanwhile_falls_back_to_one_by_one(
         found = await conn.scalar(sa.select(sa.func.count()).select_from(t.change).where(
             t.change.c.entity_key.in_([stored.code, new.code])))
     assert found == 2
+    assert await _orphans(engine) == {"md_address": 0, "md_opm_technical": 0, "md_meter": 0}

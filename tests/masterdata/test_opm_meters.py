@@ -63,7 +63,8 @@ async def test_meter_change_keeps_readings_and_dates(engine: AsyncEngine, opm: O
     assert result.version == opm.version + 1
     async with engine.connect() as conn:
         rows = (await conn.execute(
-            sa.select(t.meter).join(t.opm).where(t.opm.c.code == opm.code).order_by(t.meter.c.installed_on)
+            sa.select(t.meter).join(t.opm, t.opm.c.id == t.meter.c.opm_id).where(t.opm.c.code == opm.code)
+            .order_by(t.meter.c.installed_on)
         )).all()
         assert await get_opm(conn, opm.code, RATE_CHANGE) == result
     assert [(row.final_readings, row.initial_readings) for row in rows] == [

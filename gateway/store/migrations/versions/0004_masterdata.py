@@ -45,8 +45,8 @@ def upgrade() -> None:
     sa.Column('entity_key', sa.String(length=40), nullable=False),
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('before', sa.JSON(), nullable=True),
-    sa.Column('after', sa.JSON(), nullable=True),
+    sa.Column('before', sa.Text(), nullable=True),
+    sa.Column('after', sa.Text(), nullable=True),
     sa.Column('message_id', sa.Uuid(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_md_change'))
     )
@@ -140,7 +140,6 @@ def upgrade() -> None:
     sa.Column('search_text', sa.String(length=800), nullable=False),
     sa.CheckConstraint('(customer_id IS NULL) <> (opm_id IS NULL)', name=op.f('ck_md_address_one_owner')),
     sa.ForeignKeyConstraint(['customer_id'], ['md_customer.id'], name=op.f('fk_md_address_customer_id_md_customer')),
-    sa.ForeignKeyConstraint(['opm_id'], ['md_opm.id'], name=op.f('fk_md_address_opm_id_md_opm')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_md_address'))
     )
     with op.batch_alter_table('md_address', schema=None) as batch_op:
@@ -208,7 +207,6 @@ def upgrade() -> None:
     sa.Column('registers', sa.JSON(), nullable=False),
     sa.Column('final_readings', sa.JSON(), nullable=True),
     sa.Column('initial_readings', sa.JSON(), nullable=True),
-    sa.ForeignKeyConstraint(['opm_id'], ['md_opm.id'], name=op.f('fk_md_meter_opm_id_md_opm')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_md_meter')),
     sa.UniqueConstraint('opm_id', 'serial', 'installed_on', name=op.f('uq_md_meter_opm_id_serial_installed_on'))
     )
@@ -222,7 +220,6 @@ def upgrade() -> None:
     sa.Column('tdd_class', sa.String(length=8), nullable=True),
     sa.Column('annual_consumption_kwh', sa.Numeric(precision=17, scale=3), nullable=True),
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['opm_id'], ['md_opm.id'], name=op.f('fk_md_opm_technical_opm_id_md_opm')),
     sa.PrimaryKeyConstraint('opm_id', 'effective_from', name=op.f('pk_md_opm_technical'))
     )
     op.create_table('md_contract_terms',
