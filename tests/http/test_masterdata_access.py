@@ -4,11 +4,7 @@ the OpenAPI document describes every master-data route."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from gateway.http.api_keys import Role
 from gateway.http.masterdata import MASTERDATA_ROUTES
@@ -20,14 +16,7 @@ from tests.http.masterdata_support import (
     customer_with_contract,
     opm,
     person,
-    running,
 )
-
-
-@pytest.fixture
-async def app(sqlite_url: str, unique: str, tmp_path: Path) -> AsyncIterator[MdApp]:
-    async with running({"PROUD_DATABASE_URL": sqlite_url}, unique, tmp_path) as started:
-        yield started
 
 
 async def test_a_reader_key_reads_but_cannot_write_and_an_operator_key_writes(app: MdApp) -> None:

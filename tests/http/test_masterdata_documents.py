@@ -16,17 +16,11 @@ from multidict import CIMultiDict
 from gateway.http.api_keys import Role
 from gateway.http.masterdata import documents as document_routes
 from gateway.http.masterdata.documents import content_disposition
-from tests.http.masterdata_support import MdApp, customer_with_contract, running
+from tests.http.masterdata_support import MdApp, customer_with_contract
 from tests.http.support import bearer
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 PDF_V2 = b"%PDF-1.7\nsigned by both parties\n%%EOF\n"
-
-
-@pytest.fixture
-async def app(sqlite_url: str, unique: str, tmp_path: Path) -> AsyncIterator[MdApp]:
-    async with running({"PROUD_DATABASE_URL": sqlite_url}, unique, tmp_path) as started:
-        yield started
 
 
 async def upload(app: MdApp, query: str, content: Any, media_type: str, status: int = 201) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,6 @@ from tests.http.masterdata_support import (
     technical,
 )
 from tests.http.support import bearer
-
-
-@pytest.fixture
-async def app(sqlite_url: str, unique: str, tmp_path: Path) -> AsyncIterator[MdApp]:
-    async with running({"PROUD_DATABASE_URL": sqlite_url}, unique, tmp_path) as started:
-        yield started
 
 
 async def full_flow(app: MdApp, unique: str, code: str = EAN) -> None:

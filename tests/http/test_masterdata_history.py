@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from gateway.http.api_keys import Role
-from tests.http.masterdata_support import EAN, MdApp, customer_with_contract, running, technical
-
-
-@pytest.fixture
-async def app(sqlite_url: str, unique: str, tmp_path: Path) -> AsyncIterator[MdApp]:
-    async with running({"PROUD_DATABASE_URL": sqlite_url}, unique, tmp_path) as started:
-        yield started
+from tests.http.masterdata_support import EAN, MdApp, customer_with_contract, technical
 
 
 async def test_each_object_shows_its_changes_newest_first(app: MdApp, unique: str) -> None:

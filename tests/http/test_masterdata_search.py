@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.http.masterdata_support import (
     EAN,
@@ -19,14 +15,7 @@ from tests.http.masterdata_support import (
     contract,
     opm,
     person,
-    running,
 )
-
-
-@pytest.fixture
-async def app(sqlite_url: str, unique: str, tmp_path: Path) -> AsyncIterator[MdApp]:
-    async with running({"PROUD_DATABASE_URL": sqlite_url}, unique, tmp_path) as started:
-        yield started
 
 
 def at(street: str, number: str, city: str, psc: str) -> list[dict[str, Any]]:

@@ -5,8 +5,6 @@ naming the parameter and the value)."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -22,14 +20,7 @@ from tests.http.masterdata_support import (
     gas_opm,
     opm,
     person,
-    running,
 )
-
-
-@pytest.fixture
-async def app(sqlite_url: str, unique: str, tmp_path: Path) -> AsyncIterator[MdApp]:
-    async with running({"PROUD_DATABASE_URL": sqlite_url}, unique, tmp_path) as started:
-        yield started
 
 
 def bad_psc() -> dict[str, Any]:
