@@ -1,7 +1,7 @@
 """Back-office search: customers by name, IČO, customer number, OPM code, VS or address.
 
-Every filter narrows the customers found (they combine with AND); ``q`` alone guesses what was typed — an
-18-digit EAN, a 16-character EIC, an 8-digit IČO, a VS — and otherwise searches names and addresses. Text
+Every filter narrows the customers found (they combine with AND); ``q`` matches whatever it may mean — a
+customer number, an 18-digit EAN or 16-character EIC, an 8-digit IČO, a VS, else a name or an address. Text
 is compared folded (lower case, no diacritics), so "dvorak" finds "Dvořák". Results are paged by
 ``limit``/``offset`` in customer-number order, with the total for the pager.
 """
@@ -52,18 +52,22 @@ class SearchQuery:
     vs: str | None = None
     address: str | None = None
 
-    def guessed(self) -> SearchQuery:
-        """``q`` turned into the filter it most likely means."""
+    def readings(self) -> list[SearchQuery]:
+        """What ``q`` may mean, each as the filter it would be: a customer number always; an EAN or EIC,
+        an IČO (8 digits), a VS (up to 10 digits) when it has their form; else a name or an address."""
         if not self.q:
-            return self
+            return []
         text = "".join(self.q.split())
+        readings = [SearchQuery(number=text.upper())]
         if re.fullmatch(r"[0-9]{18}", text) or re.fullmatch(r"[0-9]{2}Z[0-9A-Z]{13}", text.upper()):
-            return SearchQuery(code=text.upper())
+            readings.append(SearchQuery(code=text.upper()))
         if re.fullmatch(r"[0-9]{8}", text):
-            return SearchQuery(ico=text)
+            readings.append(SearchQuery(ico=text))
         if re.fullmatch(r"[0-9]{1,10}", text):
-            return SearchQuery(vs=text)
-        return SearchQuery(name=self.q)
+            readings.append(SearchQuery(vs=text))
+        if not text.isdigit() and len(fold(self.q).strip()) >= TEXT_CHARS_MIN:
+            readings += [SearchQuery(name=self.q), SearchQuery(address=self.q)]
+        return readings
 
 
 def _contains(column: sa.ColumnElement[Any], field: str, text: str) -> sa.ColumnElement[bool]:
@@ -117,7 +121,10 @@ async def search_customers(
         raise InvalidField("limit", limit, f"expected 1 to {SEARCH_PAGE_MAX}")
     if offset < 0:
         raise InvalidField("offset", offset, "must not be negative")
-    filters = _filters(query.guessed())
+    filters = _filters(query)
+    readings = query.readings()
+    if readings:
+        filters.append(sa.or_(*(sa.and_(*_filters(reading)) for reading in readings)))
     if not filters:
         raise InvalidField("q", None, "give q or at least one of name, ico, number, code, vs, address")
     where = sa.and_(*filters)

@@ -53,6 +53,9 @@ async def test_search_by_every_filter_with_paging(app: MdApp) -> None:
     assert await numbers(app, "address=tabor&name=novak") == [novak]  # filters combine
     assert await numbers(app, "address=tabor&name=dvorak") == []
     assert await numbers(app, f"number={firm}") == [firm]
+    assert await numbers(app, f"q={firm}") == [firm]  # q matches a customer number too
+    assert await numbers(app, f"q={vs}") == [novak]
+    assert await numbers(app, "q=lesni") == [novak]  # and addresses
     assert EAN not in await numbers(app, f"code={EAN}")  # no contract for this OPM: nobody
 
     first = await app.get("/api/customers?name=dvor&limit=1")
