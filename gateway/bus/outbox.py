@@ -66,7 +66,7 @@ _PG_MARK_SENT = "UPDATE outbox SET sent_at = $1 WHERE seq = ANY($2::bigint[])"
 _headers_encoder = msgspec.json.Encoder()
 
 
-def _headers_json(headers: Headers) -> str:
+def headers_json(headers: Headers) -> str:
     return _headers_encoder.encode([[k, v.decode("latin-1")] for k, v in headers]).decode()
 
 
@@ -82,7 +82,7 @@ async def add(
             [rec.topic for _, rec in items],
             [rec.key for _, rec in items],
             [rec.value for _, rec in items],
-            [_headers_json(rec.headers) for _, rec in items],
+            [headers_json(rec.headers) for _, rec in items],
             now,
         )
         await conn.exec_driver_sql(_PG_INSERT, columns)

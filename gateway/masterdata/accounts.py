@@ -30,6 +30,7 @@ from gateway.masterdata.service_base import (
     given_fields,
     insert_keyed,
     next_number,
+    next_version,
     require_version,
     row_by,
 )
@@ -161,17 +162,7 @@ async def update_account(
     _check_delivery(draft, customer)
     if draft == stored:
         return before
-    version = row.version + 1
-    result = await conn.execute(
-        sa.update(t.account).where(t.account.c.id == row.id, t.account.c.version == row.version)
-        .values(**_row_values(draft), version=version, updated_at=now)
-    )
-    if result.rowcount != 1:
-        # Only SQLite gets here (no row lock): another writer committed between our read and write.
-        stored_version = await conn.scalar(sa.select(t.account.c.version).where(t.account.c.id == row.id))
-        assert stored_version is not None, "accounts are never deleted"
-        require_version("account", variable_symbol, stored_version, patch.version)
-        raise AssertionError(f"account {variable_symbol}: update matched no row at the version just read")
+    version = await next_version(conn, t.account, row, now, _row_values(draft))
     after = await _account_by_id(conn, row.id)
     assert after.version == version
     await audit.record(conn, actor, now, [

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.bus import outbox
 
 # The outbox's own headers encoding, so that rows written here read back like those ``outbox.add`` writes.
-from gateway.bus.outbox import _headers_json
+from gateway.bus.outbox import headers_json
 from gateway.ids import uuid7
 from gateway.masterdata import audit
 from gateway.masterdata import bulk_copy as copy
@@ -120,7 +120,7 @@ class _Template:
         )
         _, record = outbox.envelope_record(TOPIC_BY_ENTITY[entity], envelope)
         head, tail, slots = _cut(record.value)
-        headers = _headers_json(record.headers).encode()
+        headers = headers_json(record.headers).encode()
         message_id = _json.encode(_MESSAGE_ID)
         if head is None or tail is None or headers.count(message_id) != 1:
             return None
@@ -199,7 +199,7 @@ def _event_parts_whole(
     _, record = outbox.envelope_record(TOPIC_BY_ENTITY[change.entity], envelope)
     key = b'"change_id":'
     head, tail = record.value.split(key + _CHANGE_ID_TEXT, 1)
-    return head + key, tail, _headers_json(record.headers).encode()
+    return head + key, tail, headers_json(record.headers).encode()
 
 
 def prepare(change: Change, actor: str, now: dt.datetime, after: bytes | None = None) -> Prepared:

@@ -34,6 +34,7 @@ from gateway.masterdata.service_base import (
     insert_keyed,
     local_date,
     next_number,
+    next_version,
     require_version,
     row_by,
     typed_address_from_row,
@@ -199,17 +200,7 @@ async def update_customer(
     draft = _validated(msgspec.structs.replace(stored, **given_fields(patch)), local_date(now))
     if draft == stored:
         return before
-    version = row.version + 1
-    result = await conn.execute(
-        sa.update(t.customer).where(t.customer.c.id == row.id, t.customer.c.version == row.version)
-        .values(**_row_values(draft), version=version, updated_at=now)
-    )
-    if result.rowcount != 1:
-        # Only SQLite gets here (no row lock): another writer committed between our read and write.
-        stored_version = await conn.scalar(sa.select(t.customer.c.version).where(t.customer.c.id == row.id))
-        assert stored_version is not None, "customers are never deleted"
-        require_version("customer", number, stored_version, patch.version)
-        raise AssertionError(f"customer {number}: update matched no row at the version just read")
+    version = await next_version(conn, t.customer, row, now, _row_values(draft))
     if draft.addresses != stored.addresses:
         await conn.execute(sa.delete(t.address).where(t.address.c.customer_id == row.id))
         await _insert_addresses(conn, row.id, draft.addresses)

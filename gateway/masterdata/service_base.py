@@ -168,6 +168,19 @@ def require_version(entity: str, key: str, stored: int, given: int) -> None:
         )
 
 
+async def next_version(conn: AsyncConnection, table: sa.Table, row: Any, now: dt.datetime,
+                       values: dict[str, Any]) -> int:
+    """Write ``values`` to ``row`` with the next version; returns it. The row was read ``FOR UPDATE``
+    (PostgreSQL) or in a ``BEGIN IMMEDIATE`` transaction (SQLite), so nobody can have changed it since."""
+    version = int(row.version) + 1
+    result = await conn.execute(
+        sa.update(table).where(table.c.id == row.id, table.c.version == row.version)
+        .values(**values, version=version, updated_at=now)
+    )
+    assert result.rowcount == 1, f"{table.name} {row.id}: the row locked at version {row.version} changed"
+    return version
+
+
 async def row_by(conn: AsyncConnection, table: sa.Table, column: sa.Column[Any], value: object,
                  what: str, *, for_update: bool = False) -> Any:
     """The row whose ``column`` equals ``value``, or ``NotFound`` naming ``what`` and the value."""

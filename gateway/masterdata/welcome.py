@@ -17,7 +17,6 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from gateway.bus.handler import HandlerContext, Subscription
 from gateway.config import Settings
@@ -30,6 +29,7 @@ from gateway.masterdata.filestore import FileStore
 from gateway.masterdata.letter_template import LetterTemplate, load_letter_template, packaged_letter_template
 from gateway.masterdata.letters import WelcomeLetter, render_welcome_letter
 from gateway.masterdata.opm import get_opm
+from gateway.masterdata.service_base import local_date
 from gateway.masterdata.topics import CONTRACTS
 from schemas.masterdata.accounts import Account
 from schemas.masterdata.activities import EntityRef
@@ -39,7 +39,6 @@ from schemas.masterdata.events import MasterDataChanged
 
 WELCOME_LETTERS_GROUP: Final = "proud.welcome-letters"
 ACTOR: Final = "system:welcome-letters"
-LETTER_TIMEZONE: Final = ZoneInfo("Europe/Prague")
 #: A contract whose supply started longer ago than this is not new: no welcome letter (imported book).
 LATE_DAYS_MAX: Final = 30
 #: Address kinds a letter goes to, in order of preference.
@@ -97,7 +96,7 @@ class WelcomeLetters:
         conn = ctx.conn
         if await documents_about(conn, [("contract", body.key)], kind="welcome_letter", limit=1):
             return  # written before under another message id (a replayed or re-emitted event)
-        today = ctx.now.astimezone(LETTER_TIMEZONE).date()
+        today = local_date(ctx.now)
         contract = await get_contract(conn, body.key, as_of=today)
         first_terms = contract.versions[0] if contract.versions else None
         if contract.status in ("withdrawn", "ended") or first_terms is None:
