@@ -129,6 +129,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: Connect timeout and read timeout of one outbound request, each.
     ote_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=OTE_TIMEOUT_S_MAX)] = 30.0
 
+    #: Our balance-responsible party (subjekt zúčtování) named in switch requests; None: we are our own.
+    ote_balance_responsible_ean: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{13}$")] | None = None
+    #: Switch deadlines: ``standard`` (10th working day before, 10:00) or ``24h`` (EU 2019/944 art. 12).
+    switch_profile: Literal["standard", "24h"] = "standard"
+    #: Where each market process gets its electricity data: CS OTE, or EDC (which takes over electricity
+    #: data from 2026). Gas is always CS OTE. Only ``ote`` is implemented; ``edc`` stops start-up, saying so.
+    market_source_switching: Literal["ote", "edc"] = "ote"
+    market_source_readings: Literal["ote", "edc"] = "ote"
+    market_source_registration: Literal["ote", "edc"] = "ote"
+    #: Our EAN as distribution system operator (13 digits): set it when this install also acts as a DSO
+    #: (OPM registration, message 111, and periodic metered-data reporting); None: supplier only.
+    distributor_ean: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{13}$")] | None = None
+
     #: Document files (DMS: contracts, welcome letters), stored by sha256; default ``<data_dir>/documents``.
     documents_dir: str | None = None
     #: The supplier as it signs its letters (welcome letters, notices).

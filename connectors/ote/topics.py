@@ -13,3 +13,9 @@ _RETENTION_MS: Final = 30 * 86_400_000
 OTE_INBOUND = TOPICS.register(
     TopicSpec("ote.inbound", "OPM code (EAN or EIC), else the OTE message id", retention_ms=_RETENTION_MS)
 )
+
+#: Messages for CS OTE (``ote.send``), keyed by OPM so that one OPM's messages go out in order. The sender
+#: (``connectors.ote.outbound``) retries an unreachable OTE with backoff, then dead-letters the message.
+OTE_OUTBOUND = TOPICS.register(
+    TopicSpec("ote.outbound", "OPM code (EAN or EIC), else the OTE message id", retention_ms=_RETENTION_MS)
+)

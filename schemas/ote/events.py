@@ -24,3 +24,15 @@ class OteReceived(Payload, frozen=True, kw_only=True):
     #: The ``id`` attribute of the OTE message (not the bus message id).
     message_id: str
     message: dict[str, Any] | None
+
+
+@payload("ote.send", 1)
+class OteSend(Payload, frozen=True, kw_only=True):
+    """Send this message to CS OTE: an ``AnyOteMessage`` as JSON (``msgspec.to_builtins``, with its ``type``).
+
+    The sender encodes it (validated against its XSD) and delivers it; ``process`` names the machine that
+    asked, for the logs and the back office.
+    """
+
+    message: dict[str, Any]
+    process: str | None = None
