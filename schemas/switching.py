@@ -3,8 +3,11 @@
 The switching machines in ``rules/machines/switch_*.yaml`` read these. They are produced by translators at
 the edges, so that a rule author sees market facts, not OTE message families:
 
-- ``switch.contract_signed``: the intake (``gateway.switching.intake``) for each new contract;
-- ``switch.answered``, ``switch.loss_notified``, ``switch.supply_confirmed``: the OTE translator
+- ``switch.contract_signed`` (a switch, move-in or exit from the supplier of last resort: an OTE request),
+  ``switch.customer_change_signed`` (přepis), ``switch.contract_withdrawn``, ``switch.supply_ending``
+  (notice, move-out): the intake (``gateway.switching.intake``) from ``masterdata.contracts``;
+- ``switch.answered``, ``switch.loss_notified``, ``switch.supply_confirmed``, ``switch.last_resort_assigned``:
+  the OTE translator
   (``gateway.switching.translate``) from ``ote.inbound``;
 - ``switch.send_failed``: the OTE sender (``connectors.ote.outbound``) when CS OTE refused a message;
 - ``switch.objection_requested``: the back office (API) for a losing-supplier objection;
@@ -41,6 +44,56 @@ class ContractSigned(Payload, frozen=True, kw_only=True):
     withdrawal_until: dt.date | None = None
     #: Change of customer: our contract with the previous customer at this OPM.
     previous_contract: str | None = None
+
+
+@payload("switch.customer_change_signed", 1)
+class CustomerChangeSigned(Payload, frozen=True, kw_only=True):
+    """Přepis: a new customer's contract at an OPM we supply to ``previous_contract`` until the day before."""
+
+    contract: str
+    customer: str
+    account: str
+    opm: str
+    commodity: Commodity
+    signed_on: dt.date
+    date_from: dt.date
+    previous_contract: str
+    previous_customer: str
+    previous_account: str
+
+
+@payload("switch.contract_withdrawn", 1)
+class ContractWithdrawn(Payload, frozen=True, kw_only=True):
+    """The customer withdrew from a contract before its supply started: cancel its switch."""
+
+    contract: str
+    opm: str
+    served_on: dt.date
+
+
+@payload("switch.supply_ending", 1)
+class SupplyEnding(Payload, frozen=True, kw_only=True):
+    """Our contract at the OPM ends on ``end_on`` (notice, move-out): end supply at CS OTE, final reading."""
+
+    contract: str
+    customer: str
+    account: str
+    opm: str
+    commodity: Commodity
+    end_on: dt.date
+    reason: str = ""
+
+
+@payload("switch.last_resort_assigned", 1)
+class LastResortAssigned(Payload, frozen=True, kw_only=True):
+    """CS OTE assigned us an OPM as supplier of last resort (dodavatel poslední instance) from ``valid_from``."""
+
+    opm: str
+    commodity: Commodity
+    valid_from: dt.date
+    previous_supplier_ean: str | None = None
+    ote_message_id: str
+    archive_id: int
 
 
 @payload("switch.answered", 1)

@@ -22,6 +22,14 @@ MESSAGE_CODE_OPM_REGISTRATION: Final = "111"
 #: [C] §4: message code of CDSGASPOF, the DSO's distribution invoice basis.
 MESSAGE_CODE_GAS_POF: Final = "GP6"
 
+#: [I] ``Data/@change-reason`` of master data: what an item announces. OTE's codes are not public
+#: (ote-market.md §9); these are ours until D1.4.2 replaces them.
+CHANGE_REASON_SWITCH: Final = "SWI"  # OTE → losing supplier: another supplier takes the OPM from valid_from
+CHANGE_REASON_LAST_RESORT: Final = "DPI"  # OTE → supplier of last resort: supply the OPM from valid_from
+CHANGE_REASON_END: Final = "END"  # supplier → OTE (and back): supply ends on valid_to (move-out, notice)
+CHANGE_REASON_CUSTOMER: Final = "CUS"  # supplier → OTE: another customer at the OPM from valid_from (přepis)
+CHANGE_REASON_OBJECTION: Final = "OBJ"  # losing supplier → OTE: objection, with rejection_reason (ARE)
+CHANGE_REASON_CANCEL: Final = "CAN"  # supplier → OTE: withdraw our switch request (customer withdrew)
 #: [I] Longest message id we accept; the RESPONSE sample has 14 digits. Our XSDs use the same bound.
 MESSAGE_ID_CHARS_MAX: Final = 35
 #: [I] Longest free text of a ``Reason``.

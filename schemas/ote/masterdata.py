@@ -34,6 +34,8 @@ class MasterDataItem(OteStruct, frozen=True, kw_only=True):
     contract_negotiation_type: NegotiationType | None = None
     #: [C] for gas; ``ARE`` is the one confirmed value (``REJECTION_REASON_WITHDRAWAL``).
     rejection_reason: ShortCode | None = None
+    #: [I] What the item announces (``CHANGE_REASON_*`` in ``schemas.ote.common``); None: plain master data.
+    change_reason: ShortCode | None = None
 
 
 class MasterData(OteMessage, frozen=True, kw_only=True, tag="masterdata"):

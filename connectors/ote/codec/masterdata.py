@@ -35,6 +35,7 @@ def _read_item(node: Node, commodity: Commodity) -> MasterDataItem:
         balance_responsible_ean=node.optional_participant("balance-responsible"),
         contract_negotiation_type=node.optional("contract-negotiation-type", NegotiationType),
         rejection_reason=node.optional("rejection-reason", ShortCode),
+        change_reason=node.optional("change-reason", ShortCode),
     )
 
 
@@ -49,5 +50,6 @@ def build_masterdata(message: MasterData) -> etree._Element:
             "balance-responsible": item.balance_responsible_ean,
             "contract-negotiation-type": item.contract_negotiation_type,
             "rejection-reason": item.rejection_reason,
+            "change-reason": item.change_reason,
         })
     return root
