@@ -86,7 +86,7 @@ class SupplyEnding(Payload, frozen=True, kw_only=True):
 
 @payload("switch.last_resort_assigned", 1)
 class LastResortAssigned(Payload, frozen=True, kw_only=True):
-    """CS OTE assigned us an OPM as supplier of last resort (dodavatel poslední instance) from ``valid_from``."""
+    """CS OTE assigned us an OPM as supplier of last resort (dodavatel poslední instance)."""
 
     opm: str
     commodity: Commodity
@@ -154,7 +154,7 @@ class SendFailed(Payload, frozen=True, kw_only=True):
 
 @payload("switch.objection_requested", 1)
 class ObjectionRequested(Payload, frozen=True, kw_only=True):
-    """The back office asks to object to a switch away from us (the customer withdrew from the new contract)."""
+    """The back office objects to a switch away from us (the customer withdrew from the new contract)."""
 
     opm: str
     reason_code: str  # ARE: withdrawal or notice, the existing supplier keeps supplying

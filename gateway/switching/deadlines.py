@@ -36,7 +36,7 @@ class SwitchProfile(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """The time a request for ``date_from`` may reach CS OTE: from ``opens_on`` to ``deadline`` (inclusive)."""
+    """When a request for ``date_from`` may reach CS OTE: from ``opens_on`` to ``deadline`` inclusive."""
 
     date_from: dt.date
     opens_on: dt.date

@@ -11,4 +11,6 @@ _RETENTION_MS: Final = 30 * 86_400_000
 
 #: Market facts the switching machines read (``schemas.switching``); keyed by OPM code so that one OPM's
 #: process sees its messages in order.
-SWITCH_EVENTS = TOPICS.register(TopicSpec("switch.events", "OPM code (EAN or EIC)", retention_ms=_RETENTION_MS))
+SWITCH_EVENTS = TOPICS.register(
+    TopicSpec("switch.events", "OPM code (EAN or EIC)", retention_ms=_RETENTION_MS)
+)
