@@ -32,6 +32,7 @@ TIMER_DAYS_MAX = 3_000
 
 MACHINE_KEYS = (
     "machine", "description", "key", "topics", "start_on", "initial", "data", "states", "migrations",
+    "restart",
 )
 MACHINE_REQUIRED = ("machine", "initial", "states")
 STATE_KEYS = ("final", "on_entry", "on_exit", "timers", "transitions")
@@ -109,6 +110,7 @@ def build_machine(reader: Reader, root: yaml.Node, version: str) -> Machine | No
         states=states,
         migrations=migrations,
         where=reader.lines["machine"],
+        restart=reader.flag(entries["restart"], "restart") if "restart" in entries else False,
     )
 
 

@@ -115,6 +115,8 @@ class Machine:
     # old version -> {old state: new state}
     migrations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     where: Where = Where("?", 0)
+    #: A ``start_on`` message for a key whose instance is final starts a new run on it (history goes on).
+    restart: bool = False
 
     def state(self, name: str) -> State:
         return self.states[name]

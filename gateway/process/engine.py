@@ -40,10 +40,10 @@ from schemas.process import TimerFired
 TIMER_MESSAGE_TYPE = TimerFired.message_type
 
 Disposition = Literal[
-    "created", "transitioned", "internal",
+    "created", "restarted", "transitioned", "internal",
     "ignored_no_match", "ignored_final", "ignored_no_instance", "ignored_stale_timer",
 ]
-CHANGING: frozenset[Disposition] = frozenset({"created", "transitioned", "internal"})
+CHANGING: frozenset[Disposition] = frozenset({"created", "restarted", "transitioned", "internal"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,30 +159,46 @@ async def evaluate(
     decisions: Decisions | None,
     expressions: Expressions | None = None,
     timer: FiredTimer | None = None,
+    ended_elsewhere: bool = False,
 ) -> Outcome:
-    """Apply ``message`` to ``instance`` (None: none for the key). Author errors raise ``HandlerRejected``."""
+    """Apply ``message`` to ``instance`` (None: none for the key). Author errors raise ``HandlerRejected``.
+
+    ``ended_elsewhere``: the instance is final on an older version of ``machine`` (whose states it may not
+    have) and ``message`` restarts it on this one.
+    """
     kind = message_type_for(message)
     timer_name = kind.removeprefix("timer.")
     if message.type == TIMER_MESSAGE_TYPE and not is_current_timer(timer, instance, timer_name):
         return Outcome("ignored_stale_timer", instance)
     run = _Run(machine, message, now, calendar, actions, decisions, expressions or _EXPRESSIONS)
     created = instance is None
+    start: Disposition = "created"
     if instance is None:
         if kind not in machine.start_on:
             return Outcome("ignored_no_instance", None)
         instance = await run.create(message.key)
+    elif ended_elsewhere or _restarts(machine, instance, kind):
+        # An OPM sees many switches over the years: a start message for an ended instance begins a new run.
+        assert machine.restart and kind in machine.start_on
+        await run.restart(instance)
+        created, start = True, "restarted"  # from here on like a new instance
     else:
         run.load(instance)
     state = run.current()
     if state.final:
-        return run.outcome("created") if created else Outcome("ignored_final", instance)
+        return run.outcome(start) if created else Outcome("ignored_final", instance)
     transition = run.select(state, kind)
     if transition is None:
-        return run.outcome("created") if created else Outcome("ignored_no_match", instance)
+        return run.outcome(start) if created else Outcome("ignored_no_match", instance)
     await run.fire(state, transition)
     if created:
-        return run.outcome("created")
+        return run.outcome(start)
     return run.outcome("internal" if transition.target is None else "transitioned")
+
+
+def _restarts(machine: Machine, instance: InstanceState, kind: str) -> bool:
+    state = machine.states.get(instance.state)
+    return machine.restart and kind in machine.start_on and state is not None and state.final
 
 
 _EXPRESSIONS = Expressions()
@@ -226,6 +242,15 @@ class _Run:
         self._record(None, self.machine.initial, None, "created", enters=True)
         await self._enter(self.machine.state(self.machine.initial))
         return self.instance
+
+    async def restart(self, ended: InstanceState) -> None:
+        """A new run on the stored instance: this version's initial state and data; its history goes on."""
+        assert ended.id is not None
+        i = ended
+        self.instance = InstanceState(i.id, i.key, self.machine.version, i.state, {}, i.seq, i.entered_seq, 0)
+        self.data = copy_data(self.machine.data)
+        self._record(i.state, self.machine.initial, None, "restarted", enters=True)
+        await self._enter(self.machine.state(self.machine.initial))
 
     def select(self, state: State, kind: str) -> Transition | None:
         for transition in state.transitions:
@@ -272,7 +297,7 @@ class _Run:
         i = self.instance  # constructed directly: ``dataclasses.replace`` is slow on a hot path
         self.instance = InstanceState(
             i.id, i.key, i.version, target, i.data, seq, seq if enters else i.entered_seq,
-            i.transitions + (0 if disposition == "created" else 1),
+            i.transitions + (0 if disposition in ("created", "restarted") else 1),
         )
 
     async def _enter(self, state: State) -> None:

@@ -32,7 +32,7 @@ from gateway.process import store, store_batch
 from gateway.process.batch import Batch
 from gateway.process.calendar import WorkingCalendar
 from gateway.process.definition import Machine
-from gateway.process.engine import Actions, Disposition, InstanceState, evaluate
+from gateway.process.engine import Actions, Disposition, InstanceState, evaluate, message_type_for
 from gateway.process.expressions import Decisions, Expressions
 from gateway.process.topics import PROCESS_TIMERS
 from schemas.envelope import Envelope
@@ -123,10 +123,14 @@ class ProcessHandler:
                 continue
             key, timer_id = target
             runnable, current = await self._runnable(conn, machine, batch.instance(key))
+            ended_elsewhere = runnable is not machine and _restarts_old(
+                machine, runnable, current, ctx.envelope
+            )
             outcome = await evaluate(
-                runnable, current, ctx.envelope, now=ctx.now, calendar=self._calendar, actions=self._actions,
-                decisions=self._decisions, expressions=self._expressions,
-                timer=None if timer_id is None else timers.get(timer_id),
+                machine if ended_elsewhere else runnable, current, ctx.envelope, now=ctx.now,
+                calendar=self._calendar, actions=self._actions, decisions=self._decisions,
+                expressions=self._expressions, timer=None if timer_id is None else timers.get(timer_id),
+                ended_elsewhere=ended_elsewhere,
             )
             if outcome.changed:
                 batch.record(key, outcome, ctx.now)
@@ -182,3 +186,12 @@ def _target(machine: str, message: Envelope) -> tuple[str, int | None] | None:
         return body.instance_key, body.timer_id
     return message.key, None
 
+
+def _restarts_old(
+    machine: Machine, old: Machine, instance: InstanceState | None, message: Envelope
+) -> bool:
+    """Whether ``message`` restarts an instance that ended on the older version ``old`` of ``machine``."""
+    return (
+        instance is not None and machine.restart and message_type_for(message) in machine.start_on
+        and old.state(instance.state).final
+    )

@@ -269,6 +269,25 @@ async def test_final_state_ignores_messages() -> None:
     assert outcome.disposition == "ignored_final" and not outcome.history and outcome.instance is paid
 
 
+async def test_restart_begins_a_new_run_on_an_ended_instance() -> None:
+    machine = dataclasses.replace(reminder_machine(), restart=True)
+    paid = with_id(await run(machine, with_id(await run(machine, None, overdue())), payment("5000")))
+    assert paid.state == "paid" and paid.seq == 2
+    outcome = await run(machine, paid, overdue(amount="10.00"))
+    assert outcome.disposition == "restarted" and outcome.instance is not None
+    restarted = outcome.instance
+    assert (restarted.id, restarted.state, restarted.seq, restarted.entered_seq) == (7, "open", 3, 3)
+    assert restarted.transitions == 0 and restarted.data["amount_due"] == Decimal("10.00")
+    assert [(h.from_state, h.to_state, h.disposition) for h in outcome.history] == [
+        ("paid", "open", "restarted")
+    ]
+    assert [t.name for t in outcome.arm] == ["first_reminder"] and outcome.arm[0].state_entry == 3
+    # Only a start message restarts; anything else still finds the run ended.
+    assert (await run(machine, paid, payment("1"))).disposition == "ignored_final"
+    # Without ``restart`` the ended instance keeps ignoring even start messages.
+    assert (await run(reminder_machine(), paid, overdue())).disposition == "ignored_final"
+
+
 async def test_current_timer_fires_transition_with_action_and_arms_cutoff_timer() -> None:
     machine = reminder_machine()
     instance = with_id(await run(machine, None, overdue()))

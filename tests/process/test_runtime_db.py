@@ -289,3 +289,32 @@ async def test_instances_keep_their_version_unless_a_migration_maps_their_state(
     await moved.deliver("payments.events", payment("0.49", key=other))
     row = await moved.instance(other)
     assert (row.version, row.state, row.data["amount_due"]) == ("v3", "open", Decimal("1200.00"))
+
+
+async def test_restart_runs_again_on_the_stored_instance_and_its_newest_version(
+    engine: AsyncEngine, decisions: Decisions, unique: str
+) -> None:
+    """A machine with ``restart`` begins a new run on an ended instance: the same row, the current version
+    (also when the instance ended on an older one), history continued, the new run's timer armed."""
+    key = f"CA-{unique}"
+    old = Runtime(engine, decisions)
+    await old.handler.register_versions(engine, NOW)
+    await old.deliver("payments.events", overdue(key=key), payment("5000.00", key=key))
+    ended = await old.instance(key)
+    assert (ended.version, ended.state) == ("v1", "paid")
+
+    def parse(source: str, label: str) -> Machine:
+        return reminder_machine("v1")
+
+    v2 = dataclasses.replace(reminder_machine("v2"), restart=True)
+    new = Runtime(engine, decisions, v2, parse=parse)
+    await new.deliver("payments.events", payment("1.00", key=key))  # not a start message: still ended
+    assert (await new.instance(key)).state == "paid"
+    await new.deliver("payments.events", overdue(key=key, amount="10.00"))
+    row = await new.instance(key)
+    assert (row.id, row.version, row.state) == (ended.id, "v2", "open")
+    assert row.data["amount_due"] == Decimal("10.00") and row.seq == ended.seq + 1
+    steps = [(h[1], h[2], h[3]) for h in await history(engine, row.id)]
+    assert steps[-1] == ("paid", "open", "restarted") and len(steps) == row.seq
+    assert await new.timers(key) == {"first_reminder": "pending"}
+    assert new.handler.dispositions[("reminder", "restarted")] == 1
