@@ -99,7 +99,8 @@ def contract_from(row: Any, versions: list[Terms], as_of: dt.date) -> Contract:
     return Contract(
         id=row.id, number=row.number, customer=row.customer_number, opm=row.opm_code,
         commodity=row.commodity, status=status_on(row, as_of), signed_on=row.signed_on,
-        valid_from=row.valid_from, negotiation=row.negotiation, withdrawal_until=row.withdrawal_until,
+        valid_from=row.valid_from, negotiation=row.negotiation, start_reason=row.start_reason,
+        withdrawal_until=row.withdrawal_until,
         ended_on=row.ended_on, terms=None if withdrawn else in_force(versions, as_of), versions=versions,
         version=row.version, created_at=as_utc(row.created_at), updated_at=as_utc(row.updated_at),
     )

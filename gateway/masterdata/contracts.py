@@ -59,11 +59,14 @@ async def create_contract(conn: AsyncConnection, actor: str, now: dt.datetime, d
         await _require_number_free(conn, data.number)
     contract_id = uuid7()
     await supply.reserve(conn, opm.id, contract_id, data.valid_from, data.valid_to)
+    if data.start_reason == "change_of_customer":
+        await _require_previous_customer(conn, opm.id, customer.id, data.valid_from)
     number = data.number or await next_number(conn, "contract", t.contract.c.number)
     withdrawable = customer.kind == CONSUMER_KIND and data.negotiation in WITHDRAWABLE_NEGOTIATIONS
     await conn.execute(sa.insert(t.contract).values(
         id=contract_id, number=number, customer_id=customer.id, opm_id=opm.id, commodity=opm.commodity,
         signed_on=data.signed_on, valid_from=data.valid_from, negotiation=data.negotiation,
+        start_reason=data.start_reason,
         withdrawal_until=data.signed_on + dt.timedelta(days=WITHDRAWAL_DAYS) if withdrawable else None,
         ended_on=None, end_kind=None, version=1, created_at=now, updated_at=now,
     ))
@@ -77,6 +80,22 @@ async def create_contract(conn: AsyncConnection, actor: str, now: dt.datetime, d
     created = Change("contract", contract_id, number, "created", 1, None, contract)
     await audit.record(conn, actor, now, [created])
     return contract
+
+
+async def _require_previous_customer(
+    conn: AsyncConnection, opm_id: uuid.UUID, customer_id: uuid.UUID, valid_from: dt.date
+) -> None:
+    """A change of customer (přepis) continues our supply: another customer's contract at the OPM must end
+    the day before (after ``supply.reserve`` the OPM is locked, so the answer holds until commit)."""
+    day_before = valid_from - dt.timedelta(days=1)
+    previous = (await conn.execute(
+        sa.select(t.contract.c.customer_id).join(t.supply, t.supply.c.contract_id == t.contract.c.id)
+        .where(t.supply.c.opm_id == opm_id, t.supply.c.end == day_before)
+    )).first()
+    if previous is None or previous.customer_id == customer_id:
+        whose = "no contract of ours" if previous is None else "only this customer's own contract"
+        reason = f"the OPM has {whose} ending on {day_before}, the day before this one starts"
+        raise InvalidField("start_reason", "change_of_customer", reason)
 
 
 async def amend_contract(

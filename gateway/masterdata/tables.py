@@ -154,6 +154,7 @@ contract = sa.Table(
     sa.Column("signed_on", sa.Date, nullable=False),
     sa.Column("valid_from", sa.Date, nullable=False),
     sa.Column("negotiation", sa.String(20), nullable=False),
+    sa.Column("start_reason", sa.String(20), nullable=False, server_default="switch"),
     sa.Column("withdrawal_until", sa.Date),
     sa.Column("ended_on", sa.Date),
     sa.Column("end_kind", sa.String(20)),  # withdrawal | notice | expiry

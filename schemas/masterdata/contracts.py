@@ -17,6 +17,10 @@ NOTICE_DAYS_MAX: Final = 366
 
 Negotiation = Literal["on_premises", "off_premises", "distance"]
 ContractStatus = Literal["signed", "active", "ended", "withdrawn"]
+#: Why supply starts: a switch from another supplier, a change of customer at an OPM we supply (přepis: the
+#: previous contract ends the day before), a move-in to an OPM without a supplier, or a customer leaving the
+#: supplier of last resort. The supplier-switch processes (docs/switching.md) act on it.
+StartReason = Literal["switch", "change_of_customer", "move_in", "from_last_resort"]
 
 
 class ContractIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -36,6 +40,7 @@ class ContractIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     valid_to: dt.date | None = None
     notice_period_days: Annotated[int, msgspec.Meta(ge=0, le=NOTICE_DAYS_MAX)] = 0
     negotiation: Negotiation = "distance"
+    start_reason: StartReason = "switch"
 
 
 class Amendment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -84,6 +89,7 @@ class Contract(msgspec.Struct, frozen=True, kw_only=True):
     signed_on: dt.date
     valid_from: dt.date
     negotiation: Negotiation
+    start_reason: StartReason
     withdrawal_until: dt.date | None
     ended_on: dt.date | None
     terms: Terms | None  # as of the date asked; None before valid_from's version or after withdrawal

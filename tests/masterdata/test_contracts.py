@@ -274,3 +274,52 @@ async def test_contracts_of_a_customer_as_of_a_day(engine: AsyncEngine, parties:
         found = await contracts_of_customer(conn, parties.customer_id, day("2028-01-01"))
 
     assert [(c.number, c.status) for c in found] == [(first.number, "ended"), (second.number, "active")]
+
+
+# --- why supply starts ------------------------------------------------------------------------------------
+
+
+async def test_start_reason_defaults_to_a_switch_and_is_kept(engine: AsyncEngine, parties: Parties) -> None:
+    contract = await add_contract(engine, parties)
+    assert contract.start_reason == "switch"
+    other = await add_parties(engine)
+    moved_in = await add_contract(engine, other, start_reason="move_in")
+    assert (await read(engine, moved_in.number, "2027-02-01")).start_reason == "move_in"
+
+
+async def test_change_of_customer_continues_another_customers_contract_ending_the_day_before(
+    engine: AsyncEngine, parties: Parties
+) -> None:
+    previous = await add_contract(engine, parties, valid_to=day("2027-03-31"))
+    async with engine.begin() as conn:
+        customer_id, customer = await add_customer(conn)
+        account = await add_account(conn, customer_id)
+    new = contract_in(
+        customer, account, parties.opm, valid_from=day("2027-04-01"), start_reason="change_of_customer"
+    )
+    async with engine.begin() as conn:
+        created = await create_contract(conn, ACTOR, NOW, new)
+    assert (created.start_reason, created.opm) == ("change_of_customer", previous.opm)
+
+
+@pytest.mark.parametrize("gap_days", [0, 1])
+async def test_change_of_customer_without_a_previous_contract_the_day_before_is_refused(
+    engine: AsyncEngine, parties: Parties, gap_days: int
+) -> None:
+    """Refused: our own customer's contract (gap 0: the same customer), or a day without supply between."""
+    await add_contract(engine, parties, valid_to=day("2027-03-31"))
+    valid_from = day("2027-04-01") + dt.timedelta(days=gap_days)
+    if gap_days:
+        async with engine.begin() as conn:
+            customer_id, customer = await add_customer(conn)
+            account = await add_account(conn, customer_id)
+    else:
+        customer, account = parties.customer, parties.account
+    request = contract_in(
+        customer, account, parties.opm, valid_from=valid_from, start_reason="change_of_customer"
+    )
+
+    error = await refused(engine, lambda conn: create_contract(conn, ACTOR, NOW, request), InvalidField)
+
+    assert (error.field, error.value) == ("start_reason", "change_of_customer")
+    assert "ending on 2027-03-31" in error.reason or "ending on 2027-04-01" in error.reason
