@@ -91,6 +91,10 @@ class GasMeter(OteStruct, frozen=True, kw_only=True):
     meter_id: MeterId | None = None
     date_from: dt.date
     date_to: dt.date
+    #: [I] ``factor``: the volume conversion factor (objemový přepočítací koeficient: pressure and
+    #: temperature at the meter's location) when the DSO sends it; GP6's C-metering part has a ``factor`` [C].
+    #: When absent, the readings service derives it from the days' energy (ote-market.md §7).
+    conversion_factor: Decimal | None = None
     days: tuple[GasDayValue, ...]
 
 

@@ -1,7 +1,8 @@
 """CDSDATA ↔ ``MeteredElectricity`` (register readings) and CDSGASPOF ↔ ``MeteredGas`` (GP6 gas days).
 
 Quantities stay exactly as sent (``Decimal`` from the attribute's text, written back in fixed-point), so a
-reading round-trips digit for digit; converting m³ to kWh belongs to billing, not to the codec.
+reading round-trips digit for digit; converting m³ to kWh belongs to the readings service
+(``gateway.readings``), not to the codec.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def _read_gas_meter(node: Node) -> GasMeter:
         meter_id=node.optional("meterId", MeterId),
         date_from=node.get("from", dt.date),
         date_to=node.get("to", dt.date),
+        conversion_factor=None if node.raw("factor") in (None, "") else node.decimal("factor"),
         days=tuple(_read_gas_day(day) for day in node.some("c")),
     )
 
@@ -133,6 +135,7 @@ def build_metered_gas(message: MeteredGas) -> etree._Element:
     for meter in message.meters:
         element = add(meters, "meter", {
             "meterId": meter.meter_id, "from": meter.date_from, "to": meter.date_to,
+            "factor": meter.conversion_factor,
         })
         for day in meter.days:
             add(element, "c", {
