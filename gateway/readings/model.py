@@ -1,0 +1,191 @@
+"""Readings as they arrive, before the store decides new, duplicate or correction: ``Incoming``.
+
+Built from the codec's structs (``from_electricity``, ``from_gas``) on the consumer path, or directly from
+XML by ``gateway.readings.bulk_decode`` on the batch path; both give equal values for equal XML.
+
+Electricity [I]: a reading with one register coded VT is a single-rate meter's (its register holds the
+whole consumption), stored as ``single``; VT and NT are a two-rate meter's. Gas: one reading per meter and
+gas day (the day's values are one register ``single`` with volume, factor, calorific value and our kWh).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final, Literal
+
+from gateway.errors import MalformedMessage
+from gateway.readings import codes, gas
+from gateway.readings.tables import FINGERPRINT_BYTES, METER_UNKNOWN
+from schemas.ote.metered import ElectricityReading, GasMeter, GasSegment, MeteredElectricity, MeteredGas
+from schemas.readings import ReadingKind, ReadingReason, Register, RegisterValue
+
+Commodity = Literal["electricity", "gas"]
+
+#: Registers a reading may carry at most (VT and NT; a single-rate meter has one).
+REGISTERS_PER_READING_MAX: Final = 2
+#: OTE register code → ours, for a two-rate meter.
+_TWO_RATE: Final[dict[str, Register]] = {"VT": "vt", "NT": "nt"}
+#: [I] The one register of a single-rate meter comes coded VT (the golden message's second reading).
+_SINGLE_RATE_CODE: Final = "VT"
+
+
+@dataclass(frozen=True, slots=True)
+class GasDocument:
+    """The GP6 document a gas reading came in: corrections are decided by it (ote-market.md §4)."""
+
+    pof_id: str
+    version: int
+    segment: str
+    correction_reason: str | None = None
+
+    @property
+    def corrective(self) -> bool:
+        """Segment COR or a ``corReason``: the document corrects an earlier one [C, §4]."""
+        return self.segment == GasSegment.COR.value or self.correction_reason is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One meter's reading for a period, with its values, its source and what the store needs to file it."""
+
+    opm: str
+    commodity: Commodity
+    meter_id: str  # METER_UNKNOWN when the message names none
+    date_from: dt.date
+    date_to: dt.date
+    reason: ReadingReason
+    kind: ReadingKind
+    registers: tuple[RegisterValue, ...]
+    #: Per register: the DSO's energy (gas ``sumGas``) and a plausibility note, or None.
+    dso_energy_kwh: tuple[Decimal | None, ...]
+    notes: tuple[str | None, ...]
+    fingerprint: bytes
+    ote_message_id: str | None = None
+    archive_id: int | None = None
+    document: GasDocument | None = None
+
+    @property
+    def key(self) -> tuple[str, str, dt.date, dt.date]:
+        """Meter and period: the readings with one key replace each other."""
+        return (self.opm, self.meter_id, self.date_from, self.date_to)
+
+
+def _canonical(value: Decimal | None) -> bytes:
+    # Equal quantities give equal text whatever their scale (902 and 902.000): normalize, then fixed-point.
+    return b"-" if value is None else format(value.normalize(), "f").encode()
+
+
+def fingerprint(registers: tuple[RegisterValue, ...], dso_energy_kwh: tuple[Decimal | None, ...]) -> bytes:
+    """A digest of the register values (and the DSO's energy, which ours is derived from): equal for "the
+    same values again", whatever the order of the registers or the scale of the numbers."""
+    digest = hashlib.blake2b(digest_size=FINGERPRINT_BYTES)
+    pairs = sorted(zip(registers, dso_energy_kwh, strict=True), key=lambda pair: pair[0].register)
+    for value, dso_kwh in pairs:
+        digest.update(value.register.encode())
+        for quantity in (
+            value.start_state, value.end_state, value.consumption_kwh, value.volume_m3,
+            value.conversion_factor, value.calorific_value_kwh_per_m3, dso_kwh,
+        ):
+            digest.update(b"|" + _canonical(quantity))
+        digest.update(b";")
+    return digest.digest()
+
+
+def consumption_note(start: Decimal, end: Decimal, consumption: Decimal) -> str | None:
+    """A note when the consumption is not end − start (a meter constant, a roll-over, a DSO error)."""
+    if end - start == consumption:
+        return None
+    return f"consumption {consumption} kWh is not end − start = {end - start} kWh"
+
+
+def electricity_registers(codes_and_values: list[tuple[str, Decimal, Decimal, Decimal]], where: str) -> tuple[
+    tuple[RegisterValue, ...], tuple[str | None, ...]
+]:
+    """(OTE code, start, end, consumption) per register → our registers and their notes."""
+    count = len(codes_and_values)
+    if not 0 < count <= REGISTERS_PER_READING_MAX or len({code for code, *_ in codes_and_values}) != count:
+        shown = ", ".join(code for code, *_ in codes_and_values)
+        raise MalformedMessage(f"{where}: registers {shown} are not VT, VT and NT, or NT and VT")
+    single = count == 1 and codes_and_values[0][0] == _SINGLE_RATE_CODE
+    registers = tuple(
+        RegisterValue(
+            register="single" if single else _TWO_RATE[code],
+            start_state=gas.checked(start, where), end_state=gas.checked(end, where),
+            consumption_kwh=gas.checked(consumption, where),
+        )
+        for code, start, end, consumption in codes_and_values
+    )
+    notes = tuple(consumption_note(start, end, used) for _, start, end, used in codes_and_values)
+    return registers, notes
+
+
+def from_electricity(message: MeteredElectricity, *, archive_id: int | None = None) -> list[Incoming]:
+    return [
+        _electricity(reading, f"/CDSDATA/Reading[{index}]", message.envelope.id, archive_id)
+        for index, reading in enumerate(message.readings, 1)
+    ]
+
+
+def _electricity(
+    reading: ElectricityReading, where: str, message_id: str, archive_id: int | None
+) -> Incoming:
+    sent = [
+        (value.register.value, value.start_state_kwh, value.end_state_kwh, value.consumption_kwh)
+        for value in reading.registers
+    ]
+    registers, notes = electricity_registers(sent, where)
+    return Incoming(
+        opm=reading.opm, commodity="electricity", meter_id=reading.meter_id,
+        date_from=reading.date_from, date_to=reading.date_to,
+        reason=codes.reason_of(reading.reading_reason, where),
+        kind=codes.kind_of(reading.reading_type, where),
+        registers=registers, dso_energy_kwh=(None,) * len(registers), notes=notes,
+        fingerprint=fingerprint(registers, (None,) * len(registers)), ote_message_id=message_id,
+        archive_id=archive_id,
+    )
+
+
+def from_gas(message: MeteredGas, *, archive_id: int | None = None) -> list[Incoming]:
+    """One reading per meter and gas day; the segment's reason goes to the day that ends the document."""
+    where = "/CDSGASPOF/invoice/head/attributes"
+    segment_reason = codes.gas_reason_of(message.segment, where)
+    document = GasDocument(message.pof_id, message.version, message.segment.value, message.correction_reason)
+    found: list[Incoming] = []
+    for index, meter in enumerate(message.meters, 1):
+        path = f"/CDSGASPOF/invoice/body/meters/meter[{index}]"
+        found.extend(_gas_meter(message, meter, path, document, segment_reason, archive_id))
+    return found
+
+
+def _gas_meter(
+    message: MeteredGas, meter: GasMeter, where: str, document: GasDocument, segment_reason: ReadingReason,
+    archive_id: int | None,
+) -> list[Incoming]:
+    days = [
+        (gas.checked(day.volume_m3, where), gas.checked(day.calorific_value_kwh_per_m3, where),
+         gas.checked(day.energy_kwh, where))
+        for day in meter.days
+    ]
+    factor = meter.conversion_factor
+    factor = gas.derived_factor(days) if factor is None else gas.checked(factor, where)
+    found = []
+    for day, (volume, calorific, dso_kwh) in zip(meter.days, days, strict=True):
+        ours = Decimal(0) if factor is None else gas.energy_kwh(volume, factor, calorific)
+        register = RegisterValue(
+            register="single", consumption_kwh=ours, volume_m3=volume, conversion_factor=factor,
+            calorific_value_kwh_per_m3=calorific,
+        )
+        date = day.gas_day.date()
+        found.append(Incoming(
+            opm=message.opm, commodity="gas", meter_id=meter.meter_id or METER_UNKNOWN,
+            date_from=date, date_to=date,
+            reason=segment_reason if date == message.period_to else "periodic", kind=codes.GAS_DAY_KIND,
+            registers=(register,), dso_energy_kwh=(dso_kwh,), notes=(gas.energy_note(ours, dso_kwh),),
+            fingerprint=fingerprint((register,), (dso_kwh,)), ote_message_id=message.envelope.id,
+            archive_id=archive_id,
+            document=document,
+        ))
+    return found
