@@ -22,9 +22,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.ares.client import AresLookup
-from connectors.ote.config import ote_config
 from connectors.ote.connector import OteConnector
-from connectors.ote.topics import OTE_INBOUND
+from connectors.ote.topics import OTE_INBOUND, OTE_OUTBOUND
 from gateway import limits
 from gateway.bus import create_bus
 from gateway.bus.base import Bus
@@ -37,6 +36,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.config import ARES_BASE_URL, Settings
 from gateway.errors import ConfigError, Conflict
 from gateway.maintenance import Maintenance
+from gateway.market import MarketLink
 from gateway.masterdata.ares import ares_client
 from gateway.masterdata.filestore import FileStore, LocalFileStore
 from gateway.masterdata.topics import MASTERDATA_TOPICS
@@ -58,14 +58,21 @@ from gateway.process.scheduler import TimerScheduler
 
 # Imported for its effect: registers the process topics in TOPICS before any ``ensure_topics``.
 from gateway.process.topics import PROCESS_EVENTS, PROCESS_TIMERS
+from gateway.readings.topics import METER_READINGS
 from gateway.store.db import create_engine
 from gateway.store.migrate import ensure_current
+from gateway.switching.config import install, switching_config
+from gateway.switching.topics import SWITCH_EVENTS
 
 log = structlog.get_logger(__name__)
 
 #: Topics written whichever machines are loaded: fired timers, emitted messages, the master-data changes
-#: every API write announces and what OTE sends us (they must exist before the relay publishes the first one).
-RUNTIME_TOPICS = (PROCESS_TIMERS, PROCESS_EVENTS, *MASTERDATA_TOPICS, OTE_INBOUND)
+#: every API write announces, what OTE sends us and what we send it, the market facts of the switching
+#: processes and meter readings (they must exist before the relay publishes the first one).
+RUNTIME_TOPICS = (
+    PROCESS_TIMERS, PROCESS_EVENTS, *MASTERDATA_TOPICS, OTE_INBOUND, OTE_OUTBOUND, SWITCH_EVENTS,
+    METER_READINGS,
+)
 
 
 class Daemon:
@@ -106,12 +113,9 @@ class Daemon:
         self.ares_lookup: Callable[[str], Awaitable[AresLookup]] | None = None
         self._ares = ares_client(settings, self.clock)
         self._ares_simulator: web.AppRunner | None = None
-        ote = ote_config(settings)
-        #: CS OTE: outbound sends and the callback service, when configured (ote_url, ote_callback_port).
-        self.ote: OteConnector | None = (
-            OteConnector(ote, engine=self.engine, clock=self.clock)
-            if ote.outbound is not None or ote.callback is not None else None
-        )
+        #: CS OTE: the callback service and outbound sends with their consumer, when configured.
+        self.market = MarketLink(settings, engine=self.engine, clock=self.clock, runner=self._runner)
+        self.ote: OteConnector | None = self.market.connector
         self._serve_http = serve_http
         self._http_runner: web.AppRunner | None = None
         self._started = False
@@ -127,11 +131,11 @@ class Daemon:
     def rules_dir(self) -> Path:
         return Path(self.settings.rules_dir)
 
-    def _runner(self, subscription: Subscription) -> ConsumerRunner:
+    def _runner(self, subscription: Subscription, batch_max: int | None = None) -> ConsumerRunner:
         s = self.settings
         return ConsumerRunner(
             engine=self.engine, bus=self.bus, subscription=subscription, clock=self.clock, retry=self._retry,
-            batch_max=s.consumer_batch_max, poll_timeout_s=s.consumer_poll_timeout_s,
+            batch_max=batch_max or s.consumer_batch_max, poll_timeout_s=s.consumer_poll_timeout_s,
             message_bytes_max=s.message_bytes_max, metrics=self.metrics, relay=self.relay,
         )
 
@@ -185,6 +189,8 @@ class Daemon:
 
     async def start(self) -> None:
         assert not self._started, "daemon started twice"
+        # Before the rules: switching actions read it, and a market source not implemented stops start-up.
+        install(switching_config(self.settings))
         rules = await self._rules_at_start()
         specs = self._topic_specs(rules.machines.values())
         self._check_retention(specs)
@@ -212,8 +218,7 @@ class Daemon:
             self._watcher = asyncio.create_task(self._watch_rules(rules.fingerprint), name="rules-watcher")
         await self.maintenance.start()
         await self._start_ares()
-        if self.ote is not None:
-            await self.ote.start()
+        await self.market.start()
         if self._serve_http:
             from gateway.http.app import start_http
 
@@ -341,8 +346,7 @@ class Daemon:
             first.insert(0, stop_http(self._http_runner))
             self._http_runner = None
         await _bounded_steps(first)
-        if self.ote is not None:
-            await _bounded_steps([self.ote.stop()])
+        await _bounded_steps([self.market.stop()])
         if self._ares is not None:
             self.ares_lookup = None
             await _bounded_steps([self._ares.stop()])
