@@ -1,4 +1,6 @@
-"""The consumers the daemon runs. Domain packages add theirs here as they arrive."""
+"""The consumers the daemon runs. Domain packages add theirs here as they arrive: one function per domain
+returning its subscriptions, listed in ``builtin_subscriptions``. (The OTE sender is not here: it needs the
+connector instance, so ``gateway.market`` builds it in the daemon.)"""
 
 from __future__ import annotations
 
@@ -8,6 +10,9 @@ from gateway.bus.topics import BENCH_EVENTS
 from gateway.config import Settings
 from gateway.masterdata.filestore import LocalFileStore
 from gateway.masterdata.welcome import welcome_letters
+from gateway.switching.attention import SwitchAttention
+from gateway.switching.intake import SwitchIntake
+from gateway.switching.translate import SwitchTranslator
 
 BENCH_COUNTER_GROUP = "proud.bench-counter"
 
@@ -19,4 +24,12 @@ def builtin_subscriptions(settings: Settings) -> list[Subscription]:
     return [
         BenchHandler(log_effects=False).subscription(BENCH_COUNTER_GROUP, [BENCH_EVENTS.name]),
         welcome_letters(settings, files).subscription(),
+        *switching_subscriptions(),
+    ]
+
+
+def switching_subscriptions() -> list[Subscription]:
+    """Contracts and OTE messages in as market facts (``switch.events``); attentions out as tasks."""
+    return [
+        SwitchIntake().subscription(), SwitchTranslator().subscription(), SwitchAttention().subscription(),
     ]
