@@ -13,6 +13,8 @@ the edges, so that a rule author sees market facts, not OTE message families:
 - ``switch.objection_requested``: the back office (API) for a losing-supplier objection;
 - ``switch.attention``: a machine asking the back office to look (``process.events``; the attention
   consumer files it as an activity).
+- ``switch.final_bill_ordered``, ``switch.initial_reading``: a machine telling billing (#6) which reading
+  closes a contract's supply and which opens ours (``process.events``).
 """
 
 from __future__ import annotations
@@ -171,3 +173,47 @@ class Attention(Payload, frozen=True, kw_only=True):
     reason_code: str
     text: str
     contract: str | None = None
+
+
+#: Why supply to a contract at an OPM ended, for its final bill: another supplier took the OPM, the
+#: customer moved out or gave notice, or another customer took over the OPM (přepis).
+SupplyEnd = Literal["loss", "move_out", "change_of_customer"]
+#: How our supply to an OPM began, for the opening reading of its first bill (``StartReason``, and
+#: ``last_resort`` when CS OTE assigned us the OPM as supplier of last resort).
+SupplyStart = Literal["switch", "move_in", "from_last_resort", "change_of_customer", "last_resort"]
+
+
+@payload("switch.final_bill_ordered", 1)
+class FinalBillOrdered(Payload, frozen=True, kw_only=True):
+    """Supply to ``contract`` at the OPM ended on ``last_day``: bill it up to reading ``reading_id`` (#6).
+
+    On ``process.events``, keyed by OPM code; a switching machine emits it once the final reading came.
+    """
+
+    opm: str
+    commodity: Commodity
+    contract: str
+    account: str
+    last_day: dt.date
+    #: The ``meter.reading`` (``reading_id``) that closes the contract's last billing period.
+    reading_id: int
+    reason: SupplyEnd
+    process: str
+
+
+@payload("switch.initial_reading", 1)
+class InitialReading(Payload, frozen=True, kw_only=True):
+    """Our supply at the OPM began on ``first_day``; reading ``reading_id`` opens the first billing period.
+
+    On ``process.events``, keyed by OPM code. ``contract`` and ``account`` are None for a supply of last
+    resort, which begins without a contract of ours.
+    """
+
+    opm: str
+    commodity: Commodity
+    contract: str | None
+    account: str | None
+    first_day: dt.date
+    reading_id: int
+    reason: SupplyStart
+    process: str

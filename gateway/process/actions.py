@@ -106,3 +106,8 @@ async def send_reminder(ctx: ActionContext, params: Mapping[str, Any]) -> None:
     ctx.emit(PROCESS_EVENTS.name, body)
     sent = ctx.data.get("reminders_sent", 0)
     ctx.data["reminders_sent"] = (sent if isinstance(sent, int) else 0) + 1
+
+
+# Domain actions register themselves on import. Imported here, last (``ACTIONS`` exists by now), so that
+# every user of the registry (the daemon, ``proud rules check|test``, the scenario tests) sees them.
+import gateway.switching.actions  # noqa: E402, F401

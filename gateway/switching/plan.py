@@ -1,0 +1,62 @@
+"""The plan of a switch request: when it may go to CS OTE, its deadline, and whether a contract signed now
+is already too late for its date (then: the earliest date it could still have).
+
+The periods are ``gateway.switching.deadlines``' (gas § 110 [C], electricity by analogy [I], the 24-hour
+profile [I]). One case is added here: an electricity move-in (switch type R1, a newly connected OPM without
+supplier) must be in CS OTE "by 10:00 on the last day before supply starts" [C: ote-market.md §5, CS OTE
+changes for vyhláška 125/2021 Sb.]; we read "day" as working day [I], the stricter reading, because
+CS OTE counts its other deadlines in working days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+
+from gateway.process.calendar import WorkingCalendar
+from gateway.switching.deadlines import (
+    LEAD_WORKING_DAYS_24H,
+    SwitchProfile,
+    Window,
+    earliest_date_from,
+    received_on,
+    request_window,
+)
+
+#: [C] Electricity R1: the request by 10:00 of the (working, [I]) day before supply starts.
+R1_LEAD_WORKING_DAYS: Final = 1
+# R1's window is computed as the 24-hour profile's, whose lead is the same single working day.
+assert R1_LEAD_WORKING_DAYS == LEAD_WORKING_DAYS_24H
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchPlan:
+    window: Window
+    #: The lead rule applied: the configured profile, or ``24h`` for an electricity move-in (R1).
+    lead_profile: SwitchProfile
+    late: bool
+    #: When late: the first switch date a request sent now can still meet.
+    earliest_date_from: dt.date | None
+
+
+def lead_profile(profile: SwitchProfile, commodity: str, start_reason: str) -> SwitchProfile:
+    if commodity == "electricity" and start_reason == "move_in":
+        return SwitchProfile.hours_24
+    return profile
+
+
+def plan(
+    date_from: dt.date, commodity: str, start_reason: str, profile: SwitchProfile,
+    calendar: WorkingCalendar, now: dt.datetime,
+) -> SwitchPlan:
+    """The window of a request for ``date_from``; late when a request sent ``now`` counts as received
+    after its deadline (after 10:00, or on a day off, it counts from the next working day)."""
+    assert now.tzinfo is not None, "now must be aware"
+    lead = lead_profile(profile, commodity, start_reason)
+    from_last_resort = start_reason == "from_last_resort"
+    window = request_window(date_from, calendar, lead, from_last_resort=from_last_resort)
+    late = received_on(now, calendar) > window.deadline
+    earliest = earliest_date_from(now, calendar, lead, from_last_resort=from_last_resort) if late else None
+    assert earliest is None or earliest > date_from, (earliest, date_from)
+    return SwitchPlan(window, lead, late, earliest)
