@@ -50,13 +50,15 @@ def test_repository_rules_check_clean() -> None:
         ruleset, actions=ACTION_REGISTRY.names(), message_types=registered_message_types(), topics=topics
     )
     assert problems == []
-    assert set(ruleset.machines) == {"reminder"}
-    assert set(ruleset.decisions) == {"reminder_level"}
+    # The reminder demo and the domain machines (switching, ...): all of them check clean.
+    assert "reminder" in ruleset.machines and "reminder_level" in ruleset.decisions
 
 
 def test_cli_clean_exits_0() -> None:
     result = invoke(["check", "--root", str(REPO_RULES)])
-    assert (result.exit_code, result.output) == (0, "1 machine(s), 1 decision(s): 0 error(s), 0 warning(s)\n")
+    ruleset = load_rules(REPO_RULES)
+    counts = f"{len(ruleset.machines)} machine(s), {len(ruleset.decisions)} decision(s)"
+    assert (result.exit_code, result.output) == (0, f"{counts}: 0 error(s), 0 warning(s)\n")
 
 
 def test_cli_errors_exit_1(tmp_path: Path) -> None:
