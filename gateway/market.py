@@ -18,8 +18,6 @@ from gateway.bus.handler import Subscription
 from gateway.bus.runner import ConsumerRunner
 from gateway.clock import Clock
 from gateway.config import Settings
-from gateway.errors import ConfigError
-from gateway.store.db import is_sqlite
 
 #: Builds a consumer runner for a subscription with at most that many messages per batch.
 RunnerFactory = Callable[[Subscription, int], ConsumerRunner]
@@ -28,20 +26,14 @@ RunnerFactory = Callable[[Subscription, int], ConsumerRunner]
 class MarketLink:
     """The OTE connector when configured (``ote_url``, ``ote_callback_port``); the sender with ``ote_url``.
 
-    Raises ``ConfigError`` for ``ote_url`` on SQLite: the connector archives each message in a transaction
-    of its own while the sender's transaction holds SQLite's only write lock.
+    The sender archives what it sends in its own consumer transaction (``OteConnector.send(conn=…)``), so
+    it works on SQLite too, whose one write lock that transaction holds.
     """
 
     def __init__(
         self, settings: Settings, *, engine: AsyncEngine, clock: Clock, runner: RunnerFactory
     ) -> None:
         config = ote_config(settings)
-        if config.outbound is not None and is_sqlite(engine):
-            raise ConfigError(
-                "ote_url", config.outbound.url,
-                "sending to CS OTE needs PostgreSQL (database_url): on SQLite the archive of each message "
-                "would wait for the sender's own write lock",
-            )
         self.connector: OteConnector | None = None
         if config.outbound is not None or config.callback is not None:
             self.connector = OteConnector(config, engine=engine, clock=clock)

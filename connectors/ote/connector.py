@@ -6,17 +6,18 @@ configured are not started.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors.ote.archive import archive, record_outbound
 from connectors.ote.callback import CallbackServer
 from connectors.ote.config import CallbackConfig, OteConfig, OutboundConfig
 from connectors.ote.inbound import peek
-from connectors.ote.tables import DIRECTION_IN
+from connectors.ote.tables import DIRECTION_IN, DIRECTION_OUT
 from connectors.ote.transport import (
     OteTransport,
     OteTransportProtocol,
@@ -98,27 +99,42 @@ class OteConnector:
     def callback_port(self) -> int | None:
         return None if self._callback is None else self._callback.port
 
-    async def send(self, xml: bytes) -> bytes:
+    async def send(self, xml: bytes, *, conn: AsyncConnection | None = None) -> bytes:
         """Archive ``xml`` (direction out), deliver it, archive the reply (direction in); the reply.
+
+        ``conn``: archive in the caller's transaction (the sender's, which also records what the reply
+        means), so that the archive and its consequence commit together; and on SQLite, whose one write
+        lock that transaction holds, a transaction of our own would wait for it in vain. Without ``conn``
+        each row is committed on its own.
 
         Raises OteUnavailable (retryable), OteRejected, OteMalformed (``xml`` is not XML), StoreUnavailable.
         """
         assert self._started and self._transport is not None, "OteConnector.send without outbound transport"
         sent = peek(xml)
-        await record_outbound(
-            self._engine, xml, now=self._clock.now(),
-            message_id=sent.message_id, message_code=sent.message_code,
-        )
+        if conn is None:
+            await record_outbound(
+                self._engine, xml, now=self._clock.now(),
+                message_id=sent.message_id, message_code=sent.message_code,
+            )
+        else:
+            await archive(
+                conn, direction=DIRECTION_OUT, raw=xml, now=self._clock.now(),
+                message_id=sent.message_id, message_code=sent.message_code, peer_subject=None,
+            )
         reply = await self._transport.send(xml)
         if reply:
-            received = peek(reply)
-            with translate_errors("OTE archive (reply)"):
-                async with self._engine.begin() as conn:
-                    await archive(
-                        conn, direction=DIRECTION_IN, raw=reply, now=self._clock.now(),
-                        message_id=received.message_id, message_code=received.message_code, peer_subject=None,
-                    )
+            await self._archive_reply(reply, conn)
         return reply
+
+    async def _archive_reply(self, reply: bytes, conn: AsyncConnection | None) -> None:
+        received = peek(reply)
+        with translate_errors("OTE archive (reply)"):
+            async with contextlib.AsyncExitStack() as stack:
+                target = conn if conn is not None else await stack.enter_async_context(self._engine.begin())
+                await archive(
+                    target, direction=DIRECTION_IN, raw=reply, now=self._clock.now(),
+                    message_id=received.message_id, message_code=received.message_code, peer_subject=None,
+                )
 
 
 def _client_context(outbound: OutboundConfig) -> ssl.SSLContext:

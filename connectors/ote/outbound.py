@@ -8,14 +8,15 @@
                   └──────────┴─→ HandlerRejected naming the field (dead letter)
 
 A consumer of ``ote.outbound`` (group ``proud.ote-sender``). It is given the daemon's ``OteConnector``, which
-archives the message and the reply, or any object with ``async send(bytes) -> bytes`` and the same errors.
+archives the message and the reply in the consumer's transaction (``conn``), or any object with
+``async send(bytes, *, conn) -> bytes`` and the same errors.
 
 Delivery cannot be rolled back with the consumer's transaction. The daemon therefore runs this consumer
 with ``SEND_BATCH_MAX`` (one) message per transaction, so that the failure of one message never rolls back,
 and sends again, another that CS OTE already has. A crash between delivery and commit still sends that one
 message again when it is redelivered (at least once); it keeps its OTE message id, so CS OTE can tell [I].
-On SQLite the connector's archive transactions would wait for the consumer's write lock: the sender needs
-PostgreSQL (``gateway.market`` refuses the combination at start-up).
+The archive rows are written in that transaction too: they commit with what the reply means, and on SQLite
+no second transaction waits for the write lock this one holds.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Final, Protocol
 
 import msgspec
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connectors.ote import codec
 from connectors.ote.inbound import REASON_ACCEPTED, REASON_TYPE_REJECTED
@@ -51,7 +53,7 @@ class OteSender(Protocol):
     """What the sender needs: ``OteConnector`` in the daemon. Raises ``OteUnavailable`` (retryable) when
     CS OTE cannot be reached and ``OteRejected`` when it refuses the message."""
 
-    async def send(self, xml: bytes) -> bytes: ...
+    async def send(self, xml: bytes, *, conn: AsyncConnection | None = None) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +131,7 @@ class OteOutbound:
         xml = encoded(message)
         sent = message.envelope
         try:
-            reply = await self.sender.send(xml)
+            reply = await self.sender.send(xml, conn=ctx.conn)
         except OteRejected as exc:  # OteUnavailable is retryable and goes on to the runner
             refusal: Refusal | None = Refusal(reason_code=None, reason=exc.message)
         else:
