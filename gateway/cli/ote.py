@@ -62,3 +62,9 @@ def render_command(
             raise MalformedMessage(f"{path}: {exc}") from exc
         xml = encode(message)
     typer.echo(xml, nl=False)
+
+
+# Registered here, defined apart: the simulator's command pulls in the whole simulator, parse/render do not.
+from gateway.cli.ote_simulator import simulator_command  # noqa: E402
+
+ote_app.command("simulator")(simulator_command)

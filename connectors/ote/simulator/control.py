@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Final, TypeVar
 
 import msgspec
+import structlog
 from aiohttp import web
 
 from connectors.ote.simulator import codes, messages
@@ -25,6 +26,8 @@ from gateway.errors import Conflict, InvalidField, NotFound, ProudError, Transie
 from gateway.process.calendar import PRAGUE
 from schemas.ote import Commodity, MasterData, MasterDataItem, SwitchRequest
 from schemas.ote.common import NegotiationType, OpmId, ParticipantEan, ShortCode
+
+log = structlog.get_logger(__name__)
 
 S = TypeVar("S")
 
@@ -105,6 +108,12 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _json({"error": f"not JSON: {exc}"}, 422)
     except ProudError as exc:
         return _json({"error": exc.message}, _status(exc))
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        # A bug of the simulator: said as JSON like every other answer, and logged with its trace.
+        log.exception("ote.simulator.control_failed", path=request.path)
+        return _json({"error": f"{type(exc).__name__}: {exc}"}, 500)
 
 
 async def _body(request: web.Request, spec: type[S]) -> S:

@@ -32,7 +32,8 @@ DAILY_M3_DEFAULT: Final = Decimal("3.3")
 NAME_CHARS_MAX: Final = 200
 
 HttpsUrl = Annotated[str, msgspec.Meta(pattern=r"^https://\S+$", max_length=2_000)]
-Quantity = Annotated[Decimal, msgspec.Meta(ge=0, le=1_000_000)]
+#: Meter states and daily amounts; msgspec bounds no Decimal, so ``add_opm`` checks ``QUANTITY_MAX``.
+QUANTITY_MAX: Final = Decimal(100_000_000)
 
 
 class Spec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -57,11 +58,11 @@ class OpmSpec(Spec, frozen=True, kw_only=True):
     #: Electricity registers; gas has one volume register and ignores this.
     registers: tuple[Register, ...] = (Register.VT, Register.NT)
     #: Meter states at ``read_until`` (kWh per register, or m³ for gas under ``M3``); zero when left out.
-    states: dict[str, Quantity] = {}
+    states: dict[str, Decimal] = {}
     #: The last day metered data has been sent for; None: yesterday.
     read_until: dt.date | None = None
     #: Average daily consumption: kWh (electricity) or m³ (gas); None: a household's.
-    daily: Quantity | None = None
+    daily: Decimal | None = None
 
 
 class SimulatorSeed(Spec, frozen=True, kw_only=True):
@@ -173,6 +174,9 @@ class Registry:
         registers = (GAS_STATE,) if gas else tuple(str(register) for register in spec.registers)
         if not registers or len(set(registers)) != len(registers):
             raise InvalidField("registers", spec.registers, "needs one or more distinct registers")
+        quantities = [*spec.states.values(), *([] if spec.daily is None else [spec.daily])]
+        if any(not 0 <= quantity <= QUANTITY_MAX for quantity in quantities):
+            raise InvalidField("states", spec.states, f"states and daily need 0..{QUANTITY_MAX}")
         unknown = set(spec.states) - set(registers)
         if unknown:
             raise InvalidField("states", sorted(unknown), f"are not registers of the OPM ({registers})")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -65,9 +66,12 @@ def callback_url(host: str, port: int) -> str:
     return f"https://{host}:{port}{CALLBACK_PATH}"
 
 
-def demo_seed(our_callback_url: str | None, *, our_ean: str = DEMO_SUPPLIER_EAN) -> SimulatorSeed:
+def demo_seed(
+    our_callback_url: str | None, *, our_ean: str = DEMO_SUPPLIER_EAN, read_until: dt.date | None = None
+) -> SimulatorSeed:
     """Participants and a few OPMs to play with: OPMs of the competitor (ours to win), OPMs of ours (the
-    competitor's to win), one without a supplier (a move-in) and a gas OPM of each side."""
+    competitor's to win), one without a supplier (a move-in) and a gas OPM of each side. ``read_until``: the
+    last day metered data was sent for (None: yesterday, so the first periodic readings come tomorrow)."""
     participants = (
         ParticipantSpec(ean=our_ean, name="proud (us)", callback_url=our_callback_url),
         ParticipantSpec(ean=DEMO_COMPETITOR_EAN, name="Konkurent Energie a.s."),
@@ -79,11 +83,15 @@ def demo_seed(our_callback_url: str | None, *, our_ean: str = DEMO_SUPPLIER_EAN)
     )
 
     def electricity(body: str, dso: str, supplier: str | None) -> OpmSpec:
-        return OpmSpec(opm=_ean(body), commodity=Commodity.electricity, dso_ean=dso, supplier_ean=supplier)
+        return OpmSpec(
+            opm=_ean(body), commodity=Commodity.electricity, dso_ean=dso, supplier_ean=supplier,
+            read_until=read_until,
+        )
 
     def gas(body: str, supplier: str | None) -> OpmSpec:
         return OpmSpec(
-            opm=_eic(body), commodity=Commodity.gas, dso_ean=DEMO_GAS_DSO_EAN, supplier_ean=supplier
+            opm=_eic(body), commodity=Commodity.gas, dso_ean=DEMO_GAS_DSO_EAN, supplier_ean=supplier,
+            read_until=read_until,
         )
 
     opms = (
