@@ -1,0 +1,175 @@
+"""Where the monthly report gets its readings: ``readings_for_period(conn, opm, period)``, one boundary.
+
+Today the source is master data: the meter readings it stores when a meter is changed
+(``gateway.masterdata.opm.change_meter``: the removed meter's final readings, the new meter's initial ones).
+A meter with both gives one reading for the time it was installed, reported in the month it was removed.
+That is all master data knows: periodic readings and gas-day values (volume, calorific value, energy) will
+come from the readings store (``gateway.readings``, tables ``meter_reading``), and only this function then
+changes. The report takes the source as a parameter (``ReadingsSource``), so tests and the future store
+plug in the same way.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.errors import InvalidField
+from gateway.masterdata import tables as t
+
+_MONTH: Final = re.compile(r"(\d{4})-(\d{2})")
+#: Reading kinds and causes of our own vocabulary (``codes`` maps them to OTE's codes).
+ReadingKind = Literal["actual", "estimated"]
+ReadingCause = Literal["periodic", "switch", "final", "move", "control", "meter_change"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Month:
+    """A calendar month: the period of one report."""
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        assert 1 <= self.month <= 12 and 2000 <= self.year <= 9999, (self.year, self.month)
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        """``YYYY-MM``, or ``InvalidField`` naming ``month`` and the value."""
+        match = _MONTH.fullmatch(text.strip())
+        if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
+            raise InvalidField("month", text, "is not a month YYYY-MM (2000-01 or later)")
+        return cls(int(match[1]), int(match[2]))
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class OpmRef:
+    """An OPM the report covers: its row id, code and commodity."""
+
+    id: uuid.UUID
+    code: str
+    commodity: Literal["electricity", "gas"]
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterPeriod:
+    """One register over a reading period: master data's register code, both states, the consumption."""
+
+    register: str
+    start_state: Decimal
+    end_state: Decimal
+    consumption: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class MeterPeriod:
+    """One electricity meter read over ``date_from``–``date_to``."""
+
+    meter_id: str
+    date_from: dt.date
+    date_to: dt.date
+    kind: ReadingKind
+    cause: ReadingCause
+    registers: tuple[RegisterPeriod, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GasDay:
+    """One gas day of a gas meter: volume (m³), calorific value (kWh/m³) and energy (kWh)."""
+
+    gas_day: dt.datetime
+    volume_m3: Decimal
+    calorific_value_kwh_per_m3: Decimal
+    energy_kwh: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class GasMeterDays:
+    meter_id: str | None
+    date_from: dt.date
+    date_to: dt.date
+    days: tuple[GasDay, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodReadings:
+    """What a source holds for one OPM and month; ``gaps`` says, in words, what it could not use and why."""
+
+    electricity: tuple[MeterPeriod, ...] = ()
+    gas: tuple[GasMeterDays, ...] = ()
+    gaps: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.electricity and not self.gas
+
+
+ReadingsSource = Callable[[AsyncConnection, OpmRef, Month], Awaitable[PeriodReadings]]
+
+#: What master data lacks for a gas report, in the words of a skipped OPM.
+GAS_NOT_IN_MASTERDATA: Final = (
+    "master data keeps no gas-day values (volume, calorific value, energy); the readings store will"
+)
+
+
+async def readings_for_period(conn: AsyncConnection, opm: OpmRef, period: Month) -> PeriodReadings:
+    """The readings of ``opm`` for ``period`` from master data: each meter removed in the period that has
+    both an initial and a final reading gives one ``meter_change`` reading over its time installed."""
+    if opm.commodity == "gas":
+        return PeriodReadings(gaps=(GAS_NOT_IN_MASTERDATA,))
+    m = t.meter.c
+    rows = (await conn.execute(
+        sa.select(m.serial, m.installed_on, m.removed_on, m.initial_readings, m.final_readings)
+        .where(m.opm_id == opm.id, m.removed_on >= period.first_day, m.removed_on <= period.last_day)
+        .order_by(m.removed_on, m.serial)
+    )).all()
+    periods: list[MeterPeriod] = []
+    gaps: list[str] = []
+    for row in rows:
+        found = _meter_period(row)
+        if isinstance(found, str):
+            gaps.append(found)
+        else:
+            periods.append(found)
+    return PeriodReadings(electricity=tuple(periods), gaps=tuple(gaps))
+
+
+def _meter_period(row: Any) -> MeterPeriod | str:
+    """The reading of one removed meter, or why there is none."""
+    initial: Mapping[str, str] = row.initial_readings or {}
+    final: Mapping[str, str] = row.final_readings or {}
+    meter = f"meter {row.serial} (removed on {row.removed_on})"
+    if not initial:
+        return f"{meter}: no reading at its installation on {row.installed_on}, so no start state"
+    if set(initial) != set(final):
+        return f"{meter}: registers {sorted(initial)} at installation but {sorted(final)} at removal"
+    registers = []
+    for code in sorted(final):
+        start, end = Decimal(initial[code]), Decimal(final[code])
+        if end < start:
+            return f"{meter}: register {code} ends at {end}, below its start {start} (rollover or error)"
+        registers.append(RegisterPeriod(code, start, end, end - start))
+    return MeterPeriod(
+        meter_id=row.serial, date_from=row.installed_on, date_to=row.removed_on, kind="actual",
+        cause="meter_change", registers=tuple(registers),
+    )
