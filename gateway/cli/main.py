@@ -18,6 +18,7 @@ from gateway.cli.rules import rules_app
 from gateway.cli.topics import topics_command
 from gateway.config import Settings
 from gateway.daemon import Daemon
+from gateway.distributor.cli import distributor_app
 from gateway.gc_tuning import tune_gc
 from gateway.store.db import create_engine
 from gateway.store.migrate import current_revision, head_revision, upgrade_sync
@@ -90,6 +91,7 @@ bench_app.command("rules")(bench_rules)
 app.add_typer(bench_app, name="bench")
 app.add_typer(rules_app, name="rules")
 app.add_typer(ote_app, name="ote")
+app.add_typer(distributor_app, name="distributor")
 
 if __name__ == "__main__":
     app()
