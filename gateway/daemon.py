@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.ares.client import AresLookup
 from connectors.ote.connector import OteConnector
+from connectors.ote.simulator import SimulatorHandle
 from connectors.ote.topics import OTE_INBOUND, OTE_OUTBOUND
 from gateway import limits
 from gateway.bus import create_bus
@@ -36,7 +37,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.config import ARES_BASE_URL, Settings
 from gateway.errors import ConfigError, Conflict
 from gateway.maintenance import Maintenance
-from gateway.market import MarketLink
+from gateway.market import MarketLink, start_demo_simulator
 from gateway.masterdata.ares import ares_client
 from gateway.masterdata.filestore import FileStore, LocalFileStore
 from gateway.masterdata.topics import MASTERDATA_TOPICS
@@ -113,6 +114,7 @@ class Daemon:
         self.ares_lookup: Callable[[str], Awaitable[AresLookup]] | None = None
         self._ares = ares_client(settings, self.clock)
         self._ares_simulator: web.AppRunner | None = None
+        self._ote_simulator: SimulatorHandle | None = None
         #: CS OTE: the callback service and outbound sends with their consumer, when configured.
         self.market = MarketLink(settings, engine=self.engine, clock=self.clock, runner=self._runner)
         self.ote: OteConnector | None = self.market.connector
@@ -218,6 +220,10 @@ class Daemon:
             self._watcher = asyncio.create_task(self._watch_rules(rules.fingerprint), name="rules-watcher")
         await self.maintenance.start()
         await self._start_ares()
+        if self.settings.demo_data and self.market.connector is None:
+            self._ote_simulator, settings = await start_demo_simulator(self.settings)
+            self.market = MarketLink(settings, engine=self.engine, clock=self.clock, runner=self._runner)
+            self.ote = self.market.connector
         await self.market.start()
         if self._serve_http:
             from gateway.http.app import start_http
@@ -347,6 +353,8 @@ class Daemon:
             self._http_runner = None
         await _bounded_steps(first)
         await _bounded_steps([self.market.stop()])
+        if self._ote_simulator is not None:
+            await _bounded_steps([self._ote_simulator.stop()])
         if self._ares is not None:
             self.ares_lookup = None
             await _bounded_steps([self._ares.stop()])

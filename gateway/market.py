@@ -7,17 +7,30 @@ connector and stops before it, so no message is handed to a transport that is no
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
+from pathlib import Path
+from typing import Final
 
+import msgspec
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.ote.config import ote_config
 from connectors.ote.connector import OteConnector
 from connectors.ote.outbound import SEND_BATCH_MAX, OteOutbound
+from connectors.ote.simulator import SimulatorHandle, callback_url, demo_seed, start_simulator
 from gateway.bus.handler import Subscription
 from gateway.bus.runner import ConsumerRunner
 from gateway.clock import Clock
 from gateway.config import Settings
+from gateway.switching.config import DEMO_SUPPLIER_EAN
+
+log = structlog.get_logger(__name__)
+
+#: The demo's simulator PKI, under ``data_dir``: made once, reused on the next start.
+DEMO_SIMULATOR_DIR: Final = "ote-simulator"
+LOOPBACK: Final = "127.0.0.1"
 
 #: Builds a consumer runner for a subscription with at most that many messages per batch.
 RunnerFactory = Callable[[Subscription, int], ConsumerRunner]
@@ -54,3 +67,25 @@ class MarketLink:
             await self.sender.stop()
         if self.connector is not None:
             await self.connector.stop()
+
+
+async def start_demo_simulator(settings: Settings) -> tuple[SimulatorHandle, Settings]:
+    """For a demo without CS OTE configured: the OTE simulator on loopback ports (auto mode, a throw-away
+    PKI in ``<data_dir>/ote-simulator``) and the settings of a daemon that talks to it. The simulator's
+    demo OPMs include the demo's sale of the day, so its switch request is answered within seconds."""
+    port = free_loopback_port()
+    ours = settings.ote_participant_ean or DEMO_SUPPLIER_EAN
+    seed = demo_seed(callback_url(LOOPBACK, port), our_ean=ours)
+    handle = await start_simulator(Path(settings.data_dir) / DEMO_SIMULATOR_DIR, seed=seed)
+    environment = handle.daemon_environment(callback_port=port, participant_ean=ours)
+    fields = {name.removeprefix("PROUD_").lower(): value for name, value in environment.items()}
+    changed = msgspec.convert({**msgspec.to_builtins(settings), **fields}, Settings, strict=False)
+    log.info("demo OTE simulator", cds=handle.cds_url, control=handle.control_url, callback_port=port)
+    return handle, changed
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        port: int = probe.getsockname()[1]
+    return port
