@@ -97,6 +97,13 @@ def simulator_command(
     interval: Annotated[float, typer.Option(help="Seconds between two runs of due steps.")] = (
         AUTO_INTERVAL_S_DEFAULT
     ),
+    trust_store: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Verify participants' signatures against these CAs."),
+    ] = None,
+    prompt_answers: Annotated[
+        bool, typer.Option(help="Answer switch requests at once, not at the objection deadline.")
+    ] = False,
     manual_clock: Annotated[
         bool, typer.Option(help="Start a clock that only the control API's POST /clock moves.")
     ] = False,
@@ -117,16 +124,18 @@ def simulator_command(
         asyncio.run(_serve(
             cert_dir, seeded, clock, host=host, port=port, control_port=control_port, profile=profile,
             interval=interval, callback_port=callback_port, participant_ean=participant_ean,
+            trust_store=None if trust_store is None else str(trust_store), prompt_answers=prompt_answers,
         ))
 
 
 async def _serve(
     cert_dir: Path, seed: SimulatorSeed, clock: Clock, *, host: str, port: int, control_port: int,
     profile: SwitchProfile, interval: float, callback_port: int, participant_ean: str,
+    trust_store: str | None, prompt_answers: bool,
 ) -> None:
     handle = await start_simulator(
         cert_dir, clock=clock, seed=seed, host=host, port=port, control_port=control_port, profile=profile,
-        auto_interval_s=interval,
+        auto_interval_s=interval, trust_store_path=trust_store, prompt_answers=prompt_answers,
     )
     try:
         environment = handle.daemon_environment(callback_port=callback_port, participant_ean=participant_ean)

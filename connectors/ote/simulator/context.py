@@ -48,6 +48,9 @@ class Context:
     calendar: WorkingCalendar
     profile: SwitchProfile
     post: Post
+    #: Answer switch requests on receipt instead of at the objection deadline (a demo on the system clock
+    #: would otherwise wait weeks); the losing supplier is still notified but has no time to object.
+    prompt_answers: bool = False
 
     @property
     def operator(self) -> str:

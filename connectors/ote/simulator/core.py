@@ -90,6 +90,7 @@ class OteSimulator:
         calendar: WorkingCalendar | None = None,
         profile: SwitchProfile = SwitchProfile.standard,
         seed: SimulatorSeed | None = None,
+        prompt_answers: bool = False,
     ) -> None:
         self.clock = clock
         self.registry = Registry()
@@ -99,7 +100,7 @@ class OteSimulator:
         self.profile = profile
         self._signer = signer
         self._context = Context(
-            self.registry, self.scheduler, calendar or WorkingCalendar(), profile, self._post
+            self.registry, self.scheduler, calendar or WorkingCalendar(), profile, self._post, prompt_answers
         )
         self._switching = Switching(self._context)
         self._supply = Supply(self._context, self._switching)

@@ -181,16 +181,18 @@ async def start_simulator(
     calendar: WorkingCalendar | None = None,
     auto_interval_s: float | None = AUTO_INTERVAL_S_DEFAULT,
     trust_store_path: str | None = None,
+    prompt_answers: bool = False,
 ) -> SimulatorHandle:
     """A running simulator (CDS over mTLS, control API over HTTP; port 0: any free port).
 
     ``auto_interval_s`` None: manual mode, nothing happens until ``process_due`` (tests).
     ``trust_store_path``: verify the signatures of what participants send (None: not verified).
+    ``prompt_answers``: answer switch requests at once, not at the objection deadline (demo on real time).
     """
     pki, _made = ensure_simulator_pki(pki_dir)
     simulator = OteSimulator(
         clock=clock or SystemClock(), signer=Signer(pki.ote_signer), calendar=calendar, profile=profile,
-        seed=seed,
+        seed=seed, prompt_answers=prompt_answers,
     )
     client = CallbackClient(client_ssl_context(
         cert_path=str(pki.ote_client.cert_path), key_path=str(pki.ote_client.key_path),

@@ -52,7 +52,10 @@ class Switching:
         opm = registry.opm(message.opm)
         previous = opm.supplier_ean
         from_last_resort = previous is not None and previous == registry.last_resort_ean
-        answer_at = now if previous is None else max(now, self.objection_deadline(message, from_last_resort))
+        if previous is None or context.prompt_answers:
+            answer_at = now
+        else:
+            answer_at = max(now, self.objection_deadline(message, from_last_resort))
         switch = registry.add_switch(Switch(
             request_id=message.envelope.id, opm=opm.code, commodity=message.commodity,
             new_supplier_ean=message.supplier_ean, balance_responsible_ean=message.balance_responsible_ean,

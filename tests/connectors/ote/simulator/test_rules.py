@@ -49,8 +49,11 @@ from tests.connectors.ote.simulator.conftest import (
 )
 
 
-def make(profile: SwitchProfile = SwitchProfile.standard) -> OteSimulator:
-    return OteSimulator(clock=ManualClock(START), signer=Signer(None), profile=profile, seed=seed(None))
+def make(profile: SwitchProfile = SwitchProfile.standard, *, prompt_answers: bool = False) -> OteSimulator:
+    return OteSimulator(
+        clock=ManualClock(START), signer=Signer(None), profile=profile, seed=seed(None),
+        prompt_answers=prompt_answers,
+    )
 
 
 def envelope(sender: str = US, receiver: str = OTE_EAN) -> Envelope:
@@ -155,6 +158,37 @@ async def test_move_in_is_answered_at_once_and_has_the_24_hour_window() -> None:
     assert isinstance(confirmation, MasterData) and confirmation.items[0].supplier_ean == US
     assert isinstance(opening, MeteredElectricity) and opening.readings[0].reading_reason == "SW"
     assert simulator.registry.opm(VACANT).supplier_ean == US
+
+
+async def test_gas_switch_closes_with_end_of_contract_daily_values() -> None:
+    simulator = make()
+    assert simulator.receive(request(opm=GAS_THEIRS), family="switch-request") is None
+    await due(simulator, prague(2026, 12, 23, 10))
+    assert answer_of(simulator).accepted
+    await due(simulator, prague(2027, 1, 1))
+    closing = sent(simulator, COMPETITOR)[-1]
+    assert isinstance(closing, MeteredGas) and closing.segment == "EOC"
+    assert (closing.period_from, closing.period_to) == (dt.date(2026, 11, 30), dt.date(2026, 12, 31))
+    assert len(closing.meters[0].days) == 32
+    assert simulator.registry.opm(GAS_THEIRS).supplier_ean == US
+
+
+async def test_leaving_the_supplier_of_last_resort_has_the_shorter_deadline() -> None:
+    simulator = make()
+    simulator.fail_supplier(COMPETITOR)
+    await due(simulator, prague(2026, 12, 17, 9))
+    # Standard: 16 December was the last day for 1 January. From the last resort: 5 working days, 23 Dec.
+    assert simulator.receive(request(), family="switch-request") is None
+    (switch,) = simulator.registry.switches.values()
+    assert switch.previous_supplier_ean == LAST_RESORT and switch.status is SwitchStatus.pending
+    assert switch.answer_at == prague(2026, 12, 29, 10), "[I] objections until 3 working days before"
+
+
+async def test_prompt_answers_do_not_wait_for_the_objection_deadline() -> None:
+    simulator = make(prompt_answers=True)
+    assert simulator.receive(request(), family="switch-request") is None
+    await simulator.process_due()
+    assert answer_of(simulator).accepted and len(sent(simulator, COMPETITOR)) == 1, "still notified"
 
 
 async def test_objection_deadline_follows_the_profile_and_a_late_objection_is_refused() -> None:
