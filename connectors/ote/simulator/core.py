@@ -256,7 +256,14 @@ class OteSimulator:
                 for index, outcome in enumerate(await self._deliver_queue(receiver, queue, now)):
                     totals[index] += outcome
 
-        await asyncio.gather(*(serve(receiver, queue) for receiver, queue in queues.items()))
+        # return_exceptions: a bug delivering to one receiver must neither stop the others half-way nor
+        # leave them running after process_due returned (and its lock was released).
+        outcomes = await asyncio.gather(
+            *(serve(receiver, queue) for receiver, queue in queues.items()), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                log.error("ote.simulator.deliver_failed", error=repr(outcome))
         return totals[0], totals[1], totals[2]
 
     async def _deliver_queue(

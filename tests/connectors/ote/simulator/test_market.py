@@ -14,7 +14,7 @@ import pytest
 
 from connectors.ote import codec, soap
 from connectors.ote.inbound import REASON_ACCEPTED, REASON_UNDECODABLE
-from connectors.ote.simulator import SwitchStatus, codes
+from connectors.ote.simulator import SwitchStatus, callback_url, codes, start_simulator
 from connectors.ote.simulator.outbox import Delivery
 from connectors.ote.transport import client_ssl_context
 from schemas.ote import (
@@ -40,7 +40,9 @@ from tests.connectors.ote.simulator.conftest import (
     Market,
     ean,
     prague,
+    seed,
 )
+from tests.http.support import wait_for
 
 SWITCH_DATE = dt.date(2027, 1, 1)
 
@@ -231,3 +233,22 @@ async def test_failing_supplier_goes_to_the_supplier_of_last_resort(market: Mark
     assert opening["type"] == "metered-electricity" and opening["readings"][0]["opm"] == THEIRS
     assert {opm.code for opm in simulator.registry.supplied_by(LAST_RESORT)} == {THEIRS, GAS_THEIRS}
     assert await market.dead_letters() == 0
+
+
+async def test_auto_mode_delivers_without_being_asked(market: Market) -> None:
+    """A second simulator in auto mode (as in the demo), calling the same callback on the same clock."""
+    market.clock.set(prague(2026, 12, 17, 9, 0))
+    handle = await start_simulator(
+        market.pki.tls_ca.cert_path.parent, clock=market.clock, auto_interval_s=0.05,
+        seed=seed(callback_url("127.0.0.1", market.callback_port)),
+    )
+    try:
+        assert handle.simulator.receive(switch_request(), family="switch-request") is None
+
+        async def arrived() -> list[dict[str, object]] | None:
+            return await market.received() or None
+
+        (answer,) = await wait_for(arrived, "the auto mode's switch answer", wait_s=10)
+        assert answer["rejection_reason"] == codes.REJECT_LATE
+    finally:
+        await handle.stop()
