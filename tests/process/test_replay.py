@@ -148,9 +148,10 @@ def test_input_errors_exit_1_naming_the_line(tmp_path: Path, line: str, error: s
 def test_unknown_machine_exits_1(tmp_path: Path) -> None:
     source = write_recording(tmp_path / "run.jsonl")
     result = invoke(["replay", "--machine", "nope", "--from", str(source), "--rules", str(REPO_RULES)])
-    # The repository's machines, listed in order: reminder first, then whichever others there are.
-    expected = f"error: no machine 'nope' in {REPO_RULES}/machines (known: reminder"
+    # The repository's machines, in name order: the reminder demo among the domain machines.
+    expected = f"error: no machine 'nope' in {REPO_RULES}/machines (known: "
     assert result.exit_code == 1 and result.output.startswith(expected), result.output
+    assert "reminder" in result.output.removeprefix(expected).rstrip(")\n").split(", ")
 
 
 async def _publish_and_snapshot(url: str) -> list[object]:
