@@ -3,7 +3,8 @@
     SwitchRequest ─ check ─┬─ refused ─→ SwitchAnswer(rejected, REJECT_*) to the requester, now
                            └─ accepted ─→ MasterData SWI to the losing supplier, now
                                           │   (an OBJ notice from it until the objection deadline → ARE)
-                                          ├─ at the objection deadline: SwitchAnswer(accepted | ARE)
+                                          ├─ at the objection deadline: SwitchAnswer(accepted | ARE);
+                                          │   after an objection, MasterData OBJ (it stays) to the loser
                                           └─ at 00:00 of date_from: the registry changes supplier;
                                              MasterData (supplier = new) to both, then the closing
                                              reading to the old one and the opening one to the new one
@@ -25,7 +26,7 @@ from connectors.ote.simulator.registry import Switch, SwitchStatus
 from gateway.process.calendar import PRAGUE
 from gateway.switching.deadlines import SwitchProfile, is_in_time, received_on, request_window
 from schemas.ote import MasterDataItem, SwitchRequest
-from schemas.ote.common import CHANGE_REASON_CANCEL, CHANGE_REASON_SWITCH
+from schemas.ote.common import CHANGE_REASON_CANCEL, CHANGE_REASON_OBJECTION, CHANGE_REASON_SWITCH
 
 #: [C] §5: the electricity switch type of a newly connected customer's first supply.
 SWITCH_TYPE_MOVE_IN = "R1"
@@ -140,6 +141,14 @@ class Switching:
         )
         note = f"switch {switch.id}: " + ("accepted" if reason is None else f"rejected {reason} (objection)")
         self._context.post(answer, opm=switch.opm, note=note)
+        if reason is not None and switch.previous_supplier_ean is not None:
+            # The objecting supplier learns that its objection held: it goes on supplying.
+            kept = MasterDataItem(
+                opm=switch.opm, valid_from=switch.date_from, supplier_ean=switch.previous_supplier_ean,
+                rejection_reason=reason, change_reason=CHANGE_REASON_OBJECTION,
+            )
+            note = f"switch {switch.id}: objection held"
+            self._context.masterdata(switch.previous_supplier_ean, switch.commodity, [kept], now, note=note)
 
     def _take_effect(self, switch: Switch, now: dt.datetime) -> None:
         if switch.status is not SwitchStatus.accepted:

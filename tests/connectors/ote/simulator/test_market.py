@@ -161,6 +161,10 @@ async def test_we_object_as_the_losing_supplier(market: Market) -> None:
     )
     assert accepted(await market.send(objection))
     await market.due(prague(2026, 12, 23, 10, 0))
+    (kept,) = await market.received()
+    assert kept["type"] == "masterdata"
+    (item,) = kept["items"]
+    assert (item["change_reason"], item["supplier_ean"], item["valid_from"]) == ("OBJ", US, "2027-01-01")
     answer = market.kept(COMPETITOR)[-1]
     assert isinstance(answer, SwitchAnswer) and answer.accepted is False and answer.rejection_reason == "ARE"
 
