@@ -140,8 +140,9 @@ async def plan_switch(ctx: ActionContext, params: Mapping[str, Any]) -> None:
     """On ``switch.contract_signed``: keep the contract's facts and plan its request to CS OTE.
 
     Stores contract, customer, account, commodity, start_reason, negotiation, date_from, date_to,
-    last_day (the day before date_from), switch_profile, window_opens (date), request_deadline (ISO
-    date-time), late, and earliest_date_from when late.
+    last_day (the day before date_from), switch_profile, window_opens (date), request_deadline and
+    answer_due (ISO date-times: when the request must be at CS OTE, when to look if it has not answered),
+    late, and earliest_date_from when late.
     """
     action = "plan_switch"
     no_params(action, params)
@@ -163,6 +164,7 @@ async def plan_switch(ctx: ActionContext, params: Mapping[str, Any]) -> None:
         PROFILE_FIELD: profile.value,
         "window_opens": planned.window.opens_on.isoformat(),
         "request_deadline": planned.window.deadline.isoformat(),
+        "answer_due": planned.answer_due.isoformat(),
         "late": planned.late,
     })
     if planned.earliest_date_from is not None:

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Final
 
-from gateway.process.calendar import WorkingCalendar
+from gateway.process.calendar import PRAGUE, WorkingCalendar
 from gateway.switching.deadlines import (
     LEAD_WORKING_DAYS_24H,
     SwitchProfile,
@@ -28,6 +28,14 @@ from gateway.switching.deadlines import (
 R1_LEAD_WORKING_DAYS: Final = 1
 # R1's window is computed as the 24-hour profile's, whose lead is the same single working day.
 assert R1_LEAD_WORKING_DAYS == LEAD_WORKING_DAYS_24H
+#: [I] CS OTE answers a request once the losing supplier's objection window has closed: 10:00 of the 5th
+#: working day before the date (the 3rd when leaving the supplier of last resort), as the OTE simulator
+#: models it. Without an answer by 10:00 of the 2nd working day before, the back office should look.
+ANSWER_CHECK_WORKING_DAYS_BEFORE: Final = 2
+ANSWER_CHECK_TIME: Final = dt.time(10, 0)
+#: [I] With a lead of one working day (24h profile, R1) the answer comes the day before: the check is at
+#: the start of the switch date.
+ANSWER_CHECK_TIME_SHORT_LEAD: Final = dt.time(0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,8 @@ class SwitchPlan:
     #: The lead rule applied: the configured profile, or ``24h`` for an electricity move-in (R1).
     lead_profile: SwitchProfile
     late: bool
+    #: When to look if CS OTE has not answered the request (aware, Prague).
+    answer_due: dt.datetime
     #: When late: the first switch date a request sent now can still meet.
     earliest_date_from: dt.date | None
 
@@ -59,4 +69,11 @@ def plan(
     late = received_on(now, calendar) > window.deadline
     earliest = earliest_date_from(now, calendar, lead, from_last_resort=from_last_resort) if late else None
     assert earliest is None or earliest > date_from, (earliest, date_from)
-    return SwitchPlan(window, lead, late, earliest)
+    return SwitchPlan(window, lead, late, _answer_due(date_from, lead, calendar), earliest)
+
+
+def _answer_due(date_from: dt.date, lead: SwitchProfile, calendar: WorkingCalendar) -> dt.datetime:
+    if lead is SwitchProfile.hours_24:
+        return dt.datetime.combine(date_from, ANSWER_CHECK_TIME_SHORT_LEAD, tzinfo=PRAGUE)
+    day = calendar.working_days_before(date_from, ANSWER_CHECK_WORKING_DAYS_BEFORE)
+    return dt.datetime.combine(day, ANSWER_CHECK_TIME, tzinfo=PRAGUE)

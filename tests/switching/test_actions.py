@@ -119,7 +119,8 @@ async def test_plan_switch_stores_the_contract_and_its_window() -> None:
         "contract": "SML-1", "customer": "ZAK-1", "account": "UCT-1", "commodity": "electricity",
         "start_reason": "switch", "negotiation": "off_premises", "date_from": "2026-04-01", "date_to": None,
         "last_day": "2026-03-31", "switch_profile": "standard", "window_opens": "2026-01-01",
-        "request_deadline": "2026-03-18T10:00:00+01:00", "late": False,
+        "request_deadline": "2026-03-18T10:00:00+01:00", "answer_due": "2026-03-30T10:00:00+02:00",
+        "late": False,
     }
     assert ctx.emitted == []
 
