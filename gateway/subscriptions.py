@@ -8,8 +8,10 @@ from gateway.bench.handler import BenchHandler
 from gateway.bus.handler import Subscription
 from gateway.bus.topics import BENCH_EVENTS
 from gateway.config import Settings
+from gateway.distributor.registration import registration_subscription
 from gateway.masterdata.filestore import LocalFileStore
 from gateway.masterdata.welcome import welcome_letters
+from gateway.readings.consumer import readings_subscription
 from gateway.switching.attention import SwitchAttention
 from gateway.switching.intake import SwitchIntake
 from gateway.switching.translate import SwitchTranslator
@@ -25,6 +27,9 @@ def builtin_subscriptions(settings: Settings) -> list[Subscription]:
         BenchHandler(log_effects=False).subscription(BENCH_COUNTER_GROUP, [BENCH_EVENTS.name]),
         welcome_letters(settings, files).subscription(),
         *switching_subscriptions(),
+        readings_subscription(settings),
+        # Only when this install also acts as a distribution system operator (``distributor_ean``).
+        *([registration] if (registration := registration_subscription(settings)) is not None else []),
     ]
 
 
