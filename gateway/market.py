@@ -76,7 +76,10 @@ async def start_demo_simulator(settings: Settings) -> tuple[SimulatorHandle, Set
     port = free_loopback_port()
     ours = settings.ote_participant_ean or DEMO_SUPPLIER_EAN
     seed = demo_seed(callback_url(LOOPBACK, port), our_ean=ours)
-    handle = await start_simulator(Path(settings.data_dir) / DEMO_SIMULATOR_DIR, seed=seed)
+    # Prompt answers: a demo cannot wait weeks for the objection deadline before the answer comes.
+    handle = await start_simulator(
+        Path(settings.data_dir) / DEMO_SIMULATOR_DIR, seed=seed, prompt_answers=True
+    )
     environment = handle.daemon_environment(callback_port=port, participant_ean=ours)
     fields = {name.removeprefix("PROUD_").lower(): value for name, value in environment.items()}
     changed = msgspec.convert({**msgspec.to_builtins(settings), **fields}, Settings, strict=False)
