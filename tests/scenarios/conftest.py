@@ -28,3 +28,15 @@ async def stack(
         pki_dir, pg_url=pg_url, kafka_bootstrap=kafka_bootstrap, tmp_path=tmp_path, group_suffix=unique
     ) as s:
         yield s
+
+
+@pytest.fixture
+async def stack_without_ote(
+    pki_dir: Path, pg_url: str, kafka_bootstrap: str, tmp_path: Path, unique: str
+) -> AsyncIterator[Stack]:
+    """The stack with nothing listening at CS OTE's address until ``Stack.restart_simulator``."""
+    async with running_stack(
+        pki_dir, pg_url=pg_url, kafka_bootstrap=kafka_bootstrap, tmp_path=tmp_path, group_suffix=unique,
+        simulator_up=False,
+    ) as s:
+        yield s

@@ -123,7 +123,7 @@ class Parties:
 @dataclass
 class Stack:
     clock: ManualClock
-    daemon: Daemon
+    daemon: IsolatedDaemon
     sim: SimulatorHandle | None
     api_url: str
     http: aiohttp.ClientSession
@@ -160,7 +160,8 @@ class Stack:
             meter_id=f"M{opm[-8:]}", states={"VT": Decimal(1000), "NT": Decimal(2000)}, **changes,
         )
         self._opms.append(spec)
-        await self.control("POST", "/opms", msgspec.to_builtins(spec), status=201)
+        if self.sim is not None:  # else added when the simulator starts
+            await self.control("POST", "/opms", msgspec.to_builtins(spec), status=201)
 
     async def stop_simulator(self) -> None:
         sim, self.sim = self.sim, None
@@ -175,10 +176,18 @@ class Stack:
             await self.control("POST", "/opms", msgspec.to_builtins(spec), status=201)
 
     def received_from_us(self, opm: str) -> list[LogEntry]:
-        """What reached the simulator from us about ``opm`` (its message log)."""
+        """The switch requests of ours about ``opm`` that reached the simulator (its message log; master data
+        has no single OPM there, see ``received``)."""
         return [
             entry for entry in self.simulator.simulator.log
             if entry.direction == "in" and entry.sender == US and entry.opm == opm
+        ]
+
+    def received(self, message_id: str) -> list[LogEntry]:
+        """What reached the simulator from us as message ``message_id``."""
+        return [
+            entry for entry in self.simulator.simulator.log
+            if entry.direction == "in" and entry.sender == US and entry.message_id == message_id
         ]
 
     async def deliver(self, at: dt.datetime | None = None) -> None:

@@ -13,13 +13,33 @@ Every scenario starts on Monday 30 November 2026, 09:00 in Prague (``market.STAR
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
-from connectors.ote.simulator import SwitchStatus
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from connectors.ote import codec, soap
+from connectors.ote.archive import GROUP_ID as CALLBACK_GROUP
+from connectors.ote.inbound import REASON_SIGNATURE, REASON_TYPE_REJECTED
+from connectors.ote.outbound import OTE_SENDER_GROUP
+from connectors.ote.pki import make_simulator_pki
+from connectors.ote.simulator import SwitchStatus, callback_url, codes, messages
+from connectors.ote.simulator.core import LogEntry
 from connectors.ote.simulator.registry import Switch
+from connectors.ote.tables import ote_archive
+from connectors.ote.topics import OTE_INBOUND, OTE_OUTBOUND
+from connectors.ote.transport import client_ssl_context
 from gateway.process.topics import PROCESS_EVENTS
-from schemas.switching import InitialReading
+from gateway.store.tables import dead_letter
+from gateway.switching.config import OTE_EAN
+from schemas.ote import Commodity, Response, SwitchAnswer
+from schemas.ote.common import OteMessage
+from schemas.ote.events import OteReceived
+from schemas.switching import FinalBillOrdered, InitialReading
 from tests.masterdata.supply_helpers import new_ean
-from tests.scenarios.market import COMPETITOR, US, Stack, prague, wait_for
+from tests.scenarios.market import COMPETITOR, RETRY_ATTEMPTS_MAX, US, Stack, prague, wait_for
 
 SWITCH_DATE = dt.date(2027, 1, 1)
 #: [I] The objection window of a switch on 1 January 2027 closes at 10:00 of the 5th working day before: the
@@ -85,3 +105,300 @@ async def test_gain_request_accepted_supply_starts_opening_reading(stack: Stack)
     assert [h["to_state"] for h in supplied["history"]] == [
         "signed", "waiting_for_window", "requested", "accepted", "supplying", "supplied"
     ]
+
+
+# --- loss ------------------------------------------------------------------------------------------------
+
+
+async def our_supply(stack: Stack, opm: str, **changes: object) -> tuple[str, str]:
+    """An OPM we supply (in the simulator and in master data: a contract since 1 January 2026, an imported
+    book, so no gain starts); the contract number and the account."""
+    await stack.add_sim_opm(opm, supplier=US)
+    await stack.opm(opm)
+    parties = await stack.parties()
+    terms: dict[str, object] = {
+        "signed_on": dt.date(2025, 12, 1), "valid_from": dt.date(2026, 1, 1), "start_reason": "switch",
+        **changes,
+    }
+    return await stack.contract(parties, opm, **terms), parties.account
+
+
+async def competitor_requests(stack: Stack, opm: str) -> dict[str, Any]:
+    """The competitor asks CS OTE for ``opm`` from ``SWITCH_DATE``; our switch_loss instance once notified."""
+    answer = await stack.control("POST", "/switches", {
+        "opm": opm, "supplier_ean": COMPETITOR, "date_from": SWITCH_DATE.isoformat(),
+    })
+    assert answer["refusal"] is None, answer
+    await stack.deliver()  # the loss notice (MasterData SWI) to our callback
+    return await stack.reaches(opm, "switch_loss", "objection_window")
+
+
+def sent_to_competitor(stack: Stack, opm: str) -> list[OteMessage]:
+    """What the simulator wrote to the competitor (it plays it, so it keeps its messages) about ``opm``."""
+    entries = stack.simulator.simulator.outbox.entries()
+    return [
+        codec.decode(entry.xml) for entry in entries
+        if entry.receiver_ean == COMPETITOR and entry.opm == opm and entry.xml is not None
+    ]
+
+
+async def test_loss_no_objection_final_reading_final_bill(stack: Stack) -> None:
+    opm = new_ean()
+    contract, account = await our_supply(stack, opm)
+    notified = await competitor_requests(stack, opm)
+    data = notified["data"]
+    assert (data["contract"], data["account"], data["new_supplier_ean"]) == (contract, account, COMPETITOR)
+    assert (data["date_from"], data["last_day"]) == ("2027-01-01", "2026-12-31")
+    assert data["objection_deadline"] == ANSWER_AT.isoformat()
+
+    # No objection: the window closes, the competitor is accepted, and supply ends at midnight.
+    await stack.deliver(ANSWER_AT)
+    await stack.reaches(opm, "switch_loss", "losing")
+    (answer,) = [m for m in sent_to_competitor(stack, opm) if isinstance(m, SwitchAnswer)]
+    assert answer.accepted is True and answer.previous_supplier_ean == US
+    stack.advance_to(prague(2027, 1, 1, 0, 0))
+    await stack.reaches(opm, "switch_loss", "waiting_final_reading")
+    await stack.deliver()  # the new master data and our closing reading up to 31 December
+    lost = await stack.reaches(opm, "switch_loss", "lost")
+
+    (reading,) = await stack.readings(opm)
+    assert (reading.reason, reading.date_to) == ("switch", dt.date(2026, 12, 31))
+    assert lost["data"]["final_reading_id"] == reading.id
+    (bill,) = await stack.payloads(PROCESS_EVENTS.name, opm, FinalBillOrdered)
+    assert (bill.contract, bill.account, bill.last_day, bill.reason, bill.reading_id) == (
+        contract, account, dt.date(2026, 12, 31), "loss", reading.id
+    )
+    assert stack.simulator.simulator.registry.opm(opm).supplier_ean == COMPETITOR
+    # No objection, so nothing of ours went to CS OTE (the machine sends only from `objected`).
+    assert [h["to_state"] for h in lost["history"]] == [
+        "notified", "objection_window", "losing", "waiting_final_reading", "lost"
+    ]
+
+
+async def test_loss_objection_through_the_api_rejects_the_competitor_with_are(stack: Stack) -> None:
+    opm = new_ean()
+    await our_supply(stack, opm)
+    await competitor_requests(stack, opm)
+
+    queued = await stack.api("POST", f"/api/switching/{opm}/objection", {"note": "customer withdrew"}, 202)
+    assert queued["reason_code"] == "ARE"
+    objected = await stack.reaches(opm, "switch_loss", "objected")
+
+    async def objection_at_the_simulator() -> list[LogEntry] | None:
+        return stack.received(objected["data"]["objection_id"]) or None
+
+    (received,) = await wait_for(objection_at_the_simulator, "our objection at the simulator")
+    assert (received.family, received.note) == ("masterdata", "masterdata accepted")
+
+    # At the deadline CS OTE rejects the competitor's request with ARE and tells us we keep the OPM.
+    await stack.deliver(ANSWER_AT)
+    await stack.reaches(opm, "switch_loss", "kept")
+    (answer,) = [m for m in sent_to_competitor(stack, opm) if isinstance(m, SwitchAnswer)]
+    assert (answer.accepted, answer.rejection_reason) == (False, "ARE")
+    (switch,) = [s for s in stack.simulator.simulator.registry.switches.values() if s.opm == opm]
+    assert switch.status is SwitchStatus.rejected
+    await stack.deliver(prague(2027, 1, 1, 0, 0))
+    assert stack.simulator.simulator.registry.opm(opm).supplier_ean == US
+
+
+# --- přepis ----------------------------------------------------------------------------------------------
+
+
+async def test_change_of_customer_cus_reading_at_the_change_bills_both(stack: Stack) -> None:
+    opm = new_ean()
+    previous, previous_account = await our_supply(stack, opm, valid_to=dt.date(2026, 12, 31))
+    newcomer = await stack.parties()
+    contract = await stack.contract(
+        newcomer, opm, signed_on=dt.date(2026, 11, 30), valid_from=SWITCH_DATE,
+        start_reason="change_of_customer",
+    )
+    announced = await stack.reaches(opm, "change_of_customer", "announced")
+    data = announced["data"]
+    assert (data["contract"], data["previous_contract"], data["previous_account"]) == (
+        contract, previous, previous_account
+    )
+
+    async def notice_at_the_simulator() -> list[LogEntry] | None:
+        return stack.received(data["customer_change_id"]) or None
+
+    (received,) = await wait_for(notice_at_the_simulator, "our CUS notice at the simulator")
+    assert (received.family, received.note) == ("masterdata", "masterdata accepted")
+    await stack.deliver()  # CS OTE's confirmation
+
+    # At midnight of the change the distributor's reading up to the previous customer's last day comes.
+    await stack.deliver(prague(2027, 1, 1, 0, 0))
+    done = await stack.reaches(opm, "change_of_customer", "done")
+    (reading,) = await stack.readings(opm)
+    assert (reading.reason, reading.date_to) == ("move", dt.date(2026, 12, 31))
+    assert done["data"]["final_reading_id"] == reading.id == done["data"]["initial_reading_id"]
+    (bill,) = await stack.payloads(PROCESS_EVENTS.name, opm, FinalBillOrdered)
+    assert (bill.contract, bill.account, bill.last_day, bill.reason) == (
+        previous, previous_account, dt.date(2026, 12, 31), "change_of_customer"
+    )
+    (initial,) = await stack.payloads(PROCESS_EVENTS.name, opm, InitialReading)
+    assert (initial.contract, initial.account, initial.first_day, initial.reason) == (
+        contract, newcomer.account, SWITCH_DATE, "change_of_customer"
+    )
+    assert await stack.process(opm, "switch_gain") is None, "a přepis is no switch"
+    assert stack.simulator.simulator.registry.opm(opm).supplier_ean == US
+
+
+# --- late ------------------------------------------------------------------------------------------------
+
+
+async def test_late_contract_goes_to_the_back_office_and_nothing_to_ote(stack: Stack) -> None:
+    opm = new_ean()
+    # A switch on Monday 7 December needed the request by 10:00 of the 10th working day before (20 Nov).
+    contract, _account = await sign_for_switch(stack, opm, valid_from=dt.date(2026, 12, 7))
+    late = await stack.reaches(opm, "switch_gain", "late")
+    data = late["data"]
+    assert data["late"] is True
+    earliest = data["earliest_date_from"]
+    assert earliest > "2026-12-07"
+
+    async def task() -> list[Any] | None:
+        return await stack.activities("contract", contract) or None
+
+    (activity,) = await wait_for(task, "the back-office task about the late contract")
+    assert "SWITCH_LATE" in activity.subject and activity.kind == "task" and activity.status == "planned"
+    assert f"The earliest switch date still possible is {earliest}" in activity.note
+    assert await stack.events(OTE_OUTBOUND.name, opm) == [], "no request was sent"
+    assert stack.received_from_us(opm) == []
+
+
+# --- bad signature ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("forgery", ["foreign key", "tampered"])
+async def test_bad_signature_is_refused_archived_and_dead_lettered(
+    stack: Stack, forgery: str, tmp_path: Path
+) -> None:
+    opm = new_ean()
+    await stack.opm(opm)
+    simulator = stack.simulator
+    answer = messages.switch_answer(
+        operator=OTE_EAN, receiver=US, now=stack.clock.now(), commodity=Commodity.electricity,
+        reference_id="PRD-NOT-OURS", opm=opm, accepted=True, date_from=SWITCH_DATE,
+        previous_supplier_ean=COMPETITOR,
+    )
+    if forgery == "foreign key":
+        foreign = make_simulator_pki(tmp_path / "foreign")
+        signed = messages.Signer(foreign.ote_signer).sign(messages.encode(answer))
+    else:
+        signed = messages.Signer(simulator.pki.ote_signer).sign(messages.encode(answer))
+        signed = signed.replace(b"PRD-NOT-OURS", b"PRD-CHANGED!")
+        assert b"PRD-CHANGED!" in signed
+
+    # Posted as CS OTE would: over mTLS with the simulator's client certificate.
+    context = client_ssl_context(
+        cert_path=str(simulator.pki.ote_client.cert_path), key_path=str(simulator.pki.ote_client.key_path),
+        ca_bundle_path=str(simulator.pki.tls_ca.cert_path),
+    )
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session,
+        session.post(
+            callback_url("127.0.0.1", stack.callback_port), data=soap.wrap(signed),
+            headers={"Content-Type": soap.CONTENT_TYPE},
+        ) as reply,
+    ):
+        assert reply.status == 200
+        body = soap.unwrap(await reply.read())
+    assert body is not None
+    response = codec.decode_as(body, Response)
+    (reason,) = response.reasons
+    assert (reason.code, reason.type) == (REASON_SIGNATURE, REASON_TYPE_REJECTED)
+    assert response.reference_id == answer.envelope.id
+
+    async with stack.engine.connect() as conn:
+        archived = (await conn.execute(
+            sa.select(ote_archive).where(ote_archive.c.message_id == answer.envelope.id)
+        )).all()
+        letters = (await conn.execute(
+            sa.select(dead_letter).where(
+                dead_letter.c.group_id == CALLBACK_GROUP, dead_letter.c.key == answer.envelope.id
+            )
+        )).all()
+    (row,) = archived
+    assert row.direction == "in" and row.raw == soap.wrap(signed)
+    (letter,) = letters
+    assert letter.reason.startswith(f"{REASON_SIGNATURE}: "), letter.reason
+    assert letter.topic == OTE_INBOUND.name and letter.value == row.raw
+    inbound = [
+        e for e in await stack.events(OTE_INBOUND.name, opm)
+        if isinstance(e.payload, OteReceived) and e.payload.message_id == answer.envelope.id
+    ]
+    assert inbound == [], "nothing of it was published"
+    assert (await stack.api("GET", f"/api/switching/{opm}"))["processes"] == []
+
+
+# --- CS OTE unreachable ----------------------------------------------------------------------------------
+
+
+async def dead_lettered_request(stack: Stack, opm: str) -> dict[str, Any]:
+    """The sender's dead letter of our request for ``opm`` (CS OTE unreachable through every retry)."""
+    group = f"{OTE_SENDER_GROUP}.{stack.daemon.group_suffix}"
+
+    async def letter() -> dict[str, Any] | None:
+        view = await stack.api("GET", f"/api/ops/dlq?group={group}")
+        found = [entry for entry in view["dead_letters"] if entry["key"] == opm]
+        return found[0] if found else None
+
+    found = await wait_for(letter, "the dead letter of the unsent switch request")
+    assert found["error_type"] == "OteUnavailable" and found["attempts"] == RETRY_ATTEMPTS_MAX, found
+    assert stack.daemon.settings.ote_url is not None and stack.daemon.settings.ote_url in found["reason"]
+    return found
+
+
+async def test_ote_unreachable_request_dead_lettered_then_replayed_and_accepted(
+    stack_without_ote: Stack,
+) -> None:
+    stack = stack_without_ote
+    opm = new_ean()
+    contract, _account = await sign_for_switch(stack, opm)
+    requested = await stack.reaches(opm, "switch_gain", "requested")
+    letter = await dead_lettered_request(stack, opm)
+
+    await stack.restart_simulator()
+    replayed = await stack.api("POST", f"/api/ops/dlq/{letter['id']}/replay")
+    assert replayed["replayed"]["status"] == "replayed"
+
+    async def at_the_simulator() -> list[LogEntry] | None:
+        return stack.received_from_us(opm) or None
+
+    (received,) = await wait_for(at_the_simulator, "the replayed request at the simulator")
+    assert received.message_id == requested["data"]["request_id"]
+    assert received.note == "switch-request accepted", received.note
+    await stack.deliver(ANSWER_AT)
+    accepted = await stack.reaches(opm, "switch_gain", "accepted")
+    assert accepted["data"]["contract"] == contract
+
+
+async def test_request_delayed_past_its_deadline_is_rejected_late_by_ote(stack_without_ote: Stack) -> None:
+    stack = stack_without_ote
+    opm = new_ean()
+    # A switch on Tuesday 15 December: the request is due by 10:00 on Tuesday 1 December, so in time now.
+    contract, _account = await sign_for_switch(stack, opm, valid_from=dt.date(2026, 12, 15))
+    requested = await stack.reaches(opm, "switch_gain", "requested")
+    assert requested["data"]["late"] is False
+    letter = await dead_lettered_request(stack, opm)
+
+    # CS OTE is back only on Wednesday 2 December: the replayed request reaches it after the deadline.
+    stack.advance_to(prague(2026, 12, 2, 9, 0))
+    await stack.restart_simulator()
+    await stack.api("POST", f"/api/ops/dlq/{letter['id']}/replay")
+
+    async def at_the_simulator() -> list[LogEntry] | None:
+        return stack.received_from_us(opm) or None
+
+    await wait_for(at_the_simulator, "the replayed request at the simulator")
+    await stack.deliver()  # the rejection
+    rejected = await stack.reaches(opm, "switch_gain", "rejected")
+    assert rejected["data"]["rejection_reason"] == codes.REJECT_LATE
+    assert not [s for s in stack.simulator.simulator.registry.switches.values() if s.opm == opm]
+
+    async def task() -> list[Any] | None:
+        return await stack.activities("contract", contract) or None
+
+    (activity,) = await wait_for(task, "the back-office task about the rejection")
+    assert "SWITCH_REJECTED" in activity.subject
+    assert f"reason {codes.REJECT_LATE}" in activity.note
