@@ -18,7 +18,7 @@ import connectors.ote.tables  # noqa: F401  (registers ``ote_archive`` on ``meta
 import gateway.distributor.tables  # registers ``distributor_report`` on ``metadata``
 import gateway.http.auth_tables  # registers ``api_key`` on ``metadata``
 import gateway.masterdata.tables  # registers the master-data tables on ``metadata``
-import gateway.process.tables  # noqa: F401  (registers the process tables on ``metadata``)
+import gateway.process.tables  # registers the process tables on ``metadata``
 import gateway.readings.tables  # noqa: F401  (registers the reading store on ``metadata``)
 from gateway.store.db import create_engine
 from gateway.store.migrate import alembic_config, head_revision, upgrade_sync
