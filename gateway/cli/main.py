@@ -9,6 +9,7 @@ import typer
 
 from gateway.cli import ConfigOption, cli_settings, guarded
 from gateway.cli.bench import bench_app
+from gateway.cli.bench_readings import bench_readings
 from gateway.cli.bench_rules import bench_rules
 from gateway.cli.dlq import dlq_app
 from gateway.cli.keys import keys_app
@@ -88,6 +89,7 @@ app.command("demo-data")(demo_data)
 
 
 bench_app.command("rules")(bench_rules)
+bench_app.command("readings")(bench_readings)
 app.add_typer(bench_app, name="bench")
 app.add_typer(rules_app, name="rules")
 app.add_typer(ote_app, name="ote")

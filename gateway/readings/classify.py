@@ -16,16 +16,13 @@ batch with the same meter and period twice decides as two batches would.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from gateway.errors import HandlerRejected
 from gateway.readings.model import GasDocument
+from gateway.readings.prepare import Key
 from schemas.readings import ReadingStatus
-
-Key = tuple[str, str, dt.date, dt.date]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,17 +32,6 @@ class InForce:
     id: int
     fingerprint: bytes
     document: GasDocument | None = None
-
-
-class Candidate(Protocol):
-    """What the decision needs of an arriving reading (``Incoming`` and ``Prepared`` both have it)."""
-
-    @property
-    def key(self) -> Key: ...
-    @property
-    def fingerprint(self) -> bytes: ...
-    @property
-    def document(self) -> GasDocument | None: ...
 
 
 @dataclass(slots=True)
@@ -65,15 +51,17 @@ class Plan:
     superseded: dict[int, int] = field(default_factory=dict)
 
 
-def _status(candidate: Candidate, in_force: InForce | None) -> ReadingStatus:
+def _status(
+    key: Key, fingerprint: bytes, document: GasDocument | None, in_force: InForce | None
+) -> ReadingStatus:
     if in_force is None:
         return "new"
-    document, stored = candidate.document, in_force.document
+    stored = in_force.document
     if document is not None and stored is not None and document.pof_id == stored.pof_id:
         if document.version < stored.version:
             raise HandlerRejected(
                 f"GP6 pofId {document.pof_id!r} version {document.version} arrived after version "
-                f"{stored.version} (reading {in_force.id}, {candidate.key[0]} {candidate.key[2]}); "
+                f"{stored.version} (reading {in_force.id}, {key[0]} {key[2]}); "
                 "an older version is not filed over a newer one"
             )
         if document.version > stored.version or (document.corrective and not stored.corrective):
@@ -81,19 +69,23 @@ def _status(candidate: Candidate, in_force: InForce | None) -> ReadingStatus:
     elif document is not None and document.corrective:
         return "correction"
     # The same document again (or electricity): the values decide.
-    return "duplicate" if candidate.fingerprint == in_force.fingerprint else "correction"
+    return "duplicate" if fingerprint == in_force.fingerprint else "correction"
 
 
-def classify(candidates: Sequence[Candidate], ids: Sequence[int], stored: Mapping[Key, InForce]) -> Plan:
-    """The decision for each candidate, in order; ``ids`` are the new readings' ids, one each."""
-    assert len(candidates) == len(ids)
+def classify(
+    keys: Sequence[Key], fingerprints: Sequence[bytes], documents: Sequence[GasDocument | None],
+    ids: Sequence[int], stored: Mapping[Key, InForce],
+) -> Plan:
+    """The decision for each reading (given by its key, fingerprint and document), in order; ``ids`` are the
+    new readings' ids, one each; ``stored`` the readings in force for the keys that have one."""
+    assert len(keys) == len(fingerprints) == len(documents) == len(ids)
     plan = Plan()
     in_force: dict[Key, InForce] = dict(stored)
     # Keys whose reading in force is one of this batch: its index in ``plan.decisions``.
     batch_index: dict[Key, int] = {}
-    for index, (candidate, reading_id) in enumerate(zip(candidates, ids, strict=True)):
-        previous = in_force.get(candidate.key)
-        status = _status(candidate, previous)
+    for index, (key, reading_id) in enumerate(zip(keys, ids, strict=True)):
+        previous = in_force.get(key)
+        status = _status(key, fingerprints[index], documents[index], previous)
         decision = Decision(reading_id, status)
         if status == "duplicate":
             assert previous is not None
@@ -102,13 +94,13 @@ def classify(candidates: Sequence[Candidate], ids: Sequence[int], stored: Mappin
             if status == "correction":
                 assert previous is not None
                 decision.corrects = previous.id
-                earlier = batch_index.get(candidate.key)
+                earlier = batch_index.get(key)
                 if earlier is None:
                     plan.superseded[previous.id] = reading_id
                 else:
                     plan.decisions[earlier].superseded_by = reading_id
-            in_force[candidate.key] = InForce(reading_id, candidate.fingerprint, candidate.document)
-            batch_index[candidate.key] = index
+            in_force[key] = InForce(reading_id, fingerprints[index], documents[index])
+            batch_index[key] = index
         plan.decisions.append(decision)
-    assert len(plan.decisions) == len(candidates)
+    assert len(plan.decisions) == len(keys)
     return plan

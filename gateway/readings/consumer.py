@@ -27,7 +27,7 @@ from gateway.bus.handler import HandlerContext, Subscription
 from gateway.config import Settings
 from gateway.errors import HandlerRejected, MalformedMessage
 from gateway.readings.model import Incoming, from_electricity, from_gas
-from gateway.readings.prepare import prepare
+from gateway.readings.prepare import prepare_batch
 from gateway.readings.store import READINGS_PER_BATCH_MAX, file_readings
 from schemas.envelope import Envelope
 from schemas.ote.events import OteReceived
@@ -64,7 +64,7 @@ async def handle_many(contexts: Sequence[HandlerContext]) -> None:
     for start in range(0, len(pending), READINGS_PER_BATCH_MAX):
         batch = pending[start : start + READINGS_PER_BATCH_MAX]
         readings = [reading for reading, _ in batch]
-        prepared = [prepare(reading, now, cause) for reading, cause in batch]
+        prepared = prepare_batch(readings, now, [cause for _, cause in batch])
         await file_readings(conn, prepared, now, readings)
 
 

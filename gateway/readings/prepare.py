@@ -1,26 +1,31 @@
-"""Everything of a reading's rows and event that needs no database, encoded ahead: ``Prepared``.
+"""Everything of a batch's rows and events that needs no database, encoded ahead: ``PreparedBatch``.
 
-What only the store knows — the reading's id, and its status with ``corrects`` / ``duplicate_of`` /
-``superseded_by`` — is left out and spliced in when the batch is written (``Prepared.reading_row``,
-``register_rows``, ``event``). So the costly part (encoding numbers, dates, JSON) can run anywhere: in the
-consumer's own process, or in worker processes on the batch path (``gateway.readings.bulk``), whose results
-cross the process boundary as a few byte strings per reading.
+What only the store knows — each reading's id, and its status with ``corrects`` / ``duplicate_of`` /
+``superseded_by`` — is left out and spliced in when the batch is written (``reading_row``, ``register_rows``,
+``event``). So the costly part (dates, numbers, JSON) can run anywhere: in the consumer's own process, or in
+worker processes on the batch path (``gateway.readings.bulk``). A batch is columnar — lists of strings,
+bytes and ints, one entry per reading — because that is what crosses a process boundary cheaply (a list of
+objects per reading cost more to unpickle than to prepare).
 
-Rows are PostgreSQL binary COPY rows (``gateway.masterdata.bulk_copy``); the columns that depend on the store
-come last in ``READING_COLUMNS`` so that a row is head + spliced tail. The event is the ``meter.reading``
-envelope as ``schemas.envelope`` encodes it, with stand-ins for the id and the status that are replaced by
-their values; ``tests/readings/test_prepare.py`` holds it equal to encoding the struct directly.
+Rows are COPY rows for PostgreSQL. ``rd_reading`` and ``outbox`` in the binary format
+(``gateway.masterdata.bulk_copy``), with the store's columns last in ``READING_COLUMNS``. ``rd_register`` in
+the text format: its values are mostly numbers, whose text PostgreSQL reads faster than Python writes
+numeric's binary form (2 µs a value). The event is the ``meter.reading`` envelope as ``schemas.envelope``
+encodes it, with stand-ins for the reading id and the status, cut around them; ``tests/readings`` hold the
+spliced event equal to encoding the struct itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Final
 
 from gateway.bus.base import Headers
-from gateway.bus.outbox import envelope_record, headers_json
+from gateway.bus.outbox import HEADER_MESSAGE_ID, HEADER_TYPE, envelope_record, headers_json
 from gateway.masterdata import bulk_copy as copy
 from gateway.readings.model import GasDocument, Incoming
 from gateway.readings.tables import METER_UNKNOWN
@@ -41,66 +46,86 @@ REGISTER_COLUMNS: Final = (
 )
 OUTBOX_COLUMNS: Final = ("message_id", "topic", "key", "value", "headers", "created_at")
 SOURCE_OTE: Final = "ote"
+#: A key as the store compares it: OPM, meter, first and last day (ISO dates, as they cross processes).
+Key = tuple[str, str, str, str]
 
 _READING_START: Final = copy.field_count(len(READING_COLUMNS))
-_REGISTER_START: Final = copy.field_count(len(REGISTER_COLUMNS))
 _OUTBOX_START: Final = copy.field_count(len(OUTBOX_COLUMNS))
 # Stand-ins in the encoded event: an id no sequence reaches soon, and the status of a new reading.
 _ID_STAND_IN: Final = 7_777_777_777_771
 _ID_JSON: Final = b'"reading_id":%d' % _ID_STAND_IN
 _STATUS_JSON: Final = b'"status":"new","corrects":null'
+_TYPE: Final = MeterReading.message_type.encode()
 _texts: Final = copy.Encodings[str | None](copy.text)
 _dates: Final = copy.Encodings[dt.date](copy.date)
 _stamps: Final = copy.Encodings[dt.datetime](copy.timestamptz)
 _STATUS_TEXT: Final = {status: copy.text(status) for status in ("new", "duplicate", "correction")}
+# COPY's text format: NULL, and the characters a value must not contain unescaped.
+_TEXT_NULL: Final = "\\N"
+_TEXT_ESCAPES: Final = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _int8(value: int | None) -> bytes:
     return copy.NULL if value is None else copy.int8(value)
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A reading ready to file: what decides its status, its row parts and its event parts."""
+def _text_number(value: Decimal | None) -> str:
+    return _TEXT_NULL if value is None else format(value, "f")
 
-    key: tuple[str, str, dt.date, dt.date]
-    fingerprint: bytes
-    document: GasDocument | None
-    opm: str
+
+def headers(message_id: uuid.UUID) -> Headers:
+    """The outbox headers of an event, as ``outbox.envelope_record`` makes them."""
+    return ((HEADER_MESSAGE_ID, str(message_id).encode()), (HEADER_TYPE, _TYPE))
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """Columns of prepared readings, one entry per reading, in arrival order."""
+
+    keys: list[Key] = field(default_factory=list)
+    fingerprints: list[bytes] = field(default_factory=list)
+    documents: list[GasDocument | None] = field(default_factory=list)
     #: COPY fields of ``rd_reading`` between the id and the spliced status columns.
-    reading_fields: bytes
-    #: COPY fields of each ``rd_register`` row after ``reading_id``.
-    register_fields: tuple[bytes, ...]
-    message_id: uuid.UUID
-    event_head: bytes  # up to the reading id
-    event_middle: bytes  # from after the reading id to the status
-    event_tail: bytes  # after ``corrects``
-    headers: Headers
+    reading_fields: list[bytes] = field(default_factory=list)
+    #: Per reading, its ``rd_register`` COPY text lines after ``reading_id`` and a tab.
+    register_lines: list[tuple[bytes, ...]] = field(default_factory=list)
+    #: The event's ``outbox`` COPY fields before its value (message id, topic, key) and after (headers, time).
+    outbox_heads: list[bytes] = field(default_factory=list)
+    outbox_tails: list[bytes] = field(default_factory=list)
+    #: The event up to the reading id, from after it to the status, and after ``corrects``.
+    event_heads: list[bytes] = field(default_factory=list)
+    event_middles: list[bytes] = field(default_factory=list)
+    event_tails: list[bytes] = field(default_factory=list)
+    message_ids: list[bytes] = field(default_factory=list)
 
-    def reading_row(self, reading_id: int, status: ReadingStatus, corrects: int | None,
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def reading_row(self, index: int, reading_id: int, status: ReadingStatus, corrects: int | None,
                     duplicate_of: int | None, superseded_by: int | None) -> bytes:
         return b"".join((
-            _READING_START, copy.int8(reading_id), self.reading_fields, _STATUS_TEXT[status],
+            _READING_START, copy.int8(reading_id), self.reading_fields[index], _STATUS_TEXT[status],
             _int8(corrects), _int8(duplicate_of), _int8(superseded_by),
         ))
 
-    def register_rows(self, reading_id: int) -> list[bytes]:
-        head = _REGISTER_START + copy.int8(reading_id)
-        return [head + fields for fields in self.register_fields]
+    def register_rows(self, index: int, reading_id: int) -> list[bytes]:
+        head = b"%d\t" % reading_id
+        return [head + line for line in self.register_lines[index]]
 
-    def event(self, reading_id: int, status: ReadingStatus, corrects: int | None) -> bytes:
+    def event(self, index: int, reading_id: int, status: ReadingStatus, corrects: int | None) -> bytes:
         status_json = b'"status":"%s","corrects":%s' % (
             status.encode(), b"null" if corrects is None else b"%d" % corrects,
         )
         return b"".join((
-            self.event_head, b'"reading_id":%d' % reading_id, self.event_middle, status_json, self.event_tail,
+            self.event_heads[index], b'"reading_id":%d' % reading_id, self.event_middles[index], status_json,
+            self.event_tails[index],
         ))
 
-    def outbox_row(self, event: bytes, now: dt.datetime) -> bytes:
-        return b"".join((
-            _OUTBOX_START, copy.uuid_field(self.message_id), _texts[METER_READINGS.name], copy.text(self.opm),
-            copy.raw(event), copy.text(headers_json(self.headers)), _stamps[now],
-        ))
+    def outbox_row(self, index: int, event: bytes) -> bytes:
+        return b"".join((self.outbox_heads[index], copy.raw(event), self.outbox_tails[index]))
+
+    def message_id(self, index: int) -> uuid.UUID:
+        return uuid.UUID(bytes=self.message_ids[index])
 
 
 def payload(reading: Incoming, reading_id: int, status: ReadingStatus, corrects: int | None) -> MeterReading:
@@ -114,8 +139,22 @@ def payload(reading: Incoming, reading_id: int, status: ReadingStatus, corrects:
     )
 
 
-def prepare(reading: Incoming, now: dt.datetime, cause: Envelope | None) -> Prepared:
-    """``reading``'s rows and event, all but what the store decides."""
+def prepare_batch(
+    readings: Sequence[Incoming], now: dt.datetime, causes: Sequence[Envelope | None] | None = None
+) -> PreparedBatch:
+    """The rows and events of ``readings``, all but what the store decides; ``causes`` per reading."""
+    assert causes is None or len(causes) == len(readings)
+    batch = PreparedBatch()
+    stamp = _stamps[now]
+    for index, reading in enumerate(readings):
+        _add(batch, reading, now, stamp, None if causes is None else causes[index])
+    assert len(batch.reading_fields) == len(batch.event_tails) == len(readings)
+    return batch
+
+
+def _add(
+    batch: PreparedBatch, reading: Incoming, now: dt.datetime, stamp: bytes, cause: Envelope | None
+) -> None:
     body = payload(reading, _ID_STAND_IN, "new", None)
     envelope = new_envelope(body, key=reading.opm, now=now, cause=cause)
     message_id, record = envelope_record(METER_READINGS.name, envelope)
@@ -123,15 +162,24 @@ def prepare(reading: Incoming, now: dt.datetime, cause: Envelope | None) -> Prep
     middle, tail = rest.split(_STATUS_JSON)
     # Each stand-in occurs once: nothing else in the event can spell them (ids and codes have no quotes).
     assert _ID_JSON not in rest and _STATUS_JSON not in tail, record.value
-    return Prepared(
-        key=reading.key, fingerprint=reading.fingerprint, document=reading.document, opm=reading.opm,
-        reading_fields=_reading_fields(reading, now), register_fields=_register_fields(reading),
-        message_id=message_id, event_head=head, event_middle=middle, event_tail=tail,
-        headers=record.headers,
+    batch.keys.append(
+        (reading.opm, reading.meter_id, reading.date_from.isoformat(), reading.date_to.isoformat())
     )
+    batch.fingerprints.append(reading.fingerprint)
+    batch.documents.append(reading.document)
+    batch.reading_fields.append(_reading_fields(reading, stamp))
+    batch.register_lines.append(_register_lines(reading))
+    batch.outbox_heads.append(b"".join((
+        _OUTBOX_START, copy.uuid_field(message_id), _texts[METER_READINGS.name], copy.text(reading.opm),
+    )))
+    batch.outbox_tails.append(copy.text(headers_json(record.headers)) + stamp)
+    batch.event_heads.append(head)
+    batch.event_middles.append(middle)
+    batch.event_tails.append(tail)
+    batch.message_ids.append(message_id.bytes)
 
 
-def _reading_fields(reading: Incoming, now: dt.datetime) -> bytes:
+def _reading_fields(reading: Incoming, stamp: bytes) -> bytes:
     texts, document = _texts, reading.document
     return b"".join((
         copy.text(reading.opm), texts[reading.commodity], copy.text(reading.meter_id),
@@ -140,17 +188,18 @@ def _reading_fields(reading: Incoming, now: dt.datetime) -> bytes:
         _int8(reading.archive_id), texts[None if document is None else document.pof_id],
         copy.int4(None if document is None else document.version),
         texts[None if document is None else document.segment],
-        texts[None if document is None else document.correction_reason], _stamps[now],
+        texts[None if document is None else document.correction_reason], stamp,
     ))
 
 
-def _register_fields(reading: Incoming) -> tuple[bytes, ...]:
-    numeric, texts = copy.numeric, _texts
+def _register_lines(reading: Incoming) -> tuple[bytes, ...]:
+    number = _text_number
     return tuple(
-        b"".join((
-            texts[value.register], numeric(value.start_state), numeric(value.end_state),
-            numeric(value.consumption_kwh), numeric(value.volume_m3), numeric(value.conversion_factor),
-            numeric(value.calorific_value_kwh_per_m3), numeric(dso_kwh), copy.text(note),
-        ))
+        "\t".join((
+            value.register, number(value.start_state), number(value.end_state),
+            number(value.consumption_kwh), number(value.volume_m3), number(value.conversion_factor),
+            number(value.calorific_value_kwh_per_m3), number(dso_kwh),
+            _TEXT_NULL if note is None else note.translate(_TEXT_ESCAPES),
+        )).encode() + b"\n"
         for value, dso_kwh, note in zip(reading.registers, reading.dso_energy_kwh, reading.notes, strict=True)
     )

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,9 +21,17 @@ from gateway.bus import outbox
 from gateway.bus.base import OutgoingRecord
 from gateway.masterdata.bulk_copy import copy_binary
 from gateway.readings import tables as t
-from gateway.readings.classify import Decision, InForce, Key, Plan, classify
+from gateway.readings.classify import Decision, InForce, Plan, classify
 from gateway.readings.model import GasDocument, Incoming
-from gateway.readings.prepare import OUTBOX_COLUMNS, READING_COLUMNS, REGISTER_COLUMNS, SOURCE_OTE, Prepared
+from gateway.readings.prepare import (
+    OUTBOX_COLUMNS,
+    READING_COLUMNS,
+    REGISTER_COLUMNS,
+    SOURCE_OTE,
+    Key,
+    PreparedBatch,
+    headers,
+)
 from gateway.readings.topics import METER_READINGS
 from gateway.store.db import is_postgres
 
@@ -33,20 +42,20 @@ READINGS_PER_BATCH_MAX: Final = 5_000
 SQLITE_KEYS_PER_STATEMENT_MAX: Final = 1_000
 
 # The sequence is looked up once (as in masterdata.bulk_audit), then drawn from n times.
-_PG_IDS: Final = (
-    "WITH q AS MATERIALIZED (SELECT pg_get_serial_sequence('rd_reading', 'id')::regclass AS seq) "
-    "SELECT nextval(q.seq) FROM q, generate_series(1, $1)"
-)
+# One array of ids (a row per id cost more to fetch than the ids cost to draw).
+_PG_IDS: Final = "SELECT array_agg(nextval('rd_reading_id_seq')) FROM generate_series(1, $1)"
 # One probe of ux_rd_reading_in_force per key; FOR UPDATE keeps a concurrent writer (a partition moving
 # between consumers) from correcting the same reading meanwhile.
 _PG_IN_FORCE: Final = (
     "SELECT r.id, r.opm, r.meter_id, r.date_from, r.date_to, r.fingerprint, r.document_id, "
     "r.document_version, r.document_segment, r.correction_reason "
-    "FROM unnest($1::varchar[], $2::varchar[], $3::date[], $4::date[]) "
+    "FROM unnest($1::varchar[], $2::varchar[], $3::text[]::date[], $4::text[]::date[]) "
     "AS k(opm, meter_id, date_from, date_to) "
     "JOIN rd_reading AS r ON r.opm = k.opm AND r.meter_id = k.meter_id AND r.date_from = k.date_from "
     "AND r.date_to = k.date_to WHERE r.superseded_by IS NULL AND r.status <> 'duplicate' FOR UPDATE OF r"
 )
+#: The in-force index's name, as PostgreSQL names it in a unique violation.
+_IN_FORCE_INDEX: Final = "ux_rd_reading_in_force"
 _PG_SUPERSEDE: Final = (
     "UPDATE rd_reading SET superseded_by = u.by FROM unnest($1::bigint[], $2::bigint[]) AS u(id, by) "
     "WHERE rd_reading.id = u.id AND rd_reading.superseded_by IS NULL"
@@ -54,29 +63,59 @@ _PG_SUPERSEDE: Final = (
 
 
 async def file_readings(
-    conn: AsyncConnection, prepared: Sequence[Prepared], now: dt.datetime,
-    readings: Sequence[Incoming] | None = None,
+    conn: AsyncConnection, batch: PreparedBatch, now: dt.datetime, readings: Sequence[Incoming] | None = None,
 ) -> list[Decision]:
-    """Decide and write ``prepared``; ``readings`` are the same readings, which SQLite's rows are made of."""
-    assert 0 < len(prepared) <= READINGS_PER_BATCH_MAX, len(prepared)
-    assert readings is None or len(readings) == len(prepared)
+    """Decide and write ``batch`` (prepared at ``now``); ``readings`` are the same readings, which SQLite's
+    rows are made of (PostgreSQL's come prepared)."""
+    assert 0 < len(batch) <= READINGS_PER_BATCH_MAX, len(batch)
+    assert readings is None or len(readings) == len(batch)
     assert conn.in_transaction(), "readings are filed in the caller's transaction"
-    ids = await draw_ids(conn, len(prepared))
-    plan = classify(prepared, ids, await in_force(conn, [p.key for p in prepared]))
+    ids = await draw_ids(conn, len(batch))
+    if is_postgres(conn):
+        plan = await _copy_new(conn, batch, ids)
+        if plan is None:
+            plan = await _decide(conn, batch, ids)
+            await _copy_readings(conn, batch, plan)
+        await _copy_rest(conn, batch, plan)
+        return plan.decisions
+    assert readings is not None, "SQLite's rows are made from the readings"
+    plan = await _decide(conn, batch, ids)
+    await _insert(conn, readings, batch, plan, now)
+    return plan.decisions
+
+
+async def _decide(conn: AsyncConnection, batch: PreparedBatch, ids: list[int]) -> Plan:
+    """The batch decided against the readings in force, which are superseded where corrected."""
+    plan = classify(batch.keys, batch.fingerprints, batch.documents, ids, await in_force(conn, batch.keys))
     if plan.superseded:  # before the new rows: the in-force index allows one per key at any time
         await _supersede(conn, plan.superseded)
-    if is_postgres(conn):
-        await _copy(conn, prepared, plan, now)
-    else:
-        assert readings is not None, "SQLite's rows are made from the readings"
-        await _insert(conn, readings, prepared, plan, now)
-    return plan.decisions
+    return plan
+
+
+async def _copy_new(conn: AsyncConnection, batch: PreparedBatch, ids: list[int]) -> Plan | None:
+    """The batch written as new readings without looking anything up, when no key repeats in it and none
+    has a reading in force; None (and nothing written) otherwise.
+
+    New readings are the rule on the bulk path, and a lookup per key cost as much as writing the reading.
+    ``ux_rd_reading_in_force`` decides instead: it refuses a key that has a reading in force, the savepoint
+    undoes the attempt, and the batch goes the way of lookup and decisions."""
+    plan = classify(batch.keys, batch.fingerprints, batch.documents, ids, {})
+    if any(decision.status != "new" for decision in plan.decisions):
+        return None
+    try:
+        async with conn.begin_nested():
+            await _copy_readings(conn, batch, plan)
+    except sa.exc.IntegrityError as exc:
+        if _IN_FORCE_INDEX not in str(exc.orig):
+            raise
+        return None
+    return plan
 
 
 async def draw_ids(conn: AsyncConnection, count: int) -> list[int]:
     if is_postgres(conn):
-        drawn: Sequence[Any] = (await conn.exec_driver_sql(_PG_IDS, (count,))).all()
-        ids = sorted(int(row[0]) for row in drawn)
+        drawn: list[int] = (await conn.exec_driver_sql(_PG_IDS, (count,))).scalar_one()
+        ids = sorted(drawn)
     else:
         largest = await conn.scalar(sa.select(sa.func.coalesce(sa.func.max(t.reading.c.id), 0)))
         ids = list(range(int(largest or 0) + 1, int(largest or 0) + 1 + count))
@@ -92,7 +131,7 @@ async def in_force(conn: AsyncConnection, keys: Sequence[Key]) -> dict[Key, InFo
         rows: Iterable[Any] = (await conn.exec_driver_sql(_PG_IN_FORCE, columns)).all()
     else:
         rows = await _in_force_sqlite(conn, unique)
-    found = {(row[1], row[2], row[3], row[4]): _in_force(row) for row in rows}
+    found = {(row[1], row[2], row[3].isoformat(), row[4].isoformat()): _in_force(row) for row in rows}
     assert len(found) <= len(unique), "ux_rd_reading_in_force allows one reading in force per key"
     return found
 
@@ -106,7 +145,10 @@ async def _in_force_sqlite(conn: AsyncConnection, keys: list[Key]) -> list[Any]:
     r = t.reading.c
     rows: list[Any] = []
     for start in range(0, len(keys), SQLITE_KEYS_PER_STATEMENT_MAX):
-        chunk = keys[start : start + SQLITE_KEYS_PER_STATEMENT_MAX]
+        chunk = [
+            (opm, meter, dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+            for opm, meter, first, last in keys[start : start + SQLITE_KEYS_PER_STATEMENT_MAX]
+        ]
         query = sa.select(
             r.id, r.opm, r.meter_id, r.date_from, r.date_to, r.fingerprint, r.document_id, r.document_version,
             r.document_segment, r.correction_reason,
@@ -133,37 +175,57 @@ async def _supersede(conn: AsyncConnection, superseded: Mapping[int, int]) -> No
     assert result.rowcount == len(superseded), (result.rowcount, len(superseded))
 
 
-async def _copy(conn: AsyncConnection, prepared: Sequence[Prepared], plan: Plan, now: dt.datetime) -> None:
-    readings: list[bytes] = []
+async def _copy_readings(conn: AsyncConnection, batch: PreparedBatch, plan: Plan) -> None:
+    rows = [
+        batch.reading_row(index, d.id, d.status, d.corrects, d.duplicate_of, d.superseded_by)
+        for index, d in enumerate(plan.decisions)
+    ]
+    await copy_binary(conn, t.reading.name, READING_COLUMNS, rows)
+
+
+async def _copy_rest(conn: AsyncConnection, batch: PreparedBatch, plan: Plan) -> None:
+    """The register rows and the events of the readings written."""
     registers: list[bytes] = []
     events: list[bytes] = []
-    for item, decision in zip(prepared, plan.decisions, strict=True):
+    for index, decision in enumerate(plan.decisions):
         reading_id, status = decision.id, decision.status
-        readings.append(item.reading_row(
-            reading_id, status, decision.corrects, decision.duplicate_of, decision.superseded_by,
-        ))
         if status != "duplicate":  # a duplicate's values are those of the reading it repeats
-            registers.extend(item.register_rows(reading_id))
-        events.append(item.outbox_row(item.event(reading_id, status, decision.corrects), now))
-    await copy_binary(conn, t.reading.name, READING_COLUMNS, readings)
+            registers.extend(batch.register_rows(index, reading_id))
+        events.append(batch.outbox_row(index, batch.event(index, reading_id, status, decision.corrects)))
     if registers:
-        await copy_binary(conn, t.register.name, REGISTER_COLUMNS, registers)
+        await copy_text(conn, t.register.name, REGISTER_COLUMNS, registers)
     await copy_binary(conn, "outbox", OUTBOX_COLUMNS, events)
 
 
+async def copy_text(
+    conn: AsyncConnection, table: str, columns: Sequence[str], lines: Sequence[bytes]
+) -> None:
+    """COPY ``lines`` (COPY's text format, each ending in a newline) into ``table``, on the asyncpg connection
+    under ``conn``; asyncpg's errors are raised as SQLAlchemy's, as ``copy_binary`` does."""
+    raw_conn = await conn.get_raw_connection()
+    driver: Any = raw_conn.driver_connection
+    try:
+        await driver.copy_to_table(table, source=memoryview(b"".join(lines)), columns=columns, format="text")
+    except asyncpg.exceptions.IntegrityConstraintViolationError as exc:
+        raise sa.exc.IntegrityError(f"COPY {table}", None, exc) from exc
+    except asyncpg.exceptions.DataError as exc:
+        raise sa.exc.DataError(f"COPY {table}", None, exc) from exc
+
+
 async def _insert(
-    conn: AsyncConnection, readings: Sequence[Incoming], prepared: Sequence[Prepared], plan: Plan,
-    now: dt.datetime,
+    conn: AsyncConnection, readings: Sequence[Incoming], batch: PreparedBatch, plan: Plan, now: dt.datetime,
 ) -> None:
     reading_rows: list[dict[str, Any]] = []
     register_rows: list[dict[str, Any]] = []
     events: list[tuple[Any, OutgoingRecord]] = []
-    for reading, item, decision in zip(readings, prepared, plan.decisions, strict=True):
+    for index, (reading, decision) in enumerate(zip(readings, plan.decisions, strict=True)):
         reading_rows.append(_reading_row(reading, decision, now))
         if decision.status != "duplicate":
             register_rows.extend(_register_rows(reading, decision.id))
-        event = item.event(decision.id, decision.status, decision.corrects)
-        events.append((item.message_id, OutgoingRecord(METER_READINGS.name, item.opm, event, item.headers)))
+        event = batch.event(index, decision.id, decision.status, decision.corrects)
+        message_id = batch.message_id(index)
+        record = OutgoingRecord(METER_READINGS.name, reading.opm, event, headers(message_id))
+        events.append((message_id, record))
     await conn.execute(t.reading.insert(), reading_rows)
     if register_rows:
         await conn.execute(t.register.insert(), register_rows)
