@@ -10,8 +10,9 @@ Semantics (``docs/rules.md``): a message for a key without an instance creates o
 ``start_on``; the instance enters ``initial`` and the message is then evaluated like any other. The first
 transition whose ``on`` matches and whose guard holds fires: exit steps, the state's timers cancelled, the
 transition's steps, the new state's entry steps and timers. A transition without a target runs its steps
-only. Final states and unmatched messages change nothing. A timer message counts only if its timer row was
-fired for the current entry into the current state (``FiredTimer``); otherwise it is stale.
+only. Final states and unmatched messages change nothing (``restart`` machines: a start message restarts an
+ended run). A timer message counts only if its timer row was fired for the current entry into the current
+state (``FiredTimer``); otherwise it is stale.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gateway.process.actions import Action, ActionRegistry
 from gateway.process.calendar import PRAGUE, WorkingCalendar
 from gateway.process.definition import ActionCall, Assignment, Decision, Machine, State, Step, Transition
 from gateway.process.expressions import Decisions, ExpressionError, Expressions, to_zen
+from gateway.process.restart import restarts
 from gateway.process.timing import TimerValueError, due_at
 from schemas.envelope import Envelope, Payload, new_envelope
 from schemas.process import TimerFired
@@ -162,10 +164,7 @@ async def evaluate(
     ended_elsewhere: bool = False,
 ) -> Outcome:
     """Apply ``message`` to ``instance`` (None: none for the key). Author errors raise ``HandlerRejected``.
-
-    ``ended_elsewhere``: the instance is final on an older version of ``machine`` (whose states it may not
-    have) and ``message`` restarts it on this one.
-    """
+    ``ended_elsewhere``: the instance ended on an older version and ``message`` restarts it on this one."""
     kind = message_type_for(message)
     timer_name = kind.removeprefix("timer.")
     if message.type == TIMER_MESSAGE_TYPE and not is_current_timer(timer, instance, timer_name):
@@ -177,7 +176,7 @@ async def evaluate(
         if kind not in machine.start_on:
             return Outcome("ignored_no_instance", None)
         instance = await run.create(message.key)
-    elif ended_elsewhere or _restarts(machine, instance, kind):
+    elif ended_elsewhere or restarts(machine, instance.state, kind):
         # An OPM sees many switches over the years: a start message for an ended instance begins a new run.
         assert machine.restart and kind in machine.start_on
         await run.restart(instance)
@@ -194,11 +193,6 @@ async def evaluate(
     if created:
         return run.outcome(start)
     return run.outcome("internal" if transition.target is None else "transitioned")
-
-
-def _restarts(machine: Machine, instance: InstanceState, kind: str) -> bool:
-    state = machine.states.get(instance.state)
-    return machine.restart and kind in machine.start_on and state is not None and state.final
 
 
 _EXPRESSIONS = Expressions()

@@ -34,6 +34,7 @@ from gateway.process.calendar import WorkingCalendar
 from gateway.process.definition import Machine
 from gateway.process.engine import Actions, Disposition, InstanceState, evaluate, message_type_for
 from gateway.process.expressions import Decisions, Expressions
+from gateway.process.restart import restarts
 from gateway.process.topics import PROCESS_TIMERS
 from schemas.envelope import Envelope
 from schemas.process import TimerFired
@@ -123,8 +124,8 @@ class ProcessHandler:
                 continue
             key, timer_id = target
             runnable, current = await self._runnable(conn, machine, batch.instance(key))
-            ended_elsewhere = runnable is not machine and _restarts_old(
-                machine, runnable, current, ctx.envelope
+            ended_elsewhere = runnable is not machine and current is not None and restarts(
+                machine, current.state, message_type_for(ctx.envelope), ended_in=runnable
             )
             outcome = await evaluate(
                 machine if ended_elsewhere else runnable, current, ctx.envelope, now=ctx.now,
@@ -186,12 +187,3 @@ def _target(machine: str, message: Envelope) -> tuple[str, int | None] | None:
         return body.instance_key, body.timer_id
     return message.key, None
 
-
-def _restarts_old(
-    machine: Machine, old: Machine, instance: InstanceState | None, message: Envelope
-) -> bool:
-    """Whether ``message`` restarts an instance that ended on the older version ``old`` of ``machine``."""
-    return (
-        instance is not None and machine.restart and message_type_for(message) in machine.start_on
-        and old.state(instance.state).final
-    )
