@@ -84,19 +84,18 @@ def _canonical(value: Decimal | None) -> str:
 def fingerprint(registers: tuple[RegisterValue, ...], dso_energy_kwh: tuple[Decimal | None, ...]) -> bytes:
     """A digest of the register values (and the DSO's energy, which ours is derived from): equal for "the
     same values again", whatever the order of the registers or the scale of the numbers."""
-    parts: list[str] = []
     pairs = list(zip(registers, dso_energy_kwh, strict=True))
     if len(pairs) > 1 and pairs[0][0].register > pairs[1][0].register:
         pairs.reverse()  # one order for both, whichever the message had (at most two registers)
     assert len(pairs) <= REGISTERS_PER_READING_MAX
-    for value, dso_kwh in pairs:
-        parts.extend((
-            value.register, _canonical(value.start_state), _canonical(value.end_state),
-            _canonical(value.consumption_kwh), _canonical(value.volume_m3),
-            _canonical(value.conversion_factor), _canonical(value.calorific_value_kwh_per_m3),
-            _canonical(dso_kwh), ";",
-        ))
-    return hashlib.blake2b("|".join(parts).encode(), digest_size=FINGERPRINT_BYTES).digest()
+    c = _canonical
+    text = "".join(
+        f"{value.register}|{c(value.start_state)}|{c(value.end_state)}|{c(value.consumption_kwh)}"
+        f"|{c(value.volume_m3)}|{c(value.conversion_factor)}|{c(value.calorific_value_kwh_per_m3)}"
+        f"|{c(dso_kwh)};"
+        for value, dso_kwh in pairs
+    )
+    return hashlib.blake2b(text.encode(), digest_size=FINGERPRINT_BYTES).digest()
 
 
 def consumption_note(start: Decimal, end: Decimal, consumption: Decimal) -> str | None:

@@ -25,12 +25,13 @@ from decimal import Decimal
 from typing import Final
 
 from gateway.bus.base import Headers
-from gateway.bus.outbox import HEADER_MESSAGE_ID, HEADER_TYPE, envelope_record, headers_json
+from gateway.bus.outbox import HEADER_MESSAGE_ID, HEADER_TYPE
 from gateway.masterdata import bulk_copy as copy
+from gateway.readings.events import EnvelopeTemplate, id_text, message_ids, payload_encoder
 from gateway.readings.model import GasDocument, Incoming
 from gateway.readings.tables import METER_UNKNOWN
 from gateway.readings.topics import METER_READINGS
-from schemas.envelope import Envelope, new_envelope
+from schemas.envelope import Envelope
 from schemas.readings import MeterReading, ReadingStatus
 
 READING_COLUMNS: Final = (
@@ -59,9 +60,11 @@ _TYPE: Final = MeterReading.message_type.encode()
 _texts: Final = copy.Encodings[str | None](copy.text)
 _dates: Final = copy.Encodings[dt.date](copy.date)
 _stamps: Final = copy.Encodings[dt.datetime](copy.timestamptz)
+_UUID_LENGTH: Final = (16).to_bytes(4, "big")
 _STATUS_TEXT: Final = {status: copy.text(status) for status in ("new", "duplicate", "correction")}
 # COPY's text format: NULL, and the characters a value must not contain unescaped.
 _TEXT_NULL: Final = "\\N"
+_ELECTRICITY_TAIL: Final = "\t\\N" * 5 + "\n"
 _TEXT_ESCAPES: Final = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -76,6 +79,17 @@ def _text_number(value: Decimal | None) -> str:
 def headers(message_id: uuid.UUID) -> Headers:
     """The outbox headers of an event, as ``outbox.envelope_record`` makes them."""
     return ((HEADER_MESSAGE_ID, str(message_id).encode()), (HEADER_TYPE, _TYPE))
+
+
+@dataclass(frozen=True, slots=True)
+class NewRows:
+    """A batch written as new readings with ``ids``: the three COPY payloads, whole and ready to send."""
+
+    ids: list[int]
+    readings: bytes  # rd_reading, binary format
+    registers: bytes  # rd_register, text format (empty: no register row)
+    events: bytes  # outbox, binary format
+    register_count: int
 
 
 @dataclass(slots=True)
@@ -127,6 +141,24 @@ class PreparedBatch:
     def message_id(self, index: int) -> uuid.UUID:
         return uuid.UUID(bytes=self.message_ids[index])
 
+    def unique_keys(self) -> bool:
+        """No meter and period twice: read against nothing in force, every reading would be new."""
+        return len(set(self.keys)) == len(self.keys)
+
+    def new_rows(self, ids: Sequence[int]) -> NewRows:
+        """The batch's rows and events as new readings with ``ids`` (one each, in order)."""
+        assert len(ids) == len(self) and self.unique_keys()
+        readings: list[bytes] = [copy.HEADER]
+        registers: list[bytes] = []
+        events: list[bytes] = [copy.HEADER]
+        for index, reading_id in enumerate(ids):
+            readings.append(self.reading_row(index, reading_id, "new", None, None, None))
+            registers.extend(self.register_rows(index, reading_id))
+            events.append(self.outbox_row(index, self.event(index, reading_id, "new", None)))
+        readings.append(copy.TRAILER)
+        events.append(copy.TRAILER)
+        return NewRows(list(ids), b"".join(readings), b"".join(registers), b"".join(events), len(registers))
+
 
 def payload(reading: Incoming, reading_id: int, status: ReadingStatus, corrects: int | None) -> MeterReading:
     """The ``meter.reading`` of ``reading``, as filed."""
@@ -146,22 +178,28 @@ def prepare_batch(
     assert causes is None or len(causes) == len(readings)
     batch = PreparedBatch()
     stamp = _stamps[now]
-    for index, reading in enumerate(readings):
-        _add(batch, reading, now, stamp, None if causes is None else causes[index])
+    templates: dict[uuid.UUID | None, EnvelopeTemplate] = {}
+    for index, (reading, message_id) in enumerate(zip(readings, message_ids(len(readings)), strict=True)):
+        cause = None if causes is None else causes[index]
+        body = payload(reading, _ID_STAND_IN, "new", None)
+        cause_id = None if cause is None else cause.id
+        template = templates.get(cause_id)
+        if template is None:
+            template = templates[cause_id] = EnvelopeTemplate.of(now, cause, body)
+        _add(batch, reading, body, template, message_id, stamp)
     assert len(batch.reading_fields) == len(batch.event_tails) == len(readings)
     return batch
 
 
 def _add(
-    batch: PreparedBatch, reading: Incoming, now: dt.datetime, stamp: bytes, cause: Envelope | None
+    batch: PreparedBatch, reading: Incoming, body: MeterReading, template: EnvelopeTemplate,
+    message_id: bytes, stamp: bytes,
 ) -> None:
-    body = payload(reading, _ID_STAND_IN, "new", None)
-    envelope = new_envelope(body, key=reading.opm, now=now, cause=cause)
-    message_id, record = envelope_record(METER_READINGS.name, envelope)
-    head, rest = record.value.split(_ID_JSON)
+    head, rest = payload_encoder.encode(body).split(_ID_JSON)
     middle, tail = rest.split(_STATUS_JSON)
-    # Each stand-in occurs once: nothing else in the event can spell them (ids and codes have no quotes).
-    assert _ID_JSON not in rest and _STATUS_JSON not in tail, record.value
+    # Each stand-in occurs once: nothing else in a payload can spell them (ids and codes have no quotes).
+    assert _ID_JSON not in rest and _STATUS_JSON not in tail, body
+    text = id_text(message_id)
     batch.keys.append(
         (reading.opm, reading.meter_id, reading.date_from.isoformat(), reading.date_to.isoformat())
     )
@@ -170,13 +208,13 @@ def _add(
     batch.reading_fields.append(_reading_fields(reading, stamp))
     batch.register_lines.append(_register_lines(reading))
     batch.outbox_heads.append(b"".join((
-        _OUTBOX_START, copy.uuid_field(message_id), _texts[METER_READINGS.name], copy.text(reading.opm),
+        _OUTBOX_START, _UUID_LENGTH, message_id, _texts[METER_READINGS.name], copy.text(reading.opm),
     )))
-    batch.outbox_tails.append(copy.text(headers_json(record.headers)) + stamp)
-    batch.event_heads.append(head)
+    batch.outbox_tails.append(copy.raw(template.headers_json(text)) + stamp)
+    batch.event_heads.append(template.prefix(text, reading.opm) + head)
     batch.event_middles.append(middle)
-    batch.event_tails.append(tail)
-    batch.message_ids.append(message_id.bytes)
+    batch.event_tails.append(tail + b"}")
+    batch.message_ids.append(message_id)
 
 
 def _reading_fields(reading: Incoming, stamp: bytes) -> bytes:
@@ -194,6 +232,13 @@ def _reading_fields(reading: Incoming, stamp: bytes) -> bytes:
 
 def _register_lines(reading: Incoming) -> tuple[bytes, ...]:
     number = _text_number
+    if reading.commodity == "electricity" and not any(reading.notes):
+        # No gas values, no DSO energy, no note: the same five NULLs end every line.
+        return tuple(
+            f"{value.register}\t{number(value.start_state)}\t{number(value.end_state)}"
+            f"\t{number(value.consumption_kwh)}{_ELECTRICITY_TAIL}".encode()
+            for value in reading.registers
+        )
     return tuple(
         "\t".join((
             value.register, number(value.start_state), number(value.end_state),

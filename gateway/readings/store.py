@@ -29,6 +29,7 @@ from gateway.readings.prepare import (
     REGISTER_COLUMNS,
     SOURCE_OTE,
     Key,
+    NewRows,
     PreparedBatch,
     headers,
 )
@@ -72,10 +73,10 @@ async def file_readings(
     assert conn.in_transaction(), "readings are filed in the caller's transaction"
     ids = await draw_ids(conn, len(batch))
     if is_postgres(conn):
-        plan = await _copy_new(conn, batch, ids)
-        if plan is None:
-            plan = await _decide(conn, batch, ids)
-            await _copy_readings(conn, batch, plan)
+        if batch.unique_keys() and await copy_new(conn, batch.new_rows(ids)):
+            return [Decision(reading_id, "new") for reading_id in ids]
+        plan = await _decide(conn, batch, ids)
+        await _copy_readings(conn, batch, plan)
         await _copy_rest(conn, batch, plan)
         return plan.decisions
     assert readings is not None, "SQLite's rows are made from the readings"
@@ -92,24 +93,25 @@ async def _decide(conn: AsyncConnection, batch: PreparedBatch, ids: list[int]) -
     return plan
 
 
-async def _copy_new(conn: AsyncConnection, batch: PreparedBatch, ids: list[int]) -> Plan | None:
-    """The batch written as new readings without looking anything up, when no key repeats in it and none
-    has a reading in force; None (and nothing written) otherwise.
+async def copy_new(conn: AsyncConnection, rows: NewRows) -> bool:
+    """``rows`` written as new readings, without looking anything up, if no key of theirs has a reading in
+    force; False (and nothing written) otherwise. PostgreSQL only.
 
     New readings are the rule on the bulk path, and a lookup per key cost as much as writing the reading.
     ``ux_rd_reading_in_force`` decides instead: it refuses a key that has a reading in force, the savepoint
-    undoes the attempt, and the batch goes the way of lookup and decisions."""
-    plan = classify(batch.keys, batch.fingerprints, batch.documents, ids, {})
-    if any(decision.status != "new" for decision in plan.decisions):
-        return None
+    undoes the attempt, and the caller takes the way of lookup and decisions."""
+    assert is_postgres(conn)
     try:
         async with conn.begin_nested():
-            await _copy_readings(conn, batch, plan)
+            await copy_payload(conn, t.reading.name, READING_COLUMNS, rows.readings, "binary")
     except sa.exc.IntegrityError as exc:
         if _IN_FORCE_INDEX not in str(exc.orig):
             raise
-        return None
-    return plan
+        return False
+    if rows.registers:
+        await copy_payload(conn, t.register.name, REGISTER_COLUMNS, rows.registers, "text")
+    await copy_payload(conn, "outbox", OUTBOX_COLUMNS, rows.events, "binary")
+    return True
 
 
 async def draw_ids(conn: AsyncConnection, count: int) -> list[int]:
@@ -193,19 +195,20 @@ async def _copy_rest(conn: AsyncConnection, batch: PreparedBatch, plan: Plan) ->
             registers.extend(batch.register_rows(index, reading_id))
         events.append(batch.outbox_row(index, batch.event(index, reading_id, status, decision.corrects)))
     if registers:
-        await copy_text(conn, t.register.name, REGISTER_COLUMNS, registers)
+        await copy_payload(conn, t.register.name, REGISTER_COLUMNS, b"".join(registers), "text")
     await copy_binary(conn, "outbox", OUTBOX_COLUMNS, events)
 
 
-async def copy_text(
-    conn: AsyncConnection, table: str, columns: Sequence[str], lines: Sequence[bytes]
+async def copy_payload(
+    conn: AsyncConnection, table: str, columns: Sequence[str], payload: bytes, format_: str
 ) -> None:
-    """COPY ``lines`` (COPY's text format, each ending in a newline) into ``table``, on the asyncpg connection
-    under ``conn``; asyncpg's errors are raised as SQLAlchemy's, as ``copy_binary`` does."""
+    """COPY a whole ``payload`` (``binary`` with header and trailer, or ``text`` lines) into ``table``, on the
+    asyncpg connection under ``conn``; asyncpg's errors are raised as SQLAlchemy's (as in ``copy_binary``)."""
+    assert format_ in ("binary", "text"), format_
     raw_conn = await conn.get_raw_connection()
     driver: Any = raw_conn.driver_connection
     try:
-        await driver.copy_to_table(table, source=memoryview(b"".join(lines)), columns=columns, format="text")
+        await driver.copy_to_table(table, source=memoryview(payload), columns=columns, format=format_)
     except asyncpg.exceptions.IntegrityConstraintViolationError as exc:
         raise sa.exc.IntegrityError(f"COPY {table}", None, exc) from exc
     except asyncpg.exceptions.DataError as exc:
