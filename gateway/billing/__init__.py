@@ -1,0 +1,1 @@
+"""Billing: prices, settlements, advances and invoices (issue 6)."""

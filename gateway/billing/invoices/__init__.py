@@ -1,0 +1,1 @@
+"""Invoice documents from a computed settlement: numbering, QR Platba, PDF and ISDOC 6.0.2."""
