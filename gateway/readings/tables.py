@@ -41,7 +41,7 @@ DECIMAL_TEXT_CHARS_MAX: Final = 60
 
 STATUSES: Final = ("new", "duplicate", "correction")
 REASONS: Final = ("periodic", "switch", "final", "move", "control")
-KINDS: Final = ("actual", "estimated")
+KINDS: Final = ("actual", "estimated", "customer")
 REGISTERS: Final = ("vt", "nt", "single")
 SOURCES: Final = ("ote", "edc", "manual")
 COMMODITIES: Final = ("electricity", "gas")

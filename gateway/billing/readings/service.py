@@ -1,0 +1,52 @@
+"""An OPM's consumption for a period, with its plausibility findings: ``consumption_of``.
+
+One read of the OPM's states (the period, the year before it for the jump check, and the states around
+both), then pure computation (``compute``, ``plausibility``). The previous year's consumption is computed the
+same way; when it is incomplete, no jump is judged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.billing.readings import timeline as tl
+from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX, consumption, register_consumption
+from gateway.billing.readings.plausibility import findings
+from gateway.errors import InvalidField
+from schemas.billing.readings import Consumption
+
+#: The previous year a jump is judged against: the days before the period.
+PREVIOUS_YEAR_DAYS: Final = 365
+#: Longest period asked for (a settlement covers a year, a final bill after a long dispute a few).
+PERIOD_DAYS_MAX: Final = 5 * 366
+
+
+async def consumption_of(
+    conn: AsyncConnection, code: str, period_from: dt.date, period_to: dt.date
+) -> Consumption:
+    """Consumption of OPM ``code`` per register from ``period_from`` to ``period_to`` (inclusive)."""
+    if period_to < period_from:
+        raise InvalidField("period_to", period_to.isoformat(), f"is before period_from {period_from}")
+    if (period_to - period_from).days >= PERIOD_DAYS_MAX:
+        raise InvalidField("period_to", period_to.isoformat(), f"is more than {PERIOD_DAYS_MAX} days on")
+    slack = dt.timedelta(days=NEAREST_STATE_DAYS_MAX + 1)
+    year_from = period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS)
+    timeline = await tl.load(conn, code, year_from - slack, period_to + slack)
+    return period_consumption(timeline, period_from, period_to)
+
+
+def period_consumption(timeline: tl.Timeline, period_from: dt.date, period_to: dt.date) -> Consumption:
+    """The consumption and its findings from a timeline loaded for the period and the year before."""
+    registers = consumption(timeline, period_from, period_to)
+    year_from = period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS)
+    year_to = period_from - dt.timedelta(days=1)
+    previous = {
+        used.register: register_consumption(timeline, used.register, year_from, year_to) for used in registers
+    }
+    return Consumption(
+        opm=timeline.opm, period_from=period_from, period_to=period_to, registers=registers,
+        findings=findings(timeline.opm, period_from, period_to, registers, previous),
+    )

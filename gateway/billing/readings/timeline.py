@@ -1,0 +1,221 @@
+"""An OPM's meter states over time, per meter and register: the ``Timeline`` consumption is computed from.
+
+Every state is placed at the **end of a day**, so that the consumption of days ``F`` to ``T`` is the state at
+the end of ``T`` minus the state at the end of ``F − 1``:
+
+* a DSO reading for ``date_from`` … ``date_to`` gives its end state at ``date_to`` and its start state at
+  ``date_from − 1`` (the meter showed it when ``date_from`` began);
+* a reading entered here (customer, back office, our estimate) is a state on its date (``date_from`` =
+  ``date_to``, no start state, see ``gateway.billing.readings.record``);
+* a meter change on day ``D`` (master data): the removed meter's final and the new meter's initial states
+  stand at ``D − 1``; the old meter counts the days before ``D``, the new one ``D`` and after.
+
+Only readings in force are read (not superseded, not duplicates). Of several states of one meter, register
+and day the best stands: actual (and meter change) before customer before estimated, an end state before a
+start state, then the newest reading. An estimate is passed over when a reading that is not an estimate
+lies within ``ESTIMATE_REPLACED_WITHIN_DAYS`` of it: the actual reading replaces the estimate even where the
+store has not marked it superseded (a reading that came from CS OTE in bulk is not compared with estimates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.errors import NotFound
+from gateway.masterdata import tables as md
+from gateway.masterdata.opm_checks import lookup_code
+from gateway.readings import tables as rd
+from schemas.billing.readings import PointKind, Unit, UsedReading
+from schemas.readings import Register
+
+#: An estimate within this many days of a reading that is not one is replaced by it (issue #6: "replaced
+#: when the actual reading arrives"); a periodic reading comes a few days either side of its planned date.
+ESTIMATE_REPLACED_WITHIN_DAYS: Final = 7
+#: Master data's register codes → the store's.
+REGISTER_OF_CODE: Final[dict[str, Register]] = {"VT": "vt", "NT": "nt", "SINGLE": "single"}
+UNIT_OF_COMMODITY: Final[dict[str, Unit]] = {"electricity": "kWh", "gas": "m3"}
+# Lower ranks win among states of one meter, register and day.
+_KIND_RANK: Final[dict[PointKind, int]] = {
+    "actual": 0, "installation": 0, "removal": 0, "customer": 1, "estimated": 2,
+}
+_ONE_DAY: Final = dt.timedelta(days=1)
+
+MeterRegister = tuple[str, Register]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A meter state at the end of ``day``."""
+
+    meter: str
+    register: Register
+    day: dt.date
+    state: Decimal
+    kind: PointKind
+    reading_id: int | None = None
+    #: A DSO reading's start state (an end state of the same day is preferred to it).
+    from_start: bool = False
+
+    def used(self) -> UsedReading:
+        return UsedReading(
+            meter=self.meter, date=self.day, state=self.state, kind=self.kind, reading_id=self.reading_id
+        )
+
+    def rank(self) -> tuple[int, int, int]:
+        return (_KIND_RANK[self.kind], int(self.from_start), -(self.reading_id or 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A reading's consumption without meter states (gas daily values), for days ``first`` … ``last``."""
+
+    reading_id: int
+    meter: str
+    register: Register
+    first: dt.date
+    last: dt.date
+    consumption: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class MeterInfo:
+    """A meter of the OPM: counting from ``installed_on`` to the day before ``removed_on`` (None: unknown or
+    open), with each register's digits when master data has the meter (a roll-over needs them)."""
+
+    serial: str
+    installed_on: dt.date | None = None
+    removed_on: dt.date | None = None
+    digits: dict[Register, int] = field(default_factory=dict)
+
+    def counts_on(self, day: dt.date) -> bool:
+        return (self.installed_on is None or self.installed_on <= day) and (
+            self.removed_on is None or day < self.removed_on
+        )
+
+
+@dataclass(slots=True)
+class Timeline:
+    opm: str
+    unit: Unit
+    meters: list[MeterInfo]
+    points: dict[MeterRegister, list[Point]] = field(default_factory=dict)
+    intervals: dict[MeterRegister, list[Interval]] = field(default_factory=dict)
+
+    def meter(self, serial: str) -> MeterInfo | None:
+        return next((meter for meter in self.meters if meter.serial == serial), None)
+
+    def registers(self) -> list[Register]:
+        found = {key[1] for key in (*self.points, *self.intervals)}
+        found.update(register for meter in self.meters for register in meter.digits)
+        return sorted(found)
+
+    def points_of(self, meter: str, register: Register) -> list[Point]:
+        return self.points.get((meter, register), [])
+
+
+def build(opm: str, unit: Unit, meters: list[MeterInfo], points: Iterable[Point],
+          intervals: Iterable[Interval]) -> Timeline:
+    """The timeline of the states and intervals given: one state per meter, register and day, estimates
+    replaced by nearby readings dropped, each list in day order."""
+    best: dict[tuple[str, Register, dt.date], Point] = {}
+    for point in points:
+        key = (point.meter, point.register, point.day)
+        if key not in best or point.rank() < best[key].rank():
+            best[key] = point
+    by_register: dict[MeterRegister, list[Point]] = defaultdict(list)
+    for point in sorted(best.values(), key=lambda p: p.day):
+        by_register[(point.meter, point.register)].append(point)
+    timeline = Timeline(opm, unit, sorted(meters, key=_installed))
+    for meter_register, found in by_register.items():
+        timeline.points[meter_register] = [point for point in found if not _replaced(point, found)]
+    spans: dict[MeterRegister, list[Interval]] = defaultdict(list)
+    for interval in intervals:
+        spans[(interval.meter, interval.register)].append(interval)
+    timeline.intervals = {key: sorted(found, key=lambda i: i.first) for key, found in spans.items()}
+    return timeline
+
+
+def _installed(meter: MeterInfo) -> dt.date:
+    return meter.installed_on or dt.date.min
+
+
+def _replaced(point: Point, others: list[Point]) -> bool:
+    """An estimate with a state that is not an estimate within the tolerance."""
+    if point.kind != "estimated":
+        return False
+    return any(
+        other.kind != "estimated" and abs((other.day - point.day).days) <= ESTIMATE_REPLACED_WITHIN_DAYS
+        for other in others
+    )
+
+
+async def load(conn: AsyncConnection, code: str, since: dt.date, until: dt.date) -> Timeline:
+    """The OPM's timeline from readings touching ``since`` … ``until`` and its meters in master data."""
+    code = lookup_code(code)
+    query = sa.select(md.opm.c.id, md.opm.c.commodity).where(md.opm.c.code == code)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound(f"OPM {code!r} does not exist")
+    meter_rows = list(await conn.execute(sa.select(md.meter).where(md.meter.c.opm_id == row.id)))
+    meters = [_meter_info(meter) for meter in meter_rows]
+    points = [point for meter in meter_rows for point in _change_points(meter)]
+    intervals: list[Interval] = []
+    for reading in await _readings(conn, code, since, until):
+        _add_reading(reading, points, intervals)
+    # Meters the readings name that master data does not have: their dates and digits are unknown.
+    unknown = {p.meter for p in points} | {i.meter for i in intervals}
+    meters.extend(MeterInfo(serial) for serial in sorted(unknown - {meter.serial for meter in meters}))
+    return build(code, UNIT_OF_COMMODITY[row.commodity], meters, points, intervals)
+
+
+async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.date) -> list[Any]:
+    r, g = rd.reading.c, rd.register.c
+    query = sa.select(
+        r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state, g.end_state,
+        g.consumption_kwh, g.volume_m3,
+    ).join(rd.register, g.reading_id == r.id).where(
+        r.opm == code, r.superseded_by.is_(None), r.status != "duplicate",
+        r.date_to >= since, r.date_from <= until,
+    )
+    return list(await conn.execute(query))
+
+
+def _add_reading(row: Any, points: list[Point], intervals: list[Interval]) -> None:
+    register: Register = row.register
+    if row.end_state is None:
+        # Consumption only (gas daily values): m³ where the source sent it, as the meter counts.
+        used = row.volume_m3 if row.volume_m3 is not None else row.consumption_kwh
+        intervals.append(Interval(row.id, row.meter_id, register, row.date_from, row.date_to, used))
+        return
+    points.append(Point(row.meter_id, register, row.date_to, row.end_state, row.kind, row.id))
+    if row.start_state is not None:
+        day = row.date_from - _ONE_DAY
+        points.append(Point(row.meter_id, register, day, row.start_state, row.kind, row.id, True))
+
+
+def _meter_info(row: Any) -> MeterInfo:
+    digits = {REGISTER_OF_CODE[register["code"]]: int(register["digits"]) for register in row.registers}
+    return MeterInfo(row.serial, row.installed_on, row.removed_on, digits)
+
+
+def _change_points(row: Any) -> list[Point]:
+    found = []
+    changes: tuple[tuple[Any, dt.date | None, PointKind], ...] = (
+        (row.initial_readings, row.installed_on, "installation"),
+        (row.final_readings, row.removed_on, "removal"),
+    )
+    for states, day, kind in changes:
+        for register_code, value in (states or {}).items():
+            assert day is not None, (row.serial, kind)
+            found.append(Point(
+                row.serial, REGISTER_OF_CODE[register_code], day - _ONE_DAY, Decimal(value), kind,
+            ))
+    return found
