@@ -85,6 +85,9 @@ class QuoteRequest(_Strict, frozen=True, kw_only=True):
     readings: list[QuoteReading] | None = None
     gas_conversion: GasConversion | None = None
     advances_paid: NonNegative = Decimal("0")
+    #: Gas only: the supply is exempt from the gas tax (gas for households, zákon 261/2007 Sb. část 45 §4);
+    #: false (the default) bills the tax. Added after the first version: optional, so old requests still fit.
+    gas_tax_exempt: bool = False
 
 
 class SettlementLine(msgspec.Struct, frozen=True, kw_only=True):

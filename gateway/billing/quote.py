@@ -1,0 +1,174 @@
+"""The price calculator: a ``QuoteRequest`` (schemas/billing/settlement.py) → a ``Settlement``.
+
+``decode_quote`` reads the JSON request and refuses what does not fit the contract, floats included (an
+amount or quantity must be a decimal string: a JSON number is not exact in most of the tools that write
+it); ``quote`` checks the request against the price list and rates it. Every refusal is an ``InvalidField``
+naming the field and its value: HTTP 422, or the CLI's ``error:`` line.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+
+from gateway.billing.components import (
+    electricity_components,
+    gas_components,
+    poze,
+    poze_lines,
+    product_components,
+)
+from gateway.billing.consumption import checked_decimal, register_totals
+from gateway.billing.prices import LIST_ID, PriceList, default_list, load_price_list
+from gateway.billing.rating import Component, Quantities, lines
+from gateway.billing.settlement import settle
+from gateway.billing.split import allocate, cut, weights
+from gateway.errors import InvalidField
+from gateway.http.bodies import BODY_SHOWN_CHARS_MAX, invalid_field
+from gateway.http.views import BadParameter
+from schemas.billing.settlement import QuoteRequest, Settlement, SettlementLine
+
+#: Days one quote may span at most: a settlement covers a year or so; three leap years bound it.
+QUOTE_DAYS_MAX: Final = 3 * 366
+#: Advances paid at most (CZK).
+ADVANCES_MAX: Final = Decimal("100000000")
+#: Bytes of a quote request at most: readings for a few years of a meter fit easily.
+QUOTE_BYTES_MAX: Final = 262_144
+#: Fields of the request that hold a decimal: a JSON number there is refused.
+_DECIMAL_FIELDS: Final = frozenset({
+    "advances_paid", "consumption.vt_mwh", "consumption.nt_mwh", "consumption.mwh", "consumption.kwh",
+    "readings[].value", "gas_conversion.conversion_factor", "gas_conversion.calorific_value_kwh_per_m3",
+})
+
+
+def decode_quote(body: bytes) -> QuoteRequest:
+    """The request in ``body``: BadParameter if it is not JSON, InvalidField if it does not fit."""
+    if len(body) > QUOTE_BYTES_MAX:
+        raise InvalidField("", len(body), f"the request is over {QUOTE_BYTES_MAX} bytes")
+    try:
+        raw = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        shown = body[:BODY_SHOWN_CHARS_MAX].decode("utf-8", errors="replace")
+        raise BadParameter("body", shown, f"a JSON document ({exc})") from exc
+    _refuse_numbers(raw, "", "")
+    try:
+        return msgspec.json.decode(body, type=QuoteRequest)
+    except msgspec.ValidationError as exc:
+        raise invalid_field(str(exc), body) from exc
+
+
+def _refuse_numbers(value: Any, path: str, shape: str) -> None:
+    """A JSON number where a decimal belongs (or any non-integer number) is refused, naming its path."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_numbers(item, f"{path}.{key}" if path else key, f"{shape}.{key}" if shape else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_numbers(item, f"{path}[{index}]", f"{shape}[]")
+    elif isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)
+                                      and shape in _DECIMAL_FIELDS):
+        raise InvalidField(path, value, 'must be a decimal string such as "2.100", not a JSON number')
+
+
+def resolve_list(root: Path, name: str | None, *, paths_allowed: bool) -> PriceList:
+    """The list ``name`` (an id under ``root``, or with ``paths_allowed`` a directory), else the default."""
+    if name is None:
+        return load_price_list(default_list(root))
+    if LIST_ID.match(name) and (root / name).is_dir():
+        return load_price_list(root / name)
+    if paths_allowed and Path(name).is_dir():
+        return load_price_list(Path(name))
+    where = "a price-list id or directory" if paths_allowed else f"a price-list id under {root.name}/"
+    raise InvalidField("price_list", name, f"is not {where}")
+
+
+def quote(request: QuoteRequest, root: Path, *, paths_allowed: bool = False) -> Settlement:
+    """The settlement of ``request`` with the prices of its list (root: the price lists' directory)."""
+    _check_request(request)
+    price_list = resolve_list(root, request.price_list, paths_allowed=paths_allowed)
+    _check_period(request, price_list)
+    product = price_list.products.get(request.product)
+    if product is None or product.commodity != request.commodity:
+        reason = f"is not a {request.commodity} product of {price_list.id} ({', '.join(price_list.products)})"
+        raise InvalidField("product", request.product, reason)
+    components, registers = _components(request, price_list)
+    totals = register_totals(request, "vt_nt" if registers == ["vt", "nt"] else "single")
+    changes = {version.valid_from for component in components for version in component.versions}
+    pieces = cut(request.period_from, request.period_to, changes)
+    tdd = getattr(price_list.meta.tdd, request.commodity) if product.split_by_tdd else None
+    shares = weights(pieces, tdd)
+    quantities = Quantities(pieces, {register: allocate(total, shares) for register, total in totals.items()})
+    vat_rate = price_list.meta.vat_rate
+    found: list[SettlementLine] = []
+    for component in components:
+        found.extend(lines(component, quantities, vat_rate))
+    if request.commodity == "electricity":
+        found.extend(poze_lines(poze(request, price_list), quantities, vat_rate))
+    advances = checked_decimal("advances_paid", request.advances_paid, ADVANCES_MAX, 2)
+    return settle(found, period=(request.period_from, request.period_to),
+                  round_to_whole_czk=product.round_to_whole_czk, advances_paid=advances)
+
+
+def _components(request: QuoteRequest, price_list: PriceList) -> tuple[list[Component], list[str]]:
+    product = price_list.products[request.product]
+    dso = request.opm.dso
+    if request.commodity == "gas":
+        bands = price_list.bands.get(dso)
+        if bands is None:
+            reason = f"is not a gas DSO of {price_list.id} ({', '.join(price_list.bands)})"
+            raise InvalidField("opm.dso", dso, reason)
+        band = bands.get(request.opm.band or "")
+        if band is None:
+            reason = f"is not a band of {dso} ({', '.join(bands)})"
+            raise InvalidField("opm.band", request.opm.band, reason)
+        supply = product_components(product, ["single"], price_list)
+        return [*supply, *gas_components(request, band, price_list)], ["single"]
+    rates = price_list.rates.get(dso)
+    if rates is None:
+        reason = f"is not an electricity DSO of {price_list.id} ({', '.join(price_list.rates)})"
+        raise InvalidField("opm.dso", dso, reason)
+    rate = rates.get(request.opm.rate or "")
+    if rate is None:
+        raise InvalidField("opm.rate", request.opm.rate, f"is not a rate of {dso} ({', '.join(rates)})")
+    registers = ["single"] if rate.registers == "single" else ["vt", "nt"]
+    return [
+        *product_components(product, registers, price_list),
+        *electricity_components(request, rate, registers, price_list),
+    ], registers
+
+
+def _check_request(request: QuoteRequest) -> None:
+    if request.period_to < request.period_from:
+        reason = f"is before period_from {request.period_from}"
+        raise InvalidField("period_to", str(request.period_to), reason)
+    days = (request.period_to - request.period_from).days + 1
+    if days > QUOTE_DAYS_MAX:
+        raise InvalidField("period_to", str(request.period_to), f"the period is over {QUOTE_DAYS_MAX} days")
+    opm = request.opm
+    if request.commodity == "electricity":
+        for name in ("rate", "breaker_phases", "breaker_amps"):
+            if getattr(opm, name) is None:
+                raise InvalidField(f"opm.{name}", None, "is required for electricity")
+        if opm.band is not None:
+            raise InvalidField("opm.band", opm.band, "is for gas; electricity has rate and breaker")
+    else:
+        if opm.band is None:
+            raise InvalidField("opm.band", None, "is required for gas")
+        for name in ("rate", "breaker_phases", "breaker_amps"):
+            if getattr(opm, name) is not None:
+                raise InvalidField(f"opm.{name}", getattr(opm, name), "is for electricity; gas has band")
+    if request.gas_tax_exempt and request.commodity != "gas":
+        raise InvalidField("gas_tax_exempt", True, "is for gas only")
+
+
+def _check_period(request: QuoteRequest, price_list: PriceList) -> None:
+    meta = price_list.meta
+    if request.period_from < meta.valid_from:
+        reason = f"is before the prices of {meta.id} ({meta.valid_from})"
+        raise InvalidField("period_from", str(request.period_from), reason)
+    if request.period_to > meta.valid_to:
+        reason = f"is after the prices of {meta.id} (until {meta.valid_to})"
+        raise InvalidField("period_to", str(request.period_to), reason)

@@ -1,0 +1,110 @@
+"""The components of a quote and their lines: one line per component and price version in the period.
+
+A component is priced per MWh (of one register, or of all registers together) or per month. Its line for a
+price version adds up the quantities of the pieces within that version (``split``) and prices them:
+``amount = quantity × unit_price`` rounded half-up to 0.01 CZK. POZE is one component with two variants;
+per POZE price version the cheaper of the two is billed (ties: per MWh).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final, Literal
+
+from gateway.billing.price_files import Band, MonthlyVersion, MwhVersion
+from gateway.billing.prices import PriceList, spans
+from gateway.billing.split import Piece, half_up, months
+from gateway.errors import InvalidField
+from schemas.billing.settlement import QuoteRequest, SettlementLine
+
+CZK_STEP: Final = Decimal("0.01")
+#: Where a component's quantity comes from: one register's MWh, all registers' MWh, or months.
+Source = Literal["single", "vt", "nt", "all", "months"]
+UNIT_BY_SOURCE: Final[dict[str, str]] = {"months": "month"}
+REGISTER_SUFFIX: Final[dict[str, str]] = {"single": "", "vt": "_VT", "nt": "_NT"}
+REGISTER_TEXT: Final[dict[str, str]] = {"single": "", "vt": " VT", "nt": " NT"}
+PRODUCT_KEY: Final[dict[str, str]] = {"single": "mwh", "vt": "vt_mwh", "nt": "nt_mwh"}
+
+
+@dataclass(frozen=True)
+class Priced:
+    """A price version of a component: its days and unit price."""
+
+    valid_from: dt.date
+    valid_to: dt.date
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class Component:
+    code: str
+    text: str
+    source: Source
+    versions: list[Priced]
+
+
+@dataclass(frozen=True)
+class Quantities:
+    """What each piece holds: MWh per register, and months."""
+
+    pieces: list[Piece]
+    mwh: dict[str, list[Decimal]]
+
+    def of(self, source: Source, index: int) -> Decimal:
+        if source == "months":
+            return months(self.pieces[index])
+        if source == "all":
+            return sum((values[index] for values in self.mwh.values()), Decimal("0.000"))
+        return self.mwh[source][index]
+
+
+def mwh_prices(entries: Sequence[MwhVersion], price_list: PriceList) -> list[Priced]:
+    return [Priced(s.valid_from, s.valid_to, s.entry.mwh) for s in spans(entries, price_list.meta.valid_to)]
+
+
+def monthly_prices(entries: Sequence[MonthlyVersion], price_list: PriceList) -> list[Priced]:
+    versions = spans(entries, price_list.meta.valid_to)
+    return [Priced(s.valid_from, s.valid_to, s.entry.monthly) for s in versions]
+
+
+def breaker_price(bands: Sequence[Band], request: QuoteRequest, what: str) -> Decimal:
+    """The monthly price of the first band of the OPM's phases that its amps fit."""
+    phases, amps = request.opm.breaker_phases, request.opm.breaker_amps
+    assert phases is not None and amps is not None
+    for band in bands:
+        if band.phases == phases and amps <= band.amps_max:
+            if band.monthly is not None:
+                return band.monthly
+            assert band.monthly_per_amp is not None
+            return band.monthly_per_amp * amps
+    raise InvalidField("opm.breaker_amps", amps, f"{what} has no breaker band for {phases} × {amps} A")
+
+
+def lines(component: Component, quantities: Quantities, vat_rate: Decimal) -> list[SettlementLine]:
+    """One line per price version that has pieces with a quantity; zero quantities give no line."""
+    found = []
+    for version in component.versions:
+        inside = [i for i, piece in enumerate(quantities.pieces)
+                  if version.valid_from <= piece.start and piece.end <= version.valid_to]
+        quantity = sum((quantities.of(component.source, i) for i in inside), Decimal(0))
+        if not inside or quantity == 0:
+            continue
+        found.append(line(
+            component.code, component.text,
+            quantities.pieces[inside[0]].start, quantities.pieces[inside[-1]].end,
+            quantity, UNIT_BY_SOURCE.get(component.source, "MWh"), version.unit_price, vat_rate,
+        ))
+    return found
+
+
+def line(
+    code: str, text: str, start: dt.date, end: dt.date, quantity: Decimal, unit: str, unit_price: Decimal,
+    vat_rate: Decimal,
+) -> SettlementLine:
+    return SettlementLine(
+        code=code, text=text, period_from=start, period_to=end, quantity=quantity, unit=unit,
+        unit_price=unit_price, amount=half_up(quantity * unit_price, CZK_STEP), vat_rate=vat_rate,
+    )
