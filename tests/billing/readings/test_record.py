@@ -23,7 +23,7 @@ async def test_customer_reading_is_stored_and_announced(engine: AsyncEngine) -> 
     second = await enter(engine, opm, "2025-12-31", single="3000")
 
     assert (first.status, first.kind, first.meter) == ("new", "customer", "M1")
-    assert first.consumption == {"single": d(0)}
+    assert first.consumption == {"single": d("0")}
     assert second.consumption == {"single": d("1799.5")}
     async with engine.connect() as conn:
         row = (await conn.execute(
