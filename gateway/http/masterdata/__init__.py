@@ -13,12 +13,13 @@ from gateway.http.masterdata import (
     documents,
     history,
     opm,
+    readings,
     search,
 )
 from gateway.http.openapi import ApiRoutes
 
 #: Every master-data route module, for ``gateway.http.app.API_ROUTES``.
 MASTERDATA_ROUTES: Final[tuple[ApiRoutes, ...]] = (
-    customers.api, search.api, accounts.api, opm.api, contracts.api, activities.api, documents.api,
-    history.api,
+    customers.api, search.api, accounts.api, opm.api, readings.api, contracts.api, activities.api,
+    documents.api, history.api,
 )
