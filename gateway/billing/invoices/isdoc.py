@@ -14,11 +14,11 @@ from lxml import etree
 from gateway.billing.invoices.document import check_document, tax_point
 from gateway.billing.invoices.isdoc_amounts import NS, ORIGINAL_REFERENCE_ID, sub, write_amounts
 from gateway.billing.invoices.isdoc_schema import validate_invoice
+from gateway.billing.invoices.qr_payment import domestic_account
 from gateway.billing.invoices.texts import document_title, period_text
 from schemas.billing.invoice import (
     ISDOC_DOCUMENT_TYPES,
     TAX_DOCUMENT_KINDS,
-    BankAccount,
     Customer,
     InvoiceDocument,
     Supplier,
@@ -154,13 +154,3 @@ def _write_payment(root: etree._Element, document: InvoiceDocument) -> None:
     sub(details, "IBAN", account.iban)
     sub(details, "BIC", account.bic)
     sub(details, "VariableSymbol", document.variable_symbol)
-
-
-def domestic_account(account: BankAccount) -> tuple[str, str]:
-    """``(prefix-number, bank code)`` of a Czech IBAN (CZkk BBBB PPPPPP NNNNNNNNNN, §2); a foreign IBAN
-    has no domestic form, so the IBAN itself and an empty bank code."""
-    iban = account.iban
-    if not iban.startswith("CZ") or len(iban) != 24:
-        return iban, ""
-    bank, prefix, number = iban[4:8], int(iban[8:14]), int(iban[14:])
-    return (f"{prefix}-{number}" if prefix else str(number)), bank

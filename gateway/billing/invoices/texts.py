@@ -43,15 +43,23 @@ def money(value: Decimal) -> str:
     return f"{grouped(value)}{NBSP}Kč"
 
 
+def _decimals(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
 def quantity(value: Decimal) -> str:
-    """A quantity with its own decimals (at least none, at most what the calculator gave)."""
-    exponent = value.normalize().as_tuple().exponent
-    decimals = max(0, -exponent) if isinstance(exponent, int) else 0
-    return grouped(value, decimals)
+    """A quantity with the decimals the calculator gave it (``2,100`` MWh stays three decimals)."""
+    return grouped(value, _decimals(value))
+
+
+def price(value: Decimal) -> str:
+    """A unit price: at least two decimals, more where the price list has them."""
+    return grouped(value, max(2, _decimals(value)))
 
 
 def percent(value: Decimal) -> str:
-    return f"{quantity(value)}{NBSP}%"
+    return f"{grouped(value, _decimals(value.normalize()))}{NBSP}%"
 
 
 def unit_text(unit: str) -> str:

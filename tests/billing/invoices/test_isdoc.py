@@ -11,13 +11,14 @@ import msgspec
 import pytest
 from lxml import etree
 
-from gateway.billing.invoices.isdoc import domestic_account, isdoc_xml
+from gateway.billing.invoices.isdoc import isdoc_xml
 from gateway.billing.invoices.isdoc_schema import (
     XPATH1_REWRITES,
     InvalidIsdoc,
     schematron_xpath1_text,
     validate_invoice,
 )
+from gateway.billing.invoices.qr_payment import domestic_account
 from gateway.errors import InvalidField
 from schemas.billing.invoice import InvoiceDocument
 from tests.billing.invoices import support
