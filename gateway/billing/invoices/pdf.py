@@ -40,7 +40,8 @@ TIMEZONE: Final = ZoneInfo("Europe/Prague")
 PAGE_MARGIN_MM: Final = 15.0
 FOOTER_FROM_BOTTOM_MM: Final = 12.0
 RIGHT_COLUMN_MM: Final = 110.0
-QR_SIZE_MM: Final = 38.0
+#: 30 mm holds the QR Platba of an invoice (version 5-6, about 0.6 mm a module) readable for a phone.
+QR_SIZE_MM: Final = 30.0
 HEADING_PT: Final = 14.0
 BODY_PT: Final = 9.0
 SMALL_PT: Final = 7.0

@@ -14,7 +14,7 @@ from schemas.billing.invoice import InvoiceDocument, TaxedDeposit
 
 FONT_FAMILY: Final = "DejaVuSans"
 LINE_MM: Final = 4.6
-ROW_MM: Final = 5.0
+ROW_MM: Final = 4.6
 TABLE_PT: Final = 8.0
 HEADING_PT: Final = 10.0
 RULE_GREY: Final = 190
@@ -22,6 +22,10 @@ RULE_GREY: Final = 190
 LINE_COLUMNS_MM: Final = (62.0, 36.0, 18.0, 12.0, 20.0, 22.0, 10.0)
 RECAP_COLUMNS_MM: Final = (30.0, 40.0, 40.0, 40.0)
 ADVANCE_COLUMNS_MM: Final = (40.0, 30.0, 30.0, 45.0, 35.0)
+#: Alignment of the columns after the first (which wraps, left-aligned): numbers right, text left.
+LINE_ALIGNS: Final = "LRLRRR"
+RECAP_ALIGNS: Final = "RRR"
+ADVANCE_ALIGNS: Final = "RRLR"
 
 assert sum(LINE_COLUMNS_MM) == 180.0
 
@@ -32,8 +36,8 @@ def _heading(pdf: FPDF, text: str) -> None:
     pdf.cell(0, 6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _row(pdf: FPDF, widths: tuple[float, ...], cells: list[str], *, bold: bool = False) -> None:
-    """One table row; the first column wraps, the others are right-aligned numbers (left for text)."""
+def _row(pdf: FPDF, widths: tuple[float, ...], aligns: str, cells: list[str], *, bold: bool = False) -> None:
+    """One table row: the first column wraps, the others are single lines aligned as ``aligns`` says."""
     pdf.set_font(FONT_FAMILY, "B" if bold else "", TABLE_PT)
     lines = pdf.multi_cell(widths[0], LINE_MM, cells[0], align="L", dry_run=True, output="LINES")
     assert isinstance(lines, list)
@@ -42,8 +46,7 @@ def _row(pdf: FPDF, widths: tuple[float, ...], cells: list[str], *, bold: bool =
         pdf.add_page()
     top_mm, left_mm = pdf.get_y(), pdf.get_x()
     pdf.multi_cell(widths[0], LINE_MM, cells[0], align="L", new_x=XPos.RIGHT, new_y=YPos.TOP)
-    for width, text in zip(widths[1:], cells[1:], strict=True):
-        align = "L" if text and not (text[0].isdigit() or text[0] == "-") else "R"
+    for width, align, text in zip(widths[1:], aligns, cells[1:], strict=True):
         pdf.cell(width, ROW_MM, text, align=align)
     pdf.set_xy(left_mm, top_mm + height)
     pdf.set_draw_color(RULE_GREY)
@@ -53,23 +56,23 @@ def _row(pdf: FPDF, widths: tuple[float, ...], cells: list[str], *, bold: bool =
 def render_lines(pdf: FPDF, document: InvoiceDocument) -> None:
     _heading(pdf, "Rozpis dodávky a distribuce")
     header = ["Položka", "Období", "Množství", "Jedn.", "Cena/jedn.", "Základ (Kč)", "DPH"]
-    _row(pdf, LINE_COLUMNS_MM, header, bold=True)
+    _row(pdf, LINE_COLUMNS_MM, LINE_ALIGNS, header, bold=True)
     for line in document.settlement.lines:
         period = f"{czech_date(line.period_from)}–{czech_date(line.period_to)}"
         cells = [
             line.text, period, quantity(line.quantity), unit_text(line.unit), price(line.unit_price),
             grouped(line.amount), percent(line.vat_rate),
         ]
-        _row(pdf, LINE_COLUMNS_MM, cells)
+        _row(pdf, LINE_COLUMNS_MM, LINE_ALIGNS, cells)
 
 
 def render_vat_recap(pdf: FPDF, document: InvoiceDocument) -> None:
     _heading(pdf, "Rekapitulace DPH")
-    _row(pdf, RECAP_COLUMNS_MM, ["Sazba", "Základ (Kč)", "DPH (Kč)", "Celkem (Kč)"], bold=True)
+    _row(pdf, RECAP_COLUMNS_MM, RECAP_ALIGNS, ["Sazba", "Základ (Kč)", "DPH (Kč)", "Celkem (Kč)"], bold=True)
     for recap in document.settlement.vat:
         total = recap.base + recap.vat
         cells = [percent(recap.rate), grouped(recap.base), grouped(recap.vat), grouped(total)]
-        _row(pdf, RECAP_COLUMNS_MM, cells)
+        _row(pdf, RECAP_COLUMNS_MM, RECAP_ALIGNS, cells)
 
 
 def render_totals(pdf: FPDF, document: InvoiceDocument) -> None:
@@ -91,7 +94,7 @@ def render_advances(pdf: FPDF, document: InvoiceDocument) -> None:
         return
     _heading(pdf, "Zaplacené zálohy")
     header = ["Doklad", "Var. symbol", "Zaplaceno", "Daňový doklad (DPH)", "Částka (Kč)"]
-    _row(pdf, ADVANCE_COLUMNS_MM, header, bold=True)
+    _row(pdf, ADVANCE_COLUMNS_MM, ADVANCE_ALIGNS, header, bold=True)
     for deposit in document.deposits:
         taxed = (
             f"ano, {percent(deposit.vat_rate)}: {grouped(deposit.vat)}"
@@ -102,7 +105,7 @@ def render_advances(pdf: FPDF, document: InvoiceDocument) -> None:
             deposit.document_number, deposit.variable_symbol, czech_date(deposit.paid_on), taxed,
             grouped(deposit.amount),
         ]
-        _row(pdf, ADVANCE_COLUMNS_MM, cells)
+        _row(pdf, ADVANCE_COLUMNS_MM, ADVANCE_ALIGNS, cells)
     totals = deposit_totals(document)
     pdf.set_font(FONT_FAMILY, "", TABLE_PT + 1)
     pdf.cell(130, ROW_MM + 0.5, "Zaplacené zálohy celkem", align="R")
