@@ -45,7 +45,7 @@ def checked_decimal(field: str, value: Decimal, maximum: Decimal, places: int) -
     assert isinstance(exponent, int)
     if -exponent > places and value != value.quantize(Decimal(1).scaleb(-places)):
         raise InvalidField(field, str(value), f"must have at most {places} decimal places")
-    return value.quantize(Decimal(1).scaleb(-places)) if places else value.quantize(_WHOLE)
+    return value.quantize(Decimal(1).scaleb(-places))
 
 
 def register_totals(request: QuoteRequest, registers: Registers) -> dict[str, Decimal]:
@@ -66,21 +66,23 @@ def register_totals(request: QuoteRequest, registers: Registers) -> dict[str, De
 def _electricity_consumption(consumption: Consumption, registers: Registers) -> dict[str, Decimal]:
     if consumption.kwh is not None:
         raise InvalidField("consumption.kwh", str(consumption.kwh), "is for gas; electricity is in MWh")
+    names = ("vt_mwh", "nt_mwh", "mwh")
+    given = {name: value for name in names if (value := getattr(consumption, name)) is not None}
     values = {
         name: checked_decimal(f"consumption.{name}", value, CONSUMPTION_MWH_MAX, 3)
-        for name in ("vt_mwh", "nt_mwh", "mwh") if (value := getattr(consumption, name)) is not None
+        for name, value in given.items()
     }
     if not values:
         raise InvalidField("consumption", None, "needs mwh, or vt_mwh and nt_mwh")
     if registers == "vt_nt":
         if "mwh" in values:
             reason = "the rate is two-rate: give vt_mwh and nt_mwh"
-            raise InvalidField("consumption.mwh", str(values["mwh"]), reason)
+            raise InvalidField("consumption.mwh", str(given["mwh"]), reason)
         return {"vt": values.get("vt_mwh", Decimal("0.000")), "nt": values.get("nt_mwh", Decimal("0.000"))}
     if values.get("nt_mwh", 0) != 0:
-        raise InvalidField("consumption.nt_mwh", str(values["nt_mwh"]), "the rate is single-rate: no NT")
+        raise InvalidField("consumption.nt_mwh", str(given["nt_mwh"]), "the rate is single-rate: no NT")
     if "mwh" in values and "vt_mwh" in values:
-        raise InvalidField("consumption.vt_mwh", str(values["vt_mwh"]), "give mwh or vt_mwh, not both")
+        raise InvalidField("consumption.vt_mwh", str(given["vt_mwh"]), "give mwh or vt_mwh, not both")
     return {"single": values.get("mwh", values.get("vt_mwh", Decimal("0.000")))}
 
 

@@ -11,10 +11,12 @@ from gateway.cli import ConfigOption, cli_settings, guarded
 from gateway.cli.bench import bench_app
 from gateway.cli.bench_readings import bench_readings
 from gateway.cli.bench_rules import bench_rules
+from gateway.cli.billing import billing_app
 from gateway.cli.dlq import dlq_app
 from gateway.cli.keys import keys_app
 from gateway.cli.masterdata import demo_data, import_app
 from gateway.cli.ote import ote_app
+from gateway.cli.readings import readings_app
 from gateway.cli.rules import rules_app
 from gateway.cli.topics import topics_command
 from gateway.config import Settings
@@ -94,6 +96,8 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(rules_app, name="rules")
 app.add_typer(ote_app, name="ote")
 app.add_typer(distributor_app, name="distributor")
+app.add_typer(readings_app, name="readings")
+app.add_typer(billing_app, name="billing")
 
 if __name__ == "__main__":
     app()

@@ -145,17 +145,19 @@ class ApiRoutes:
         self, method: str, path: str, *, summary: str, request: Any = None, response: Any = None,
         status: int = 200, role: Role | RoleName | None = None, public: bool = False,
         query: Sequence[QueryParam] = (), path_params: Sequence[PathParam] = (), errors: Iterable[int] = (),
-        request_media: Sequence[str] = (), response_media: Sequence[str] = (),
+        request_media: Sequence[str] = (), response_media: Sequence[str] = (), changes_nothing: bool = False,
     ) -> Callable[[H], H]:
         """Declare a route. ``role`` defaults to the method's (``default_role``) and may only raise it;
+        ``changes_nothing`` declares a POST that only calculates (a body too rich for a query), which then
+        needs only ``reader``;
         ``errors`` adds statuses to those every such route has (401/403, 400 and 422 with a body or query,
         404 with path parameters). ``request_media``/``response_media``: the body or the answer is bytes of
         these media types rather than JSON (``request``/``response`` then stay None)."""
         if (request is not None and request_media) or (response is not None and response_media):
             raise ValueError(f"{method} {path}: a body is either JSON (a type) or bytes (media types)")
-        needed = None if public else Role(role) if role is not None else default_role(method)
-        if needed is not None and not needed.covers(default_role(method)):
-            least = default_role(method)
+        least = Role.READER if changes_nothing else default_role(method)
+        needed = None if public else Role(role) if role is not None else least
+        if needed is not None and not needed.covers(least):
             raise ValueError(f"{method} {path}: a {method} needs at least the role {least}, not {needed}")
         if public and role is not None:
             raise ValueError(f"{method} {path}: a public route needs no role")
