@@ -16,6 +16,7 @@ from gateway.cli.dlq import dlq_app
 from gateway.cli.keys import keys_app
 from gateway.cli.masterdata import demo_data, import_app
 from gateway.cli.ote import ote_app
+from gateway.cli.readings import readings_app
 from gateway.cli.rules import rules_app
 from gateway.cli.topics import topics_command
 from gateway.config import Settings
@@ -95,6 +96,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(rules_app, name="rules")
 app.add_typer(ote_app, name="ote")
 app.add_typer(distributor_app, name="distributor")
+app.add_typer(readings_app, name="readings")
 app.add_typer(billing_app, name="billing")
 
 if __name__ == "__main__":

@@ -42,6 +42,14 @@ def line_vat(line: SettlementLine) -> Decimal:
     return (line.amount * line.vat_rate / _HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def unit_price_tax_inclusive(line: SettlementLine) -> Decimal:
+    """The unit price with VAT to 6 decimals, shown with 2 when the rest are zeros (``3496.90``)."""
+    inclusive = line.unit_price * (_HUNDRED + line.vat_rate) / _HUNDRED
+    exact = inclusive.quantize(UNIT_PRICE_DECIMALS, rounding=ROUND_HALF_UP)
+    short = exact.quantize(CENT)
+    return short if short == exact else exact.normalize()
+
+
 def write_lines(root: etree._Element, document: InvoiceDocument) -> None:
     vat_applicable = "true" if document.kind in TAX_DOCUMENT_KINDS else "false"
     lines = sub(root, "InvoiceLines")
@@ -56,8 +64,7 @@ def write_lines(root: etree._Element, document: InvoiceDocument) -> None:
         sub(line, "LineExtensionAmountTaxInclusive", item.amount + vat)
         sub(line, "LineExtensionTaxAmount", vat)
         sub(line, "UnitPrice", item.unit_price)
-        inclusive = item.unit_price * (_HUNDRED + item.vat_rate) / _HUNDRED
-        sub(line, "UnitPriceTaxInclusive", inclusive.quantize(UNIT_PRICE_DECIMALS, rounding=ROUND_HALF_UP))
+        sub(line, "UnitPriceTaxInclusive", unit_price_tax_inclusive(item))
         category = sub(line, "ClassifiedTaxCategory")
         sub(category, "Percent", item.vat_rate)
         sub(category, "VATCalculationMethod", VAT_FROM_BASE)
