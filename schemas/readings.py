@@ -18,8 +18,8 @@ from schemas.envelope import Payload, payload
 
 Register = Literal["vt", "nt", "single"]
 ReadingReason = Literal["periodic", "switch", "final", "move", "control"]
-#: actual: read by the DSO; estimated: the DSO's or our estimate; customer: a self-reading (samoodečet) entered
-#: by the customer or the back office.
+#: actual: read by the DSO (or on site); estimated: the DSO's or our estimate; customer: a self-reading
+#: (samoodečet) entered by the customer or the back office.
 ReadingKind = Literal["actual", "estimated", "customer"]
 #: new: first time seen; duplicate: the same values again (not applied twice); correction: other values
 #: for a period already read, replacing ``corrects``.
