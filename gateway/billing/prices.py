@@ -121,22 +121,29 @@ def check_price_lists(root: Path) -> tuple[list[str], list[Problem]]:
     for directory in sorted(path for path in root.iterdir() if path.is_dir()):
         ids.append(directory.name)
         try:
-            price_list, found = _read(directory, _list_files(directory))
+            problems.extend(_read(directory, _list_files(directory))[1])
         except PriceListInvalid as exc:
-            price_list, found = None, exc.problems
-        problems.extend(found)
-        if price_list is not None and price_list.meta.default:
+            problems.extend(exc.problems)
+        if _is_default(directory):
             defaults.append(directory.name)
     if len(defaults) != 1:
         problems.append(Problem(str(root), "default", defaults, "exactly one list must have default = true"))
     return ids, problems
 
 
+def _is_default(directory: Path) -> bool:
+    """Whether the list says ``default = true`` (read on its own: a list with other problems still counts)."""
+    head = directory / LIST_FILE
+    try:
+        return head.is_file() and _parse(head).get("default") is True
+    except (PriceListInvalid, tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+        return False
+
+
 def default_list(root: Path) -> Path:
     """The directory of the list marked ``default = true`` under ``root``."""
     for directory in sorted(path for path in root.iterdir() if path.is_dir()):
-        head = directory / LIST_FILE
-        if head.is_file() and _parse(head).get("default") is True:
+        if _is_default(directory):
             return directory
     raise InvalidField("price_list", None, f"no price list under {root} has default = true")
 
