@@ -131,11 +131,21 @@ def check_price_lists(root: Path) -> tuple[list[str], list[Problem]]:
     return ids, problems
 
 
+_defaults: dict[tuple[Path, int, int], bool] = {}
+
+
 def _is_default(directory: Path) -> bool:
-    """Whether the list says ``default = true`` (read on its own: a list with other problems still counts)."""
+    """Whether the list says ``default = true`` (read on its own: a list with other problems still counts).
+    Remembered per file version, as a request without ``price_list`` asks this every time."""
     head = directory / LIST_FILE
     try:
-        return head.is_file() and _parse(head).get("default") is True
+        status = head.stat()
+        key = (head, status.st_mtime_ns, status.st_size)
+        if key not in _defaults:
+            if len(_defaults) >= LIST_CACHE_MAX:
+                _defaults.clear()
+            _defaults[key] = _parse(head).get("default") is True
+        return _defaults[key]
     except (PriceListInvalid, tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
         return False
 

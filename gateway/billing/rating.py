@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, Literal
 
@@ -48,17 +48,19 @@ class Component:
 
 @dataclass(frozen=True)
 class Quantities:
-    """What each piece holds: MWh per register, and months."""
+    """What each piece holds: MWh per register, and months; computed once, read by every line."""
 
     pieces: list[Piece]
     mwh: dict[str, list[Decimal]]
+    by_source: dict[str, list[Decimal]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        totals = [sum(values, Decimal("0.000")) for values in zip(*self.mwh.values(), strict=True)]
+        by_source = {**self.mwh, "all": totals, "months": [months(piece) for piece in self.pieces]}
+        object.__setattr__(self, "by_source", by_source)
 
     def of(self, source: Source, index: int) -> Decimal:
-        if source == "months":
-            return months(self.pieces[index])
-        if source == "all":
-            return sum((values[index] for values in self.mwh.values()), Decimal("0.000"))
-        return self.mwh[source][index]
+        return self.by_source[source][index]
 
 
 def mwh_prices(entries: Sequence[MwhVersion], price_list: PriceList) -> list[Priced]:

@@ -20,7 +20,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from typing import Final
 
 #: Consumption in MWh is kept to whole kWh.
@@ -28,6 +27,8 @@ MWH_STEP: Final = Decimal("0.001")
 #: Months of a prorated monthly fee: 4 places, so a day is at least 1/31 ≈ 0.0323 month.
 MONTHS_STEP: Final = Decimal("0.0001")
 ONE_DAY: Final = dt.timedelta(days=1)
+#: A multiple of every month's length (28, 29, 30, 31 days): TDD weights per day stay whole numbers.
+MONTH_DAYS_MULTIPLE: Final = 28 * 29 * 30 * 31
 
 
 @dataclass(frozen=True)
@@ -60,46 +61,52 @@ def cut(period_from: dt.date, period_to: dt.date, changes: Iterable[dt.date]) ->
     return pieces
 
 
-def round_fraction(value: Fraction, step: Decimal) -> Decimal:
-    """``value`` rounded half-up (away from zero on a tie) to a multiple of ``step``, exactly."""
-    units = value / Fraction(step)
-    magnitude = abs(units)
-    whole = int(magnitude + Fraction(1, 2))  # int() floors a non-negative Fraction
-    return (Decimal(whole if units >= 0 else -whole) * step).quantize(step)
-
-
 def months(piece: Piece) -> Decimal:
     """The piece's share of its calendar month, anchored at the month (see the module docstring)."""
     assert piece.start.month == piece.end.month and piece.start.year == piece.end.year
     length = days_in_month(piece.start)
-    end = round_fraction(Fraction(piece.end.day, length), MONTHS_STEP)
-    begin = round_fraction(Fraction(piece.start.day - 1, length), MONTHS_STEP)
-    return end - begin
+    return _month_share(piece.end.day, length) - _month_share(piece.start.day - 1, length)
 
 
-def weights(pieces: Sequence[Piece], tdd: Sequence[Decimal] | None) -> list[Fraction]:
-    """Each piece's weight: its days, or with ``tdd`` (12 monthly weights) days × weight ÷ month's days."""
+def _month_share(day: int, length: int) -> Decimal:
+    """``day / length`` half-up to ``MONTHS_STEP``, in integers: the hot path of every fee line."""
+    units = int(1 / MONTHS_STEP)
+    return Decimal((2 * day * units + length) // (2 * length)).scaleb(-4).quantize(MONTHS_STEP)
+
+
+def weights(pieces: Sequence[Piece], tdd: Sequence[Decimal] | None) -> list[int]:
+    """Each piece's weight as an integer: its days, or with ``tdd`` (12 monthly weights) days × weight ÷ the
+    month's days, scaled by a common factor (10^places × the months' common multiple) to stay exact."""
     if tdd is None:
-        return [Fraction(piece.days) for piece in pieces]
+        return [piece.days for piece in pieces]
+    places = max(-_exponent(weight) for weight in tdd)
+    units = [int(weight.scaleb(places)) for weight in tdd]
+    assert all(Decimal(unit).scaleb(-places) == weight for unit, weight in zip(units, tdd, strict=True))
     return [
-        Fraction(piece.days) * Fraction(tdd[piece.start.month - 1]) / days_in_month(piece.start)
+        piece.days * units[piece.start.month - 1] * (MONTH_DAYS_MULTIPLE // days_in_month(piece.start))
         for piece in pieces
     ]
 
 
-def allocate(total: Decimal, shares: Sequence[Fraction]) -> list[Decimal]:
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return min(exponent, 0)
+
+
+def allocate(total: Decimal, shares: Sequence[int]) -> list[Decimal]:
     """``total`` shared in proportion to ``shares`` by cumulative rounding to ``MWH_STEP``; sums exactly."""
     assert total >= 0 and total == total.quantize(MWH_STEP)
-    whole = sum(shares, Fraction(0))
+    kwh, whole = int(total.scaleb(3)), sum(shares)
     assert whole > 0
-    exact, running, previous = Fraction(total), Fraction(0), Decimal(0)
+    running = previous = 0
     quantities = []
     for share in shares:
         running += share
-        reached = round_fraction(exact * running / whole, MWH_STEP)
-        quantities.append(reached - previous)
+        reached = (2 * kwh * running + whole) // (2 * whole)  # half-up of kwh × running / whole
+        quantities.append(Decimal(reached - previous).scaleb(-3).quantize(MWH_STEP))
         previous = reached
-    assert previous == total
+    assert previous == kwh
     return quantities
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -86,9 +85,8 @@ def test_months_add_up_however_a_month_is_cut() -> None:
 
 def test_allocation_adds_up_and_a_cut_piece_keeps_its_quantity() -> None:
     total = Decimal("2.101")
-    assert sum(allocate(total, [Fraction(1), Fraction(1), Fraction(1)])) == total
-    assert allocate(total, [Fraction(1), Fraction(1), Fraction(1)]) == [Decimal("0.700"), Decimal("0.701"),
-                                                                          Decimal("0.700")]
+    assert sum(allocate(total, [1, 1, 1])) == total
+    assert allocate(total, [1, 1, 1]) == [Decimal("0.700"), Decimal("0.701"), Decimal("0.700")]
     # Cutting the middle piece in two: the two halves hold exactly what the middle piece held.
-    finer = allocate(total, [Fraction(2), Fraction(1), Fraction(1), Fraction(2)])
+    finer = allocate(total, [2, 1, 1, 2])
     assert finer[1] + finer[2] == Decimal("0.701") and finer[0] == Decimal("0.700")
