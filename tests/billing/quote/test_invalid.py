@@ -100,6 +100,8 @@ def test_gas_readings_need_the_conversion_data_and_positive_values() -> None:
     (b'"consumption": {"vt_mwh": 2.1}', "consumption.vt_mwh", 2.1),
     (b'"consumption": {"vt_mwh": "2.1", "extra": "1"}', "consumption.extra", None),
     (b'"commodity": "water"', "commodity", "water"),
+    (b'"opm": {"dso": "CEZ", "rate": "D02d", "breaker_phases": 3, "breaker_amps": 25.5}',
+     "opm.breaker_amps", 25.5),
     (b'"period_to": "2026-02-30"', "period_to", "2026-02-30"),
 ])
 def test_the_decoder_names_the_field(body: bytes, field: str, value: object) -> None:
