@@ -27,6 +27,8 @@ Commodity = Literal["electricity", "gas"]
 
 #: Registers a reading may carry at most (VT and NT; a single-rate meter has one).
 REGISTERS_PER_READING_MAX: Final = 2
+# What ``_canonical`` makes of a register's four gas values when it has none (electricity), ahead.
+_NO_GAS_VALUES: Final = "|-|-|-|-;"
 #: OTE register code → ours, for a two-rate meter.
 _TWO_RATE: Final[dict[str, Register]] = {"VT": "vt", "NT": "nt"}
 #: [I] The one register of a single-rate meter comes coded VT (the golden message's second reading).
@@ -91,8 +93,12 @@ def fingerprint(registers: tuple[RegisterValue, ...], dso_energy_kwh: tuple[Deci
     c = _canonical
     text = "".join(
         f"{value.register}|{c(value.start_state)}|{c(value.end_state)}|{c(value.consumption_kwh)}"
-        f"|{c(value.volume_m3)}|{c(value.conversion_factor)}|{c(value.calorific_value_kwh_per_m3)}"
-        f"|{c(dso_kwh)};"
+        + (
+            _NO_GAS_VALUES if value.volume_m3 is None and value.conversion_factor is None
+            and value.calorific_value_kwh_per_m3 is None and dso_kwh is None
+            else f"|{c(value.volume_m3)}|{c(value.conversion_factor)}|{c(value.calorific_value_kwh_per_m3)}"
+            f"|{c(dso_kwh)};"
+        )
         for value, dso_kwh in pairs
     )
     return hashlib.blake2b(text.encode(), digest_size=FINGERPRINT_BYTES).digest()
