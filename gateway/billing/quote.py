@@ -87,6 +87,7 @@ def resolve_list(root: Path, name: str | None, *, paths_allowed: bool) -> PriceL
 def quote(request: QuoteRequest, root: Path, *, paths_allowed: bool = False) -> Settlement:
     """The settlement of ``request`` with the prices of its list (root: the price lists' directory)."""
     _check_request(request)
+    advances = checked_decimal("advances_paid", request.advances_paid, ADVANCES_MAX, 2)
     price_list = resolve_list(root, request.price_list, paths_allowed=paths_allowed)
     _check_period(request, price_list)
     product = price_list.products.get(request.product)
@@ -95,7 +96,10 @@ def quote(request: QuoteRequest, root: Path, *, paths_allowed: bool = False) -> 
         raise InvalidField("product", request.product, reason)
     components, registers = _components(request, price_list)
     totals = register_totals(request, "vt_nt" if registers == ["vt", "nt"] else "single")
+    variants = poze(request, price_list) if request.commodity == "electricity" else None
     changes = {version.valid_from for component in components for version in component.versions}
+    # POZE is billed apart (the lower of two variants) but its price changes cut the period like the others.
+    changes |= {version.valid_from for version in variants.mwh} if variants else set()
     pieces = cut(request.period_from, request.period_to, changes)
     tdd = getattr(price_list.meta.tdd, request.commodity) if product.split_by_tdd else None
     shares = weights(pieces, tdd)
@@ -104,9 +108,8 @@ def quote(request: QuoteRequest, root: Path, *, paths_allowed: bool = False) -> 
     found: list[SettlementLine] = []
     for component in components:
         found.extend(lines(component, quantities, vat_rate))
-    if request.commodity == "electricity":
-        found.extend(poze_lines(poze(request, price_list), quantities, vat_rate))
-    advances = checked_decimal("advances_paid", request.advances_paid, ADVANCES_MAX, 2)
+    if variants is not None:
+        found.extend(poze_lines(variants, quantities, vat_rate))
     return settle(found, period=(request.period_from, request.period_to),
                   round_to_whole_czk=product.round_to_whole_czk, advances_paid=advances)
 

@@ -6,9 +6,14 @@ a fee are the calendar month's share to 4 places. Amount = quantity × unit pric
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
-from tests.billing.quote.support import electricity, gas, rows, settle
+import msgspec
+
+from gateway.billing.quote import decode_quote, quote
+from tests.billing.quote.support import PRICES, electricity, gas, rows, settle
 
 
 def test_single_rate_year_with_a_product_price_change_and_rounding() -> None:
@@ -138,3 +143,24 @@ def test_electricity_readings_give_the_same_settlement_as_their_consumption() ->
                 {"register": "vt", "date": "2026-06-30", "value": "2044.1"},
                 {"register": "vt", "date": "2026-12-31", "value": "3100.4"}]  # 2100.4 kWh → 2.100 MWh
     assert settle(electricity(consumption=None, readings=readings)) == settle(electricity())
+
+
+def test_a_poze_price_change_cuts_the_period_too(tmp_path: Path) -> None:
+    prices = tmp_path / "sample-2026"
+    shutil.copytree(PRICES / "sample-2026", prices)
+    head = prices / "list.toml"
+    text = head.read_text(encoding="utf-8")
+    breaker = text[text.index("breaker = ["):text.index("[[electricity_market_operator]]")]
+    later = f"[[poze]]\nvalid_from = 2026-04-15\nmwh = 450.00\n{breaker}"
+    text = text.replace("[[electricity_market_operator]]", later + "[[electricity_market_operator]]")
+    head.write_text(text, encoding="utf-8")
+    request = msgspec.json.encode(electricity(price_list=str(prices)))
+    settlement = quote(decode_quote(request), PRICES, paths_allowed=True)
+    # Mid-month, so only the POZE change cuts there: 1 January to 14 April, 2.100 × 104/365 = 0.59836 →
+    # 0.598 MWh; the rest at the new price. The commodity's lines are as without the change.
+    assert [row for row in rows(settlement) if row[0] in ("POZE", "COMMODITY")] == [
+        ("COMMODITY", "2026-01-01", "2026-06-30", "1.041", "MWh", "2690.00", "2800.29"),
+        ("COMMODITY", "2026-07-01", "2026-12-31", "1.059", "MWh", "2490.00", "2636.91"),
+        ("POZE", "2026-01-01", "2026-04-14", "0.598", "MWh", "495.00", "296.01"),
+        ("POZE", "2026-04-15", "2026-12-31", "1.502", "MWh", "450.00", "675.90"),
+    ]
