@@ -5,7 +5,8 @@ Group ``proud.readings`` reads ``ote.received`` (``schemas.ote.events``). The me
 (``metered-electricity``: CDSDATA, ``metered-gas``: CDSGASPOF GP6) are filed (``store.file_readings``) and
 each filed reading — new, duplicate or correction — is announced by one ``meter.reading`` keyed by its OPM,
 all in the handler's transaction, so a message is filed and announced once however often it is delivered.
-Other families are not ours and are skipped.
+A filed reading that is not an estimate supersedes the estimates it replaces (``estimates``). Other families
+are not ours and are skipped.
 
 The message travels in the event as JSON; a message too large for the bus (``message`` None) is read from its
 ``ote_archive`` row and decoded again by the codec, which accepted it when it arrived. A batch of messages is
@@ -26,6 +27,7 @@ from connectors.ote.topics import OTE_INBOUND
 from gateway.bus.handler import HandlerContext, Subscription
 from gateway.config import Settings
 from gateway.errors import HandlerRejected, MalformedMessage
+from gateway.readings.estimates import Filed, replace_estimates
 from gateway.readings.model import Incoming, from_electricity, from_gas
 from gateway.readings.prepare import prepare_batch
 from gateway.readings.store import READINGS_PER_BATCH_MAX, file_readings
@@ -65,7 +67,12 @@ async def handle_many(contexts: Sequence[HandlerContext]) -> None:
         batch = pending[start : start + READINGS_PER_BATCH_MAX]
         readings = [reading for reading, _ in batch]
         prepared = prepare_batch(readings, now, [cause for _, cause in batch])
-        await file_readings(conn, prepared, now, readings)
+        decisions = await file_readings(conn, prepared, now, readings)
+        await replace_estimates(conn, [
+            Filed(decision.id, reading.opm, reading.meter_id, reading.date_to)
+            for reading, decision in zip(readings, decisions, strict=True)
+            if reading.kind != "estimated" and decision.status != "duplicate"
+        ])
 
 
 async def readings_of(ctx: HandlerContext) -> list[Incoming]:

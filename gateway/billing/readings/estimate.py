@@ -12,8 +12,8 @@ Each register's state is its last state before the day that is not an estimate (
 Rounded half-up to whole units (``ESTIMATE_QUANTUM``), as a meter shows them; a state past the register's
 range wraps. The estimate is stored through ``record.store_states`` (a ``meter.reading`` with kind
 ``estimated``) and replaced by the first reading that is not an estimate within
-``timeline.ESTIMATE_REPLACED_WITHIN_DAYS`` of its day. Where such a reading exists already, no estimate is
-made (``Conflict``).
+``ESTIMATE_REPLACED_WITHIN_DAYS`` (``gateway.readings.estimates``) of its day. Where such a reading exists
+already, no estimate is made (``Conflict``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from gateway.billing.readings import timeline as tl
 from gateway.billing.readings.compute import difference
 from gateway.errors import Conflict
 from gateway.masterdata import tables as md
+from gateway.readings.estimates import ESTIMATE_REPLACED_WITHIN_DAYS
 from schemas.billing.readings import Estimate, EstimatedRegister, EstimateIn, EstimateMethod
 from schemas.readings import Register
 
@@ -53,7 +54,7 @@ async def estimate_reading(conn: AsyncConnection, now: dt.datetime, code: str, d
     day = data.date
     opm = await record.opm_row(conn, code)
     meter = await record.meter_on(conn, opm, day, None)
-    tolerance = dt.timedelta(days=tl.ESTIMATE_REPLACED_WITHIN_DAYS)
+    tolerance = dt.timedelta(days=ESTIMATE_REPLACED_WITHIN_DAYS)
     timeline = await tl.load(conn, opm.code, day - dt.timedelta(days=STATES_READ_DAYS), day + tolerance)
     info = timeline.meter(meter.serial)
     assert info is not None, meter.serial
@@ -73,7 +74,7 @@ def estimate_register(
 ) -> EstimatedRegister:
     """One register's estimated state on ``day`` (pure: the timeline and the technical data in force)."""
     states = [point for point in timeline.points_of(meter.serial, register) if point.kind != "estimated"]
-    near = [point for point in states if abs((point.day - day).days) <= tl.ESTIMATE_REPLACED_WITHIN_DAYS]
+    near = [point for point in states if abs((point.day - day).days) <= ESTIMATE_REPLACED_WITHIN_DAYS]
     if near:
         raise Conflict(
             f"OPM {timeline.opm} meter {meter.serial} {register} has a {near[0].kind} state of "

@@ -32,6 +32,7 @@ from gateway.masterdata.opm_checks import lookup_code
 from gateway.masterdata.service_base import local_date
 from gateway.readings import store
 from gateway.readings import tables as rd
+from gateway.readings.estimates import Filed, replace_estimates
 from gateway.readings.model import fingerprint
 from gateway.readings.topics import METER_READINGS
 from schemas.billing.readings import ReadingIn, RecordedReading
@@ -91,7 +92,8 @@ async def store_states(
         await _supersede(conn, [corrects], reading_id)
     replaced: list[int] = []
     if kind != "estimated" and status != "duplicate":
-        replaced = await _replace_estimates(conn, entry, reading_id, corrects)
+        filed = Filed(reading_id, entry.opm, entry.meter, day)
+        replaced = sorted(await replace_estimates(conn, [filed]))
     row = _reading_row(entry, status, reading_id, now, digest)
     row.update(corrects=corrects, duplicate_of=previous if status == "duplicate" else None)
     await conn.execute(rd.reading.insert().values(row))
@@ -236,21 +238,6 @@ async def _supersede(conn: AsyncConnection, ids: list[int], by: int) -> None:
     )
     # Loaded in force under the OPM's row lock (PostgreSQL) or the write lock (SQLite): none can have gone.
     assert result.rowcount == len(ids), (result.rowcount, ids)
-
-
-async def _replace_estimates(
-    conn: AsyncConnection, entry: _Entry, by: int, corrected: int | None
-) -> list[int]:
-    r = rd.reading.c
-    tolerance = dt.timedelta(days=tl.ESTIMATE_REPLACED_WITHIN_DAYS)
-    ids = list(await conn.scalars(sa.select(r.id).where(
-        r.opm == entry.opm, r.meter_id == entry.meter, r.kind == "estimated", r.superseded_by.is_(None),
-        r.status != "duplicate", r.date_to.between(entry.day - tolerance, entry.day + tolerance),
-    ).order_by(r.id)))
-    ids = [reading_id for reading_id in ids if reading_id != corrected]
-    if ids:
-        await _supersede(conn, ids, by)
-    return ids
 
 
 def _reading_row(

@@ -33,12 +33,10 @@ from gateway.errors import NotFound
 from gateway.masterdata import tables as md
 from gateway.masterdata.opm_checks import lookup_code
 from gateway.readings import tables as rd
+from gateway.readings.estimates import ESTIMATE_REPLACED_WITHIN_DAYS
 from schemas.billing.readings import PointKind, Unit, UsedReading
 from schemas.readings import Register
 
-#: An estimate within this many days of a reading that is not one is replaced by it (issue #6: "replaced
-#: when the actual reading arrives"); a periodic reading comes a few days either side of its planned date.
-ESTIMATE_REPLACED_WITHIN_DAYS: Final = 7
 #: Master data's register codes → the store's.
 REGISTER_OF_CODE: Final[dict[str, Register]] = {"VT": "vt", "NT": "nt", "SINGLE": "single"}
 UNIT_OF_COMMODITY: Final[dict[str, Unit]] = {"electricity": "kWh", "gas": "m3"}

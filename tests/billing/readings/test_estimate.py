@@ -26,6 +26,7 @@ from tests.billing.readings.support import (
     reading_events,
     superseded_by,
 )
+from tests.readings.support import deliver, electricity, filed, single_rate
 
 
 async def estimate(engine: AsyncEngine, opm: Opm, date: str) -> Estimate:
@@ -112,3 +113,20 @@ async def test_no_estimate_beside_an_actual_reading_or_without_a_basis(engine: A
         await estimate(engine, opm, "2025-09-30")
     assert len(await reading_events(engine, opm.code)) == 1
 
+
+
+async def test_a_reading_from_cs_ote_supersedes_the_estimate(engine: AsyncEngine) -> None:
+    """The readings consumer marks the estimate superseded by the DSO's actual reading within a week."""
+    opm = await new_opm(engine, meter("CZ-7731206", "2020-01-01"))
+    await enter(engine, opm, "2024-12-31", single="5000")
+    estimated = await estimate(engine, opm, "2025-04-28")
+    other = await new_opm(engine, meter("CZ-7731206", "2020-01-01"))
+    await enter(engine, other, "2024-12-31", single="5000")
+    untouched = await estimate(engine, other, "2025-04-28")
+
+    await deliver(engine, electricity(single_rate(opm.code, reading_type="1")))
+
+    [ote] = [row for row in await filed(engine, opm.code) if row.row.source == "ote"]
+    async with engine.connect() as conn:
+        assert await superseded_by(conn, estimated.reading.reading_id) == ote.row.id
+        assert await superseded_by(conn, untouched.reading.reading_id) is None
