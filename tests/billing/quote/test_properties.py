@@ -53,7 +53,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     dso = draw(st.sampled_from(sorted(PRICE_LIST.rates)))
     rate = draw(st.sampled_from(sorted(PRICE_LIST.rates[dso])))
     phases = draw(st.sampled_from([1, 3]))
-    amps = draw(st.sampled_from([16, 25] if phases == 1 else [10, 16, 25, 32, 50, 63, 80, 125]))
+    amps = draw(st.sampled_from([16, 25, 40] if phases == 1 else [10, 16, 25, 32, 50, 63, 80, 125]))
     consumption = ({"mwh": draw(kwh)} if PRICE_LIST.rates[dso][rate].registers == "single"
                    else {"vt_mwh": draw(kwh), "nt_mwh": draw(kwh)})
     product = draw(st.sampled_from(["E-STANDARD", "E-FIX", "E-PROFIL"]))
