@@ -110,4 +110,5 @@ async def send_reminder(ctx: ActionContext, params: Mapping[str, Any]) -> None:
 
 # Domain actions register themselves on import. Imported here, last (``ACTIONS`` exists by now), so that
 # every user of the registry (the daemon, ``proud rules check|test``, the scenario tests) sees them.
+import gateway.billing.actions  # noqa: E402
 import gateway.switching.actions  # noqa: E402, F401
