@@ -10,7 +10,9 @@ import msgspec
 
 from schemas.masterdata.activities import EntityRef
 
-DocumentKind = Literal["contract", "power_of_attorney", "welcome_letter", "correspondence", "other"]
+DocumentKind = Literal[
+    "contract", "power_of_attorney", "welcome_letter", "correspondence", "invoice", "other",
+]
 
 
 class DocumentVersion(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,0 +1,145 @@
+"""The billing checks (issue #6, "Controlling"): their *facts*, computed here, and the *decision*, kept apart.
+
+``pre_check_facts`` and ``post_check_facts`` return plain dicts of JSON values (booleans, decimal strings,
+texts) so that a decision table (``rules/decisions/billing_checks.json``) can be evaluated on them;
+``decide`` is the default decision in Python: each fact flag that is true gives its finding code, unless a
+clerk released that code for the order. A caller that evaluates a table instead passes its codes to
+``findings_of``.
+
+Facts (pre): flags ``reading_missing``, ``implausible_consumption``, ``supplied``/``not_supplied``,
+``price_missing``; values ``missing`` (text), ``days_after_period``, ``consumption_kwh``, ``daily_kwh``,
+``history_daily_kwh``. Facts (post): flags ``negative_total``, ``far_above_history``, ``zero_consumption``;
+values ``total``, ``history_total``, ``history_factor``, ``consumption_kwh``. Numbers are Decimals (None
+when unknown); each flag's text for the clerk is under ``texts`` by its code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+from schemas.billing.orders import CheckStage, Finding
+from schemas.billing.readings import Consumption
+from schemas.billing.readings import Finding as ReadingFinding
+from schemas.billing.settlement import Settlement
+
+READING_MISSING: Final = "READING_MISSING"
+IMPLAUSIBLE_CONSUMPTION: Final = "IMPLAUSIBLE_CONSUMPTION"
+NOT_SUPPLIED: Final = "NOT_SUPPLIED"
+PRICE_MISSING: Final = "PRICE_MISSING"
+NEGATIVE_TOTAL: Final = "NEGATIVE_TOTAL"
+FAR_ABOVE_HISTORY: Final = "FAR_ABOVE_HISTORY"
+ZERO_CONSUMPTION: Final = "ZERO_CONSUMPTION"
+
+#: The fact flag of each check, by stage: ``decide`` outsorts for each flag that is true.
+PRE_CHECKS: Final[dict[str, str]] = {
+    "reading_missing": READING_MISSING,
+    "implausible_consumption": IMPLAUSIBLE_CONSUMPTION,
+    "not_supplied": NOT_SUPPLIED,
+    "price_missing": PRICE_MISSING,
+}
+POST_CHECKS: Final[dict[str, str]] = {
+    "negative_total": NEGATIVE_TOTAL,
+    "far_above_history": FAR_ABOVE_HISTORY,
+    "zero_consumption": ZERO_CONSUMPTION,
+}
+#: Without consumption or prices there is nothing to bill: ``bill_contract`` outsorts for these whatever the
+#: decision says (a release cannot make a reading or a price appear).
+BLOCKING_CODES: Final = frozenset({READING_MISSING, PRICE_MISSING})
+#: A bill above this many times the account's previous settlement total is outsorted (FAR_ABOVE_HISTORY).
+#: [I] 3, like the readings' jump factor: a cold winter doubles a heated household's bill, not triples it.
+HISTORY_FACTOR: Final = Decimal(3)
+#: Plausibility findings of the reading store that make the consumption implausible. ``zero_consumption``
+#: is the post-check's own; ``reading_outside_period`` is normal (a periodic reading ± some weeks).
+IMPLAUSIBLE_FINDINGS: Final = frozenset({"negative_consumption", "consumption_jump"})
+
+assert HISTORY_FACTOR > 1
+
+
+def pre_check_facts(
+    consumption: Consumption | None, *, today: dt.date, supplied: bool, supply_text: str,
+    price_problems: Iterable[str],
+) -> dict[str, Any]:
+    """The facts before pricing: the consumption and its findings, our supply over the period, the prices.
+
+    Numbers are Decimals (``to_zen`` gives a table numbers); ``*_kwh`` sum the registers in their unit
+    (kWh; m³ for gas, whose kWh depend on the calorific value)."""
+    texts: dict[str, str] = {}
+    findings = consumption.findings if consumption is not None else ()
+    missing = [finding.text for finding in findings if finding.code == "missing_reading"]
+    if consumption is None:
+        missing.append("no consumption could be read for the period")
+    if missing:
+        texts[READING_MISSING] = "; ".join(missing)
+    implausible = [finding.text for finding in findings if finding.code in IMPLAUSIBLE_FINDINGS]
+    if implausible:
+        texts[IMPLAUSIBLE_CONSUMPTION] = "; ".join(implausible)
+    if not supplied:
+        texts[NOT_SUPPLIED] = supply_text
+    problems = list(price_problems)
+    if problems:
+        texts[PRICE_MISSING] = "; ".join(problems)
+    used = None if consumption is None or missing else total_consumption(consumption)
+    days = None if consumption is None else (consumption.period_to - consumption.period_from).days + 1
+    return {
+        "reading_missing": bool(missing), "missing": "; ".join(missing),
+        "days_after_period": None if consumption is None else (today - consumption.period_to).days,
+        "implausible_consumption": bool(implausible), "supplied": supplied, "not_supplied": not supplied,
+        "price_missing": bool(problems), "consumption_kwh": used,
+        "daily_kwh": None if used is None or not days else used / days,
+        "history_daily_kwh": _history_daily(findings), "texts": texts,
+    }
+
+
+def total_consumption(consumption: Consumption) -> Decimal:
+    """All registers together, in the registers' unit."""
+    return sum((register.consumption for register in consumption.registers), Decimal(0))
+
+
+def _history_daily(findings: Iterable[ReadingFinding]) -> Decimal | None:
+    """The previous year's consumption per day where the store judged a jump against it."""
+    days = [Decimal(f.values["previous_year_per_day"]) for f in findings if f.code == "consumption_jump"]
+    return sum(days, Decimal(0)) if days else None
+
+
+def post_check_facts(
+    settlement: Settlement, *, consumption: Decimal, unit: str, previous_total: Decimal | None,
+) -> dict[str, Any]:
+    """The facts after pricing: the bill's total against zero and the account's previous settlement."""
+    texts: dict[str, str] = {}
+    total = settlement.total
+    if total < 0:
+        texts[NEGATIVE_TOTAL] = f"the total {total} CZK is negative"
+    far = previous_total is not None and previous_total > 0 and total > HISTORY_FACTOR * previous_total
+    if far:
+        texts[FAR_ABOVE_HISTORY] = (
+            f"the total {total} CZK is more than {HISTORY_FACTOR} × the previous settlement's "
+            f"{previous_total} CZK"
+        )
+    if consumption == 0:
+        texts[ZERO_CONSUMPTION] = f"no consumption in the period (0 {unit})"
+    return {
+        "total": total, "history_total": previous_total, "history_factor": HISTORY_FACTOR,
+        "consumption_kwh": consumption, "negative_total": total < 0, "far_above_history": far,
+        "zero_consumption": consumption == 0, "texts": texts,
+    }
+
+
+#: A decision: the findings of a stage's facts, leaving out codes released (``decide`` by default; the
+#: billing worker may pass one that evaluates ``rules/decisions/``).
+CheckDecision = Callable[[CheckStage, Mapping[str, Any], frozenset[str]], tuple[Finding, ...]]
+
+
+def decide(stage: CheckStage, facts: Mapping[str, Any], released: frozenset[str]) -> tuple[Finding, ...]:
+    """The default decision: a finding for each true flag of ``stage`` whose code is not released."""
+    checks = PRE_CHECKS if stage == "pre" else POST_CHECKS
+    return findings_of((code for flag, code in checks.items() if facts.get(flag) and code not in released),
+                       facts)
+
+
+def findings_of(codes: Iterable[str], facts: Mapping[str, Any]) -> tuple[Finding, ...]:
+    """Each code as a finding with the facts' text for it."""
+    texts: Mapping[str, str] = facts.get("texts", {})
+    return tuple(Finding(code=code, text=texts.get(code, code)) for code in codes)

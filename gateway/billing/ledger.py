@@ -1,0 +1,155 @@
+"""Invoices and the contract-account sub-ledger in the database: reading and writing ``bl_invoice`` and
+``bl_receivable`` (``gateway.billing.ledger_tables``), always in the caller's transaction.
+
+* **Advances paid** for a bill: the paid part (amount − open amount) of the account's advance-request
+  receivables due inside the period; each one a non-taxed deposit on the invoice.
+* **Posting** an invoice: its balance as a receivable due on the due date, open in full (positive: due from
+  the customer; negative: an overpayment owed to them).
+* **Reversal** by a credit note: a receivable of minus the original's amount, which takes over what was paid
+  of it: the original is closed (open 0) and the credit note stays open for the paid part, as a credit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any, Final
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.billing.ledger_tables import invoice as bl_invoice
+from gateway.billing.ledger_tables import receivable as bl_receivable
+from gateway.clock import as_utc
+from gateway.errors import NotFound
+from schemas.billing.bill import Invoice, Ledger, Receivable
+from schemas.billing.invoice import NonTaxedDeposit
+from schemas.billing.settlement import Settlement
+
+#: Receivables one ledger answer lists at most (the newest); the totals cover them all.
+LEDGER_ROWS_MAX: Final = 1_000
+ZERO: Final = Decimal("0.00")
+
+
+async def advances_paid(
+    conn: AsyncConnection, account: str, period_from: dt.date, period_to: dt.date
+) -> list[NonTaxedDeposit]:
+    """The account's advances paid on requests due in the period, oldest first (none: an empty list)."""
+    r = bl_receivable.c
+    rows = await conn.execute(
+        sa.select(r.document, r.amount, r.open_amount, r.due_date, r.paid_on)
+        .where(r.account == account, r.kind == "advance_request", r.due_date.between(period_from, period_to))
+        .order_by(r.due_date, r.document)
+    )
+    return [
+        NonTaxedDeposit(
+            document_number=row.document, variable_symbol=account, paid_on=row.paid_on or row.due_date,
+            amount=row.amount - row.open_amount,
+        )
+        for row in rows if row.amount - row.open_amount > 0
+    ]
+
+
+async def previous_settlement_total(conn: AsyncConnection, account: str, before: dt.date) -> Decimal | None:
+    """The total of the account's last issued settlement for a period ending before ``before``."""
+    i = bl_invoice.c
+    total: Decimal | None = await conn.scalar(
+        sa.select(i.total).where(
+            i.account == account, i.kind == "settlement", i.status == "issued", i.period_to < before,
+        ).order_by(i.period_to.desc(), i.created_at.desc()).limit(1)
+    )
+    return total
+
+
+async def issued_settlement(conn: AsyncConnection, contract: str, period_to: dt.date) -> Invoice | None:
+    """The issued settlement of ``contract`` for the period ending ``period_to``, if there is one."""
+    i = bl_invoice.c
+    row = (await conn.execute(sa.select(bl_invoice).where(
+        i.contract == contract, i.period_to == period_to, i.kind == "settlement", i.status == "issued",
+    ))).first()
+    return None if row is None else invoice_from(row)
+
+
+async def get_invoice(conn: AsyncConnection, number: str, *, for_update: bool = False) -> Invoice:
+    query = sa.select(bl_invoice).where(bl_invoice.c.number == number)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound(f"invoice {number!r} does not exist")
+    return invoice_from(row)
+
+
+def invoice_from(row: Any) -> Invoice:
+    return Invoice(
+        number=row.number, kind=row.kind, status=row.status, contract=row.contract, account=row.account,
+        opm=row.opm, period_from=row.period_from, period_to=row.period_to, issue_date=row.issue_date,
+        due_date=row.due_date, total_base=row.total_base, total_vat=row.total_vat, total=row.total,
+        advances_paid=row.advances_paid, balance=row.balance,
+        settlement=msgspec.json.decode(row.settlement, type=Settlement), corrects=row.corrects,
+        cancelled_by=row.cancelled_by, documents=tuple(uuid.UUID(item) for item in row.documents),
+        uuid=row.uuid,
+    )
+
+
+async def store_invoice(conn: AsyncConnection, invoice: Invoice, now: dt.datetime) -> None:
+    """Insert the issued invoice and post its receivable (a credit note's: see ``reverse``)."""
+    assert invoice.number is not None and invoice.uuid is not None
+    await conn.execute(sa.insert(bl_invoice).values(
+        number=invoice.number, uuid=invoice.uuid, kind=invoice.kind, status=invoice.status,
+        contract=invoice.contract, account=invoice.account, opm=invoice.opm, period_from=invoice.period_from,
+        period_to=invoice.period_to, issue_date=invoice.issue_date, due_date=invoice.due_date,
+        total_base=invoice.total_base, total_vat=invoice.total_vat, total=invoice.total,
+        advances_paid=invoice.advances_paid, balance=invoice.balance, corrects=invoice.corrects,
+        cancelled_by=None, settlement=msgspec.json.encode(invoice.settlement).decode(),
+        documents=[str(item) for item in invoice.documents], created_at=now,
+    ))
+    if invoice.kind == "settlement":
+        await conn.execute(sa.insert(bl_receivable).values(
+            account=invoice.account, document=invoice.number, kind="invoice", amount=invoice.balance,
+            open_amount=invoice.balance, due_date=invoice.due_date, paid_on=None, posted_at=now,
+        ))
+
+
+async def reverse(conn: AsyncConnection, original: Invoice, credit_note: Invoice, now: dt.datetime) -> None:
+    """Cancel ``original`` by ``credit_note``: its receivable is closed and reversed by the credit note's."""
+    assert original.number is not None and credit_note.number is not None
+    r = bl_receivable.c
+    row = (await conn.execute(
+        sa.select(r.amount, r.open_amount).where(r.document == original.number).with_for_update()
+    )).one()
+    await conn.execute(sa.update(bl_receivable).where(r.document == original.number).values(open_amount=ZERO))
+    await conn.execute(sa.insert(bl_receivable).values(
+        account=original.account, document=credit_note.number, kind="credit_note", amount=-row.amount,
+        open_amount=row.open_amount - row.amount, due_date=credit_note.due_date, paid_on=None, posted_at=now,
+    ))
+    await conn.execute(
+        sa.update(bl_invoice).where(bl_invoice.c.number == original.number)
+        .values(status="cancelled", cancelled_by=credit_note.number)
+    )
+
+
+async def account_ledger(conn: AsyncConnection, account: str) -> Ledger:
+    """The account's receivables, newest first (at most ``LEDGER_ROWS_MAX``), and its totals."""
+    r = bl_receivable.c
+    totals = (await conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(r.amount), 0), sa.func.coalesce(sa.func.sum(r.open_amount), 0))
+        .where(r.account == account)
+    )).one()
+    rows = await conn.execute(
+        sa.select(bl_receivable).where(r.account == account)
+        .order_by(r.posted_at.desc(), r.id.desc()).limit(LEDGER_ROWS_MAX)
+    )
+    receivables = [
+        Receivable(
+            document=row.document, kind=row.kind, amount=row.amount, open_amount=row.open_amount,
+            due_date=row.due_date, posted_at=as_utc(row.posted_at), paid_on=row.paid_on,
+        )
+        for row in rows
+    ]
+    return Ledger(
+        account=account, receivables=receivables, balance=Decimal(totals[0]).quantize(ZERO),
+        open_total=Decimal(totals[1]).quantize(ZERO),
+    )
