@@ -5,6 +5,7 @@ connector instance, so ``gateway.market`` builds it in the daemon.)"""
 from __future__ import annotations
 
 from gateway.bench.handler import BenchHandler
+from gateway.billing.worker import billing_subscriptions
 from gateway.bus.handler import Subscription
 from gateway.bus.topics import BENCH_EVENTS
 from gateway.config import Settings
@@ -28,6 +29,7 @@ def builtin_subscriptions(settings: Settings) -> list[Subscription]:
         welcome_letters(settings, files).subscription(),
         *switching_subscriptions(),
         readings_subscription(settings),
+        *billing_subscriptions(settings, files),
         # Only when this install also acts as a distribution system operator (``distributor_ean``).
         *([registration] if (registration := registration_subscription(settings)) is not None else []),
     ]

@@ -83,24 +83,38 @@ def finding(table: str, row: object) -> Finding:
 
 
 class Checks:
-    """The two tables of a rules directory."""
+    """The two tables of a rules directory, read when first needed and again when a file changes (the
+    GoRules editor saves over them; a daemon without billing still starts)."""
 
     def __init__(self, rules_dir: Path) -> None:
-        decisions = rules_dir / "decisions"
-        self.pre = CheckTable(decisions / f"{PRECHECK_TABLE}.json")
-        self.post = CheckTable(decisions / f"{POSTCHECK_TABLE}.json")
+        self._directory = rules_dir / "decisions"
+        self._tables: dict[str, tuple[int, CheckTable]] = {}
+
+    def table(self, name: str) -> CheckTable:
+        path = self._directory / f"{name}.json"
+        try:
+            changed = path.stat().st_mtime_ns
+        except OSError as exc:
+            raise ConfigError("rules_dir", str(path), f"no decision table: {exc}") from exc
+        known = self._tables.get(name)
+        if known is None or known[0] != changed:
+            known = (changed, CheckTable(path))
+            self._tables[name] = known
+        return known[1]
 
     def precheck(self, facts: Mapping[str, Any], released: Collection[str] = ()) -> PreCheck:
+        table = self.table(PRECHECK_TABLE)
         outsort: list[Finding] = []
         wait: list[Finding] = []
-        for row in self.pre.rows(facts):
-            found = finding(self.pre.name, row)
+        for row in table.rows(facts):
+            found = finding(table.name, row)
             if found.code not in released:
                 (wait if row.get("wait") is True else outsort).append(found)
         return PreCheck(tuple(outsort), tuple(wait))
 
     def postcheck(self, facts: Mapping[str, Any], released: Collection[str] = ()) -> tuple[Finding, ...]:
-        found = (finding(self.post.name, row) for row in self.post.rows(facts))
+        table = self.table(POSTCHECK_TABLE)
+        found = (finding(table.name, row) for row in table.rows(facts))
         return tuple(item for item in found if item.code not in released)
 
 

@@ -11,11 +11,13 @@ import typer
 from gateway.billing.prices import PriceListInvalid, check_price_lists
 from gateway.billing.quote import decode_quote, quote
 from gateway.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, guarded
+from gateway.cli.billing_orders import register as register_orders
 from gateway.errors import InvalidField
 
 billing_app = typer.Typer(help="Billing: the price calculator and price lists.", no_args_is_help=True)
 prices_app = typer.Typer(help="Price lists (rules/prices/<id>/*.toml).", no_args_is_help=True)
 billing_app.add_typer(prices_app, name="prices")
+register_orders(billing_app)  # order, orders, outsorted, release, cancel: gateway/cli/billing_orders.py
 
 #: Where the price lists are unless --prices says otherwise: rules/prices under the working directory.
 PRICES_ROOT_DEFAULT: Final = Path("rules") / "prices"

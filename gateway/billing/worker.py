@@ -1,0 +1,115 @@
+"""The billing worker: each ``billing.bill_requested`` on ``billing.work`` becomes a bill or a reason why not.
+
+    bill_requested ─→ bill_contract(decide = the tables of rules/decisions)
+        pre-check findings the table waits for only ─→ billing.waiting_for_reading
+        other findings (pre or post)                ─→ billing.outsorted (stage, findings)
+        an error only a person can fix              ─→ billing.outsorted (BILLING_ERROR)
+        billed and its documents filed              ─→ billing.billed, billing.invoiced
+
+A consumer of group ``proud.billing-worker``. ``billing.work`` is keyed by OPM, so one OPM's bills are made
+in order, and its partitions spread a mass run over the worker processes; each partition draws invoice
+numbers from its own series (worker = partition), so no two consumers ever wait for one number row. The
+answers go to ``billing.orders`` keyed by the order, where the ``billing_order`` machine takes them. Bill,
+documents, ledger postings and answers are one transaction with the inbox row: a redelivered request bills
+nothing twice.
+
+Nothing here sends the invoice to the customer: there is no e-mail, post or portal channel yet, so an order
+stays ``invoiced`` until one emits ``billing.sent``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import structlog
+
+from gateway.billing.bill import bill_contract
+from gateway.billing.checks import Checks, TableDecision
+from gateway.billing.invoices.numbering import WORKER_MAX
+from gateway.billing.order_intake import FinalBillIntake
+from gateway.billing.topics import BILLING_ORDERS, BILLING_WORK
+from gateway.bus.handler import HandlerContext, Subscription
+from gateway.config import Settings
+from gateway.errors import Conflict, HandlerRejected, InvalidField, NotFound
+from gateway.masterdata.filestore import FileStore
+from schemas.billing import bill
+from schemas.billing.orders import (
+    Billed,
+    BillRequested,
+    Finding,
+    Invoiced,
+    Outsorted,
+    WaitingForReading,
+)
+from schemas.envelope import Payload
+
+log = structlog.get_logger(__name__)
+
+BILLING_WORKER_GROUP: Final = "proud.billing-worker"
+#: The finding of a bill that failed for a reason retrying will not fix (a contract without terms, …).
+BILLING_ERROR: Final = "BILLING_ERROR"
+#: The price lists' directory under the rules directory, as for ``POST /api/billing/quote``.
+PRICES_SUBDIRECTORY: Final = "prices"
+
+
+def replies(request: BillRequested, outcome: bill.BillOutcome, decision: TableDecision) -> list[Payload]:
+    """The messages that answer ``request`` on ``billing.orders``."""
+    order = request.order
+    if isinstance(outcome, bill.Outsorted):
+        if outcome.stage == "pre" and decision.only_waiting(outcome.findings):
+            text = "; ".join(finding.text for finding in outcome.findings)
+            return [WaitingForReading(order=order, opm=request.opm, text=text)]
+        return [Outsorted(order=order, stage=outcome.stage, findings=outcome.findings)]
+    invoice = outcome.invoice
+    if invoice.number is None:
+        raise HandlerRejected(f"bill_contract billed order {order} without issuing an invoice number")
+    billed = Billed(order=order, invoice=invoice.number, total=invoice.total, balance=invoice.balance)
+    if not invoice.documents:
+        return [billed]  # the order stays billed until its documents are filed
+    documents = tuple(str(document) for document in invoice.documents)
+    return [billed, Invoiced(order=order, invoice=invoice.number, documents=documents)]
+
+
+@dataclass(frozen=True, slots=True)
+class BillingWorker:
+    """The handler of ``billing.work``."""
+
+    files: FileStore
+    checks: Checks
+    #: The price lists: ``<rules_dir>/prices``.
+    prices: Path
+
+    def subscription(self) -> Subscription:
+        return Subscription(BILLING_WORKER_GROUP, (BILLING_WORK.name,), self)
+
+    async def __call__(self, ctx: HandlerContext) -> None:
+        request = ctx.envelope.payload
+        if not isinstance(request, BillRequested):
+            expected = BillRequested.message_type
+            raise HandlerRejected(f"the billing worker got {ctx.envelope.type}, expected {expected}")
+        decision = TableDecision(self.checks)
+        try:
+            # A savepoint: a bill that fails half-way leaves nothing behind when the answer is committed.
+            async with ctx.conn.begin_nested():
+                outcome = await bill_contract(
+                    ctx.conn, contract=request.contract, period_from=request.period_from,
+                    period_to=request.period_to, now=ctx.now, worker=ctx.record.partition % (WORKER_MAX + 1),
+                    files=self.files, released=frozenset(request.released), issue=True, prices=self.prices,
+                    decision=decision,
+                )
+        except (InvalidField, NotFound, Conflict) as exc:
+            # A person must fix master data or prices; the order shows them why instead of a dead letter.
+            finding = Finding(code=BILLING_ERROR, text=exc.message)
+            outcome = bill.Outsorted(stage="pre", findings=(finding,))
+        for reply in replies(request, outcome, decision):
+            ctx.emit_payload(BILLING_ORDERS.name, reply, key=request.order)
+        log.info("billing.order.answered", order=request.order, outcome=type(outcome).__name__)
+
+
+def billing_subscriptions(settings: Settings, files: FileStore) -> list[Subscription]:
+    """The billing worker and the final-bill intake (``switch.final_bill_ordered`` → an order)."""
+    rules = Path(settings.rules_dir)
+    worker = BillingWorker(files, Checks(rules), rules / PRICES_SUBDIRECTORY)
+    return [worker.subscription(), FinalBillIntake().subscription()]

@@ -1,0 +1,178 @@
+"""The controls' decision tables (rules/decisions/billing_precheck.json, billing_postcheck.json): each
+finding from the facts ``gateway.billing.bill_checks`` computes, the thresholds at their edges, released
+codes left out, zen's own evaluation agreeing with the compiled table, and the worker's wait decision."""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zen
+
+from gateway.billing.checks import POSTCHECK_TABLE, PRECHECK_TABLE, Checks, TableDecision
+from gateway.process.expressions import from_zen, to_zen
+from schemas.billing.orders import Finding
+
+RULES = Path(__file__).resolve().parents[3] / "rules"
+
+
+def pre(**facts: Any) -> dict[str, Any]:
+    """Pre-check facts of a plain period (as ``pre_check_facts`` shapes them), with ``facts`` changed."""
+    base: dict[str, Any] = {
+        "reading_missing": False, "missing": "", "days_after_period": 5, "implausible_consumption": False,
+        "supplied": True, "not_supplied": False, "price_missing": False, "consumption_kwh": Decimal("1500"),
+        "daily_kwh": Decimal("8.29"), "history_daily_kwh": None, "texts": {},
+    }
+    return {**base, **facts}
+
+
+def post(**facts: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "total": Decimal("9876.54"), "history_total": Decimal("8000.00"), "history_factor": Decimal(3),
+        "consumption_kwh": Decimal("1500"), "negative_total": False, "far_above_history": False,
+        "zero_consumption": False, "texts": {},
+    }
+    return {**base, **facts}
+
+
+@pytest.fixture(scope="module")
+def checks() -> Checks:
+    return Checks(RULES)
+
+
+def codes(findings: tuple[Finding, ...]) -> list[str]:
+    return [finding.code for finding in findings]
+
+
+def test_a_plain_period_and_bill_find_nothing(checks: Checks) -> None:
+    verdict = checks.precheck(pre())
+    assert (verdict.outsort, verdict.wait) == ((), ())
+    assert checks.postcheck(post()) == ()
+
+
+@pytest.mark.parametrize(("days", "waits"), [(0, True), (19, True), (20, False), (400, False)])
+def test_a_missing_reading_waits_20_days_then_outsorts(checks: Checks, days: int, waits: bool) -> None:
+    facts = pre(reading_missing=True, missing="vt at 2026-06-30", days_after_period=days,
+                consumption_kwh=None, daily_kwh=None)
+
+    verdict = checks.precheck(facts)
+
+    [found] = verdict.wait if waits else verdict.outsort
+    assert found.code == "READING_MISSING" and "vt at 2026-06-30" in found.text
+    assert (verdict.outsort if waits else verdict.wait) == ()
+
+
+def test_negative_consumption_is_implausible(checks: Checks) -> None:
+    [found] = checks.precheck(pre(consumption_kwh=Decimal("-120"), daily_kwh=Decimal("-0.66"))).outsort
+    assert found.code == "IMPLAUSIBLE_CONSUMPTION" and "-120" in found.text
+
+
+@pytest.mark.parametrize(("daily", "flagged"), [("30.01", True), ("30", False), ("5", False)])
+def test_a_jump_above_3_times_the_year_before_is_implausible(
+    checks: Checks, daily: str, flagged: bool
+) -> None:
+    facts = pre(daily_kwh=Decimal(daily), history_daily_kwh=Decimal("10"))
+    assert codes(checks.precheck(facts).outsort) == (["IMPLAUSIBLE_CONSUMPTION"] if flagged else [])
+
+
+def test_without_history_there_is_no_jump(checks: Checks) -> None:
+    assert checks.precheck(pre(daily_kwh=Decimal("1000"), history_daily_kwh=None)).outsort == ()
+
+
+def test_not_supplied_and_missing_price_name_the_facts_texts(checks: Checks) -> None:
+    facts = pre(supplied=False, not_supplied=True, price_missing=True, texts={
+        "NOT_SUPPLIED": "the contract ended on 2026-03-31",
+        "PRICE_MISSING": "no product E-XYZ in sample-2026",
+    })
+
+    verdict = checks.precheck(facts)
+
+    assert [(f.code, f.text) for f in verdict.outsort] == [
+        ("NOT_SUPPLIED", "We did not supply the OPM over the whole period: the contract ended on 2026-03-31"),
+        ("PRICE_MISSING", "No price for the period: no product E-XYZ in sample-2026"),
+    ]
+
+
+def test_every_pre_check_at_once_in_table_order(checks: Checks) -> None:
+    facts = pre(reading_missing=True, missing="nt", days_after_period=30, consumption_kwh=Decimal("-1"),
+                supplied=False, price_missing=True, texts={"NOT_SUPPLIED": "x", "PRICE_MISSING": "y"})
+    assert codes(checks.precheck(facts).outsort) == [
+        "READING_MISSING", "IMPLAUSIBLE_CONSUMPTION", "NOT_SUPPLIED", "PRICE_MISSING",
+    ]
+
+
+def test_a_negative_total_is_outsorted(checks: Checks) -> None:
+    [found] = checks.postcheck(post(total=Decimal("-10.50"), history_total=None))
+    assert found.code == "NEGATIVE_TOTAL" and "-10.5" in found.text
+
+
+@pytest.mark.parametrize(("total", "flagged"), [("24000.01", True), ("24000.00", False)])
+def test_more_than_3_times_the_previous_total_is_far_above_history(
+    checks: Checks, total: str, flagged: bool
+) -> None:
+    found = checks.postcheck(post(total=Decimal(total), history_total=Decimal("8000.00")))
+    assert codes(found) == (["FAR_ABOVE_HISTORY"] if flagged else [])
+
+
+def test_without_a_previous_bill_no_total_is_far_above_history(checks: Checks) -> None:
+    assert checks.postcheck(post(total=Decimal("99999.99"), history_total=None)) == ()
+
+
+def test_zero_consumption_is_outsorted(checks: Checks) -> None:
+    [found] = checks.postcheck(post(consumption_kwh=Decimal(0)))
+    assert found.code == "ZERO_CONSUMPTION"
+
+
+def test_released_codes_are_left_out(checks: Checks) -> None:
+    facts = post(total=Decimal("-1"), consumption_kwh=Decimal(0))
+    assert codes(checks.postcheck(facts, released={"NEGATIVE_TOTAL"})) == ["ZERO_CONSUMPTION"]
+    waiting = pre(reading_missing=True, missing="vt", days_after_period=1)
+    assert checks.precheck(waiting, released={"READING_MISSING"}).wait == ()
+
+
+@pytest.mark.parametrize(("name", "facts"), [
+    (PRECHECK_TABLE, pre(reading_missing=True, missing="vt", days_after_period=3, supplied=False,
+                         daily_kwh=Decimal("50"), history_daily_kwh=Decimal("2"),
+                         texts={"NOT_SUPPLIED": "x"})),
+    (POSTCHECK_TABLE, post(total=Decimal("-5"), consumption_kwh=Decimal(0))),
+])
+def test_zen_evaluates_the_tables_as_the_compiled_path_does(
+    checks: Checks, name: str, facts: dict[str, Any]
+) -> None:
+    text = (RULES / "decisions" / f"{name}.json").read_text(encoding="utf-8")
+    by_zen = from_zen(zen.ZenEngine().create_decision(text).evaluate(to_zen(facts))["result"])
+    assert by_zen == checks.table(name).rows(facts)
+    assert json.loads(text)["nodes"][1]["content"]["hitPolicy"] == "collect"
+
+
+def test_the_decision_waits_only_when_every_finding_is_one_to_wait_for(checks: Checks) -> None:
+    decision = TableDecision(checks)
+    waiting = pre(reading_missing=True, missing="vt", days_after_period=3)
+
+    found = decision("pre", waiting, frozenset())
+
+    assert codes(found) == ["READING_MISSING"] and decision.only_waiting(found)
+    also = (*found, Finding(code="PRICE_MISSING", text="added by bill_contract"))
+    assert not decision.only_waiting(also)
+    found = decision("pre", {**waiting, "supplied": False, "texts": {"NOT_SUPPLIED": "x"}}, frozenset())
+    assert codes(found) == ["NOT_SUPPLIED", "READING_MISSING"] and not decision.only_waiting(found)
+    assert codes(decision("post", post(total=Decimal("-1")), frozenset())) == ["NEGATIVE_TOTAL"]
+
+
+def test_a_changed_table_is_read_again(tmp_path: Path) -> None:
+    decisions = tmp_path / "decisions"
+    decisions.mkdir()
+    source = (RULES / "decisions" / f"{POSTCHECK_TABLE}.json").read_text(encoding="utf-8")
+    target = decisions / f"{POSTCHECK_TABLE}.json"
+    target.write_text(source, encoding="utf-8")
+    checks = Checks(tmp_path)
+    assert checks.postcheck(post(total=Decimal("20000"))) == ()
+
+    target.write_text(source.replace("3 * history_total", "2 * history_total"), encoding="utf-8")
+    os.utime(target, ns=(1, 1))
+
+    assert codes(checks.postcheck(post(total=Decimal("20000")))) == ["FAR_ABOVE_HISTORY"]
