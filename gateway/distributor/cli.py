@@ -9,7 +9,7 @@ that has not ended).
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Final
 
 import msgspec
 import typer
@@ -67,13 +67,17 @@ def report_command(
         raise typer.Exit(EXIT_FAILED)
 
 
+#: Note kinds of OPMs that were sent nevertheless, as the summary words them.
+_SENT_WITH: Final = {"gaps": "sent with gaps", "provisional": "sent with provisional values"}
+
+
 def print_summary(summary: ReportSummary, out: Console) -> None:
     verb = "would queue" if summary.dry_run else "queued"
     out.print(f"distributor report {summary.period}{' (dry run: nothing queued)' if summary.dry_run else ''}")
     out.print(f"  OPMs: {summary.opms}, messages {verb}: {summary.messages} "
               f"(in batches of at most {MESSAGES_PER_BATCH_MAX})")
     for kind, count in sorted(summary.counts.items()):
-        out.print(f"  {'sent with gaps' if kind == 'gaps' else 'skipped, ' + kind}: {count}")
+        out.print(f"  {_SENT_WITH.get(kind) or 'skipped, ' + kind}: {count}")
     if summary.notes:
         shown = len(summary.notes)
         total = sum(summary.counts.values())

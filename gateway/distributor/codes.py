@@ -25,9 +25,13 @@ MESSAGE_CODE_METERED_ELECTRICITY: Final = "521"
 #: [C] §4: CDSGASPOF, the DSO's distribution invoice basis.
 MESSAGE_CODE_METERED_GAS: Final = MESSAGE_CODE_GAS_POF
 
-#: [I] ``reading-type`` of a reading taken from the meter (real) or estimated: the codes the readings service
-#: reads (``gateway.readings.codes.READING_TYPE_KIND``; its ``3``, a self-reading, is also "actual").
-READING_TYPE_BY_KIND: Final[Mapping[str, str]] = MappingProxyType({"actual": "1", "estimated": "2"})
+#: [I] ``reading-type`` of a reading taken from the meter (real), a customer's self-reading or an estimate:
+#: the codes the readings service reads (``gateway.readings.codes.READING_TYPE_KIND``, which files its
+#: ``3``, a self-reading the DSO accepted, as "actual"; the store's ``customer`` kind is for readings
+#: entered here).
+READING_TYPE_BY_KIND: Final[Mapping[str, str]] = MappingProxyType({
+    "actual": "1", "estimated": "2", "customer": "3",
+})
 #: [I] ``reading-reason``: why the meter was read, in our vocabulary (``schemas.readings.ReadingReason``
 #: plus ``meter_change``) → the code the readings service reads (``gateway.readings.codes.READING_REASON``),
 #: so that one code list serves both directions. ``MC`` (meter change) is ours alone: the readings service
@@ -37,7 +41,10 @@ READING_REASON_BY_CAUSE: Final[Mapping[str, str]] = MappingProxyType({
     **{reason: code for code, reason in READING_REASON.items()},
     "meter_change": READING_REASON_METER_CHANGE,
 })
-assert all(READING_TYPE_KIND[code] == kind for kind, code in READING_TYPE_BY_KIND.items())
+assert all(
+    READING_TYPE_KIND[code] == ("actual" if kind == "customer" else kind)
+    for kind, code in READING_TYPE_BY_KIND.items()
+)
 assert set(READING_REASON_BY_CAUSE) == {*READING_REASON.values(), "meter_change"}
 #: [I] Master data's register codes → CDSDATA's (only VT and NT exist there): a single-tariff meter counts
 #: everything on its one register, reported as VT (as the golden file's single-register reading does).

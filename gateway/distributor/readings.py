@@ -1,12 +1,15 @@
-"""Where the monthly report gets its readings: ``readings_for_period(conn, opm, period)``, one boundary.
+"""The report's readings: what a source holds for an OPM and month (``PeriodReadings``); master data's part.
 
-Today the source is master data: the meter readings it stores when a meter is changed
-(``gateway.masterdata.opm.change_meter``: the removed meter's final readings, the new meter's initial ones).
-A meter with both gives one reading for the time it was installed, reported in the month it was removed.
-That is all master data knows: periodic readings and gas-day values (volume, calorific value, energy) will
-come from the readings store (``gateway.readings``, tables ``meter_reading``), and only this function then
-changes. The report takes the source as a parameter (``ReadingsSource``), so tests and the future store
-plug in the same way.
+A source is any ``ReadingsSource``: ``(conn, opm, period) -> PeriodReadings``. The report's default is
+``gateway.distributor.sources.readings_for_period``, the combination of two:
+
+* master data (``masterdata_readings``, here): the meter readings it stores when a meter is changed
+  (``gateway.masterdata.opm.change_meter``: the removed meter's final readings, the new meter's initial
+  ones). A meter with both gives one reading for the time it was installed, reported in the month it was
+  removed;
+* the reading store (``gateway.distributor.store_readings``: tables ``rd_reading`` and ``rd_register``,
+  ``gateway.readings.tables``), of which only the readings this install took count (source ``manual``),
+  never those CS OTE sent us (source ``ote``): a DSO does not send CS OTE its own data back.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from gateway.errors import InvalidField
 from gateway.masterdata import tables as t
 
 _MONTH: Final = re.compile(r"(\d{4})-(\d{2})")
-#: Reading kinds and causes of our own vocabulary (``codes`` maps them to OTE's codes).
-ReadingKind = Literal["actual", "estimated"]
+#: Reading kinds and causes of our own vocabulary (``codes`` maps them to OTE's codes); ``customer`` is a
+#: customer's self-reading the DSO accepted.
+ReadingKind = Literal["actual", "customer", "estimated"]
 ReadingCause = Literal["periodic", "switch", "final", "move", "control", "meter_change"]
 
 
@@ -113,11 +117,13 @@ class GasMeterDays:
 
 @dataclass(frozen=True, slots=True)
 class PeriodReadings:
-    """What a source holds for one OPM and month; ``gaps`` says, in words, what it could not use and why."""
+    """What a source holds for one OPM and month; ``gaps`` says, in words, what it could not use and why;
+    ``provisional`` what it sends that is not measured (the report names both in its summary)."""
 
     electricity: tuple[MeterPeriod, ...] = ()
     gas: tuple[GasMeterDays, ...] = ()
     gaps: tuple[str, ...] = ()
+    provisional: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -128,11 +134,11 @@ ReadingsSource = Callable[[AsyncConnection, OpmRef, Month], Awaitable[PeriodRead
 
 #: What master data lacks for a gas report, in the words of a skipped OPM.
 GAS_NOT_IN_MASTERDATA: Final = (
-    "master data keeps no gas-day values (volume, calorific value, energy); the readings store will"
+    "master data keeps no gas-day values (volume, calorific value, energy); the readings store does"
 )
 
 
-async def readings_for_period(conn: AsyncConnection, opm: OpmRef, period: Month) -> PeriodReadings:
+async def masterdata_readings(conn: AsyncConnection, opm: OpmRef, period: Month) -> PeriodReadings:
     """The readings of ``opm`` for ``period`` from master data: each meter removed in the period that has
     both an initial and a final reading gives one ``meter_change`` reading over its time installed."""
     if opm.commodity == "gas":

@@ -2,7 +2,7 @@
 
 ``run_report`` walks our OPMs (``md_opm.dso`` = our EAN) in code order, ``MESSAGES_PER_BATCH_MAX`` at a
 time. Each batch is one transaction: for each OPM not yet reported for the month, it reads the readings
-(``ReadingsSource``, by default ``readings.readings_for_period``), builds the message, encodes it with the
+(``ReadingsSource``, by default ``sources.readings_for_period``), builds the message, encodes it with the
 OTE codec (XSD-validated; what fails is skipped, named, never queued), and queues one ``ote.send`` per
 message in the outbox together with a ``distributor_report`` row. So nothing is lost (the outbox relays it,
 the sender retries) and nothing is sent twice: a second run of the month skips every OPM already reported.
@@ -32,7 +32,8 @@ from gateway.bus.base import OutgoingRecord
 from gateway.clock import Clock
 from gateway.distributor.identity import PROCESS_REPORT, DistributorIdentity, ote_send
 from gateway.distributor.messages import report_message
-from gateway.distributor.readings import Month, OpmRef, ReadingsSource, readings_for_period
+from gateway.distributor.readings import Month, OpmRef, ReadingsSource
+from gateway.distributor.sources import readings_for_period
 from gateway.distributor.tables import distributor_report
 from gateway.errors import InvalidField
 from gateway.masterdata import tables as t
@@ -45,8 +46,9 @@ MESSAGES_PER_BATCH_MAX: Final = 200
 NOTES_KEPT_MAX: Final = 100
 assert 0 < MESSAGES_PER_BATCH_MAX <= limits.OUTBOX_BATCH_MAX
 
-#: Why an OPM was skipped, or (``gaps``) sent with parts its source could not use.
-NoteKind = Literal["already_reported", "no_readings", "invalid", "gaps"]
+#: Why an OPM was skipped, or sent with parts its source could not use (``gaps``) or with values that are
+#: not measured (``provisional``).
+NoteKind = Literal["already_reported", "no_readings", "invalid", "gaps", "provisional"]
 SKIP_KINDS: Final = ("already_reported", "no_readings", "invalid")
 
 
@@ -161,6 +163,8 @@ async def _batch(
             continue
         if readings.gaps:
             summary.note(opm.code, "gaps", "; ".join(readings.gaps))
+        if readings.provisional:
+            summary.note(opm.code, "provisional", "; ".join(readings.provisional))
         envelope = new_envelope(ote_send(message, PROCESS_REPORT), key=opm.code, now=now)
         batch.records.append(outbox.envelope_record(OTE_OUTBOUND.name, envelope))
         batch.rows.append({
