@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import connectors.ote.tables  # noqa: F401  (registers ``ote_archive`` on ``metadata``)
+import gateway.billing.advances.tables  # registers the ``bl_advance_*`` tables on ``metadata``
 import gateway.billing.invoices.tables  # registers ``invoice_series`` on ``metadata``
 import gateway.billing.ledger_tables  # registers ``bl_invoice`` and ``bl_receivable`` on ``metadata``
 import gateway.distributor.tables  # registers ``distributor_report`` on ``metadata``

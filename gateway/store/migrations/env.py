@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import connectors.ote.tables  # noqa: F401  (registers ``ote_archive`` on ``metadata``)
+import gateway.billing.advances.tables  # registers the ``bl_advance_*`` tables on ``metadata``
 import gateway.billing.invoices.tables  # registers ``invoice_series`` on ``metadata``
 import gateway.billing.ledger_tables  # registers ``bl_invoice`` and ``bl_receivable`` on ``metadata``
 import gateway.distributor.tables  # registers ``distributor_report`` on ``metadata``

@@ -1,0 +1,2 @@
+"""Advances (zálohy): schedules, mass regeneration, advance requests and tax documents for received
+payments (docs/billing.md)."""
