@@ -150,6 +150,6 @@ async def account_ledger(conn: AsyncConnection, account: str) -> Ledger:
         for row in rows
     ]
     return Ledger(
-        account=account, receivables=receivables, balance=Decimal(totals[0]).quantize(ZERO),
+        account=account, receivables=receivables, charged=Decimal(totals[0]).quantize(ZERO),
         open_total=Decimal(totals[1]).quantize(ZERO),
     )

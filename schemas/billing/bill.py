@@ -120,5 +120,7 @@ class Receivable(msgspec.Struct, frozen=True, kw_only=True):
 class Ledger(msgspec.Struct, frozen=True, kw_only=True):
     account: str
     receivables: list[Receivable]
-    balance: Decimal  # sum of amounts
-    open_total: Decimal  # sum of open amounts
+    #: Sum of the amounts: everything charged and credited, before payments.
+    charged: Decimal
+    #: Sum of the open amounts: what the customer owes now (negative: what we owe them).
+    open_total: Decimal

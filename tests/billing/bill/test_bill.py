@@ -1,0 +1,125 @@
+"""Billing one contract: from master data and readings entered through ``record_reading`` to an issued
+invoice with its PDF and ISDOC filed and its balance posted, idempotently; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.billing.invoices.isdoc_schema import validate_invoice
+from gateway.billing.ledger import account_ledger, get_invoice
+from gateway.billing.ledger_tables import invoice as bl_invoice
+from gateway.billing.ledger_tables import receivable as bl_receivable
+from gateway.errors import InvalidField
+from gateway.masterdata.contracts import amend_contract
+from gateway.masterdata.documents import get_document, read_content
+from gateway.masterdata.filestore import FileStore
+from schemas.billing.bill import Billed, Outsorted
+from schemas.masterdata.contracts import Amendment
+from tests.billing.bill.support import NOW, PERIOD_TO, WORKER, add_advance, bill, day, read, series, supplied
+from tests.masterdata.supply_helpers import ACTOR
+
+
+async def _count(engine: AsyncEngine, table: sa.Table, **where: object) -> int:
+    async with engine.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(table)
+        for name, value in where.items():
+            query = query.where(table.c[name] == value)
+        return int(await conn.scalar(query) or 0)
+
+
+async def test_a_contract_is_billed_with_documents_filed_and_its_balance_posted(
+    engine: AsyncEngine, files: FileStore
+) -> None:
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-06-30", "2500")
+    await add_advance(engine, parties.account, "2026-02-15", "1500.00", "1500.00")
+    await add_advance(engine, parties.account, "2026-05-15", "1500.00", "500.00")
+    await add_advance(engine, parties.account, "2026-08-15", "1500.00", "1500.00")
+
+    outcome = await bill(engine, files, parties.contract)
+
+    assert isinstance(outcome, Billed) and not outcome.repeated
+    invoice = outcome.invoice
+    assert series(invoice.number)[0] == f"FV2026{WORKER:02}"
+    assert (invoice.kind, invoice.status, invoice.account, invoice.opm) == (
+        "settlement", "issued", parties.account, parties.opm
+    )
+    assert invoice.issue_date == NOW.date() and invoice.due_date == day("2026-12-14")
+    energy = [line for line in invoice.settlement.lines if line.unit == "MWh"]
+    assert energy and all(line.quantity == Decimal("1.500") for line in energy)
+    # Paid advances due in the period only: 1,500 + 500 (the August one is after the period).
+    assert invoice.advances_paid == Decimal("2000.00")
+    assert invoice.balance == invoice.total - Decimal("2000.00")
+    async with engine.connect() as conn:
+        stored = await get_invoice(conn, invoice.number)
+        assert stored == invoice
+        ledger = await account_ledger(conn, parties.account)
+        posted = next(item for item in ledger.receivables if item.document == invoice.number)
+        assert (posted.kind, posted.amount, posted.open_amount, posted.due_date) == (
+            "invoice", invoice.balance, invoice.balance, invoice.due_date
+        )
+        pdf_id, isdoc_id = invoice.documents
+        pdf_version, pdf = await read_content(conn, files, pdf_id)
+        isdoc_version, isdoc = await read_content(conn, files, isdoc_id)
+        document = await get_document(conn, isdoc_id)
+    assert pdf.startswith(b"%PDF-") and pdf_version.filename == f"{invoice.number}.pdf"
+    assert isdoc_version.media_type == "application/xml"
+    validate_invoice(isdoc)
+    assert invoice.number.encode() in isdoc and b"<DocumentType>1</DocumentType>" in isdoc
+    assert document.kind == "invoice"
+    assert {(ref.entity, ref.key) for ref in document.links} == {
+        ("contract", parties.contract), ("account", parties.account), ("customer", parties.customer),
+        ("opm", parties.opm),
+    }
+
+
+async def test_billing_again_returns_the_issued_invoice(engine: AsyncEngine, files: FileStore) -> None:
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-06-30", "2500")
+    first = await bill(engine, files, parties.contract)
+    await read(engine, parties.opm, "2026-06-30", "2600")  # a correction does not re-bill by itself
+
+    again = await bill(engine, files, parties.contract)
+
+    assert isinstance(first, Billed) and isinstance(again, Billed)
+    assert again.repeated and again.invoice == first.invoice
+    assert await _count(engine, bl_invoice, contract=parties.contract) == 1
+    assert await _count(engine, bl_receivable, account=parties.account) == 1
+
+
+async def test_a_dry_run_prices_without_storing(engine: AsyncEngine, files: FileStore) -> None:
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-06-30", "2500")
+
+    outcome = await bill(engine, files, parties.contract, issue=False)
+
+    assert isinstance(outcome, Billed) and outcome.invoice.number is None and not outcome.invoice.documents
+    assert outcome.invoice.total > 0
+    assert await _count(engine, bl_invoice, contract=parties.contract) == 0
+
+
+async def test_a_terms_change_inside_the_period_is_refused_naming_the_day(
+    engine: AsyncEngine, files: FileStore
+) -> None:
+    parties = await supplied(engine)
+    async with engine.begin() as conn:
+        await amend_contract(conn, ACTOR, NOW, parties.contract, Amendment(
+            effective_from=day("2026-04-01"), product="E-FIX",
+        ))
+
+    with pytest.raises(InvalidField) as refused:
+        await bill(engine, files, parties.contract)
+
+    assert refused.value.field == "period_to" and refused.value.value == PERIOD_TO.isoformat()
+    assert "2026-04-01" in refused.value.reason and "2026-03-31" in refused.value.reason
+    # Each part bills on its own (here both lack readings, which is an outcome, not an error).
+    before = await bill(engine, files, parties.contract, period_to=dt.date(2026, 3, 31))
+    assert isinstance(before, Outsorted) and before.findings[0].code == "READING_MISSING"

@@ -1,0 +1,152 @@
+"""The billing checks: each pre-check and post-check finding from real master data and readings, codes a
+clerk released skipped (but never a missing reading or price), and the facts the decision is made on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.billing.bill_checks import HISTORY_FACTOR, decide, post_check_facts
+from gateway.billing.dso_codes import price_list_dso
+from gateway.masterdata.filestore import FileStore
+from schemas.billing.bill import Billed, Outsorted
+from schemas.billing.orders import Finding
+from schemas.billing.settlement import Settlement
+from tests.billing.bill.support import bill, read, supplied
+
+
+def _codes(outcome: object) -> tuple[str, tuple[str, ...]]:
+    assert isinstance(outcome, Outsorted), outcome
+    return outcome.stage, tuple(finding.code for finding in outcome.findings)
+
+
+async def test_a_missing_reading_outsorts_and_cannot_be_released(
+    engine: AsyncEngine, files: FileStore
+) -> None:
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+
+    outcome = await bill(engine, files, parties.contract)
+    released = await bill(engine, files, parties.contract, released=frozenset({"READING_MISSING"}))
+
+    assert _codes(outcome) == ("pre", ("READING_MISSING",))
+    assert isinstance(outcome, Outsorted) and "2026-06-30" in outcome.findings[0].text
+    assert _codes(released) == ("pre", ("READING_MISSING",))
+
+
+async def test_a_negative_consumption_is_implausible(engine: AsyncEngine, files: FileStore) -> None:
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-06-30", "900")
+
+    outcome = await bill(engine, files, parties.contract)
+    # Released, a negative consumption still cannot be priced.
+    released = await bill(engine, files, parties.contract, released=frozenset({"IMPLAUSIBLE_CONSUMPTION"}))
+
+    assert _codes(outcome) == ("pre", ("IMPLAUSIBLE_CONSUMPTION",))
+    assert _codes(released) == ("pre", ("IMPLAUSIBLE_CONSUMPTION",))
+
+
+async def test_a_period_before_the_supply_is_not_supplied_and_may_be_released(
+    engine: AsyncEngine, files: FileStore
+) -> None:
+    parties = await supplied(engine, valid_from="2026-02-01")
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-06-30", "2500")
+
+    outcome = await bill(engine, files, parties.contract)
+    released = await bill(engine, files, parties.contract, released=frozenset({"NOT_SUPPLIED"}))
+
+    assert _codes(outcome) == ("pre", ("NOT_SUPPLIED",))
+    assert isinstance(outcome, Outsorted) and "2026-02-01" in outcome.findings[0].text
+    assert isinstance(released, Billed) and released.invoice.number is not None
+
+
+@pytest.mark.parametrize(("dso", "product"), [("Neznámá distribuce", "Elektřina Standard"),
+                                              ("ČEZ Distribuce, a.s.", "Plyn Standard")])
+async def test_an_unknown_dso_or_product_has_no_price(
+    engine: AsyncEngine, files: FileStore, dso: str, product: str
+) -> None:
+    parties = await supplied(engine, dso=dso, product=product)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-06-30", "2500")
+
+    outcome = await bill(engine, files, parties.contract, released=frozenset({"PRICE_MISSING"}))
+
+    assert _codes(outcome) == ("pre", ("PRICE_MISSING",))
+    assert isinstance(outcome, Outsorted)
+    assert (dso if dso.startswith("Nezn") else product) in outcome.findings[0].text
+
+
+async def test_no_consumption_is_outsorted_after_pricing_unless_released(
+    engine: AsyncEngine, files: FileStore
+) -> None:
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-06-30", "1000")
+
+    outcome = await bill(engine, files, parties.contract)
+    released = await bill(engine, files, parties.contract, released=frozenset({"ZERO_CONSUMPTION"}))
+
+    assert _codes(outcome) == ("post", ("ZERO_CONSUMPTION",))
+    assert isinstance(released, Billed) and released.invoice.total > 0  # the fixed fees
+
+
+async def test_a_bill_far_above_the_previous_one_is_outsorted(engine: AsyncEngine, files: FileStore) -> None:
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-03-31", "1300")
+    await read(engine, parties.opm, "2026-06-30", "20000")
+    first = await bill(engine, files, parties.contract, period_to=dt.date(2026, 3, 31))
+    assert isinstance(first, Billed)
+
+    outcome = await bill(engine, files, parties.contract, period_from=dt.date(2026, 4, 1))
+    released = await bill(engine, files, parties.contract, period_from=dt.date(2026, 4, 1),
+                          released=frozenset({"FAR_ABOVE_HISTORY"}))
+
+    assert _codes(outcome) == ("post", ("FAR_ABOVE_HISTORY",))
+    assert isinstance(outcome, Outsorted) and str(first.invoice.total) in outcome.findings[0].text
+    assert isinstance(released, Billed) and released.invoice.total > HISTORY_FACTOR * first.invoice.total
+
+
+def _settlement(total: str) -> Settlement:
+    amount = Decimal(total)
+    return Settlement(lines=[], vat=[], total_base=amount, total_vat=Decimal("0.00"), total=amount,
+                      advances_paid=Decimal("0.00"), balance=amount)
+
+
+def test_a_negative_total_is_a_post_check_finding() -> None:
+    facts = post_check_facts(_settlement("-10.00"), consumption=Decimal(5), unit="kWh", previous_total=None)
+
+    assert facts["negative_total"] is True and facts["total"] == Decimal("-10.00")
+    assert decide("post", facts, frozenset()) == (
+        Finding(code="NEGATIVE_TOTAL", text="the total -10.00 CZK is negative"),
+    )
+    assert decide("post", facts, frozenset({"NEGATIVE_TOTAL"})) == ()
+
+
+def test_history_is_judged_only_against_a_previous_total_above_zero() -> None:
+    limit = HISTORY_FACTOR * Decimal("100.00")
+    for previous, far in ((None, False), (Decimal("0.00"), False), (Decimal("100.00"), True)):
+        facts = post_check_facts(_settlement(str(limit + 1)), consumption=Decimal(1), unit="kWh",
+                                 previous_total=previous)
+        assert facts["far_above_history"] is far
+    at_limit = post_check_facts(_settlement(str(limit)), consumption=Decimal(1), unit="kWh",
+                                previous_total=Decimal("100.00"))
+    assert at_limit["far_above_history"] is False
+
+
+@pytest.mark.parametrize(("commodity", "dso", "code"), [
+    ("electricity", "ČEZ Distribuce, a.s.", "CEZ"), ("electricity", "8591824071502", "CEZ"),
+    ("electricity", "PREdistribuce, a.s.", "PRE"), ("electricity", "PRE Distribuce", "PRE"),
+    ("electricity", "8591824003008", "PRE"), ("electricity", "EG.D, a.s.", "EGD"),
+    ("electricity", "E.ON Distribuce, a.s.", "EGD"), ("electricity", "8591824048108", "EGD"),
+    ("gas", "GasNet Služby, s.r.o.", "GASNET"), ("gas", "GasNet", "GASNET"),
+    ("gas", "EG.D, a.s.", None), ("gas", "Pražská plynárenská Distribuce, a.s.", None),
+    ("electricity", "GasNet", None), ("electricity", "8591824000007", None),
+])
+def test_the_dso_of_master_data_maps_to_a_price_list_code(commodity: str, dso: str, code: str | None) -> None:
+    assert price_list_dso(commodity, dso) == code  # type: ignore[arg-type]
