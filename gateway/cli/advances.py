@@ -16,7 +16,7 @@ from gateway.billing.advances.mass import REGENERATION_BATCH_SIZE, regenerate
 from gateway.billing.advances.schedules import Options
 from gateway.billing.bill_documents import SAMPLE_SUPPLIER
 from gateway.billing.invoices.numbering import WORKER_MAX
-from gateway.cli import EXIT_USAGE, ConfigOption, cli_settings, console, fail, guarded, with_engine
+from gateway.cli import EXIT_USAGE, ConfigOption, cli_settings, fail, guarded, with_engine
 from gateway.clock import SystemClock
 from gateway.errors import InvalidField
 from schemas.billing.advances import RegenerationSummary
@@ -48,10 +48,9 @@ def regenerate_command(
     REGENERATION_BATCH_SIZE. Idempotent: unchanged schedules stay. Last line: contracts=… created=…"""
     reason = "price_change" if price_list else "settlement" if after_settlement else "manual"
     options = Options(prices_root=prices, price_list=price_list, paths_allowed=True, reason=reason)
-    out = console()
 
     def progress(summary: RegenerationSummary) -> None:
-        out.print(f"… {summary.contracts} contracts ({summary.created} new schedules)", highlight=False)
+        typer.echo(f"… {summary.contracts} contracts ({summary.created} new schedules)", err=True)
 
     with guarded():
         settings = cli_settings(ctx, config)
@@ -62,8 +61,9 @@ def regenerate_command(
         except InvalidField as exc:
             fail(f"{exc.message} (value {exc.value!r})", EXIT_USAGE)
     for skipped in summary.skipped_contracts[:SKIPPED_PRINTED_MAX]:
-        out.print(f"skipped {skipped.contract}: {skipped.field} {skipped.value!r}: {skipped.reason}")
-    out.print(
+        typer.echo(f"skipped {skipped.contract}: {skipped.field} {skipped.value!r}: {skipped.reason}")
+    # typer.echo, not the rich console: the summary line must never be wrapped (scripts read it).
+    typer.echo(
         f"contracts={summary.contracts} created={summary.created} unchanged={summary.unchanged} "
         f"skipped={summary.skipped} superseded_instalments={summary.superseded_instalments} "
         f"batch_size={REGENERATION_BATCH_SIZE}"
@@ -100,4 +100,4 @@ def issue_command(
         summary: IssueSummary = asyncio.run(with_engine(settings, lambda engine: issue_due(
             engine, SystemClock(), issuer, due_before=day, worker=worker,
         )))
-    console().print(f"issued={summary.issued} total={summary.total}")
+    typer.echo(f"issued={summary.issued} total={summary.total}")
