@@ -67,6 +67,8 @@ __all__ = [
     "pre_check_facts", "rebill_contract",
 ]
 
+#: The number series of bills made one at a time (API, CLI): the mass-billing workers have 1 and up.
+INDIVIDUAL_BILLING_WORKER: Final = 0
 #: Days from issue to due date of a bill (and of a credit note's refund).
 PAYMENT_TERM_DAYS: Final = 14
 #: The price lists, relative to the working directory like ``proud billing quote``'s default; the daemon
