@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
 from pathlib import Path
 from typing import Any, Final
 
@@ -21,13 +22,14 @@ import zen
 
 from gateway.errors import ConfigError
 from gateway.process.decision_table import CompiledTable, compile_table
-from gateway.process.expressions import ExpressionError, from_zen, to_zen
+from gateway.process.expressions import DECIMAL_DIGITS_MAX, ExpressionError, from_zen, to_zen
 from schemas.billing.orders import CheckStage, Finding
 
 PRECHECK_TABLE: Final = "billing_precheck"
 POSTCHECK_TABLE: Final = "billing_postcheck"
 #: Findings one table may yield; each row yields at most one, so more means a table gone wrong.
 FINDINGS_MAX: Final = 50
+_ZEN_DIGITS: Final = Context(prec=DECIMAL_DIGITS_MAX, rounding=ROUND_HALF_UP)
 #: Longest finding text kept: a clerk reads it in a list, and a runaway expression must not fill a message.
 FINDING_TEXT_CHARS_MAX: Final = 1_000
 
@@ -55,7 +57,7 @@ class CheckTable:
 
     def rows(self, facts: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The matching rows' outputs, in table order."""
-        context = to_zen(dict(facts))
+        context = to_zen(_significant(facts))
         label = f"decision {self.name}"
         try:
             if self._compiled is not None:
@@ -70,6 +72,13 @@ class CheckTable:
         if len(result) > FINDINGS_MAX:
             raise ExpressionError(label, f"{len(result)} findings, more than {FINDINGS_MAX}")
         return result
+
+
+def _significant(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts with each Decimal cut to the digits zen takes exactly: a quotient such as kWh per day
+    (1500 / 181) has 28, which ``to_zen`` refuses; a comparison with a threshold needs no more than 15."""
+    return {name: _ZEN_DIGITS.plus(value) if isinstance(value, Decimal) else value
+            for name, value in facts.items()}
 
 
 def finding(table: str, row: object) -> Finding:

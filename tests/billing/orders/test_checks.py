@@ -176,3 +176,12 @@ def test_a_changed_table_is_read_again(tmp_path: Path) -> None:
     os.utime(target, ns=(1, 1))
 
     assert codes(checks.postcheck(post(total=Decimal("20000")))) == ["FAR_ABOVE_HISTORY"]
+
+
+def test_a_quotient_with_many_digits_is_compared_all_the_same(checks: Checks) -> None:
+    # 1500 kWh over 181 days: 28 significant digits, more than zen takes exactly.
+    daily = Decimal(1500) / Decimal(181)
+    assert codes(checks.precheck(pre(daily_kwh=daily, history_daily_kwh=Decimal("2.7"))).outsort) == [
+        "IMPLAUSIBLE_CONSUMPTION"
+    ]
+    assert checks.precheck(pre(daily_kwh=daily, history_daily_kwh=Decimal("2.8"))).outsort == ()
