@@ -10,7 +10,8 @@ cancels an issued bill by a credit note and bills the period again. The billing 
    consumption.
 3. **Pre-checks**: ``pre_check_facts`` → the decision (``decide`` by default) → ``Outsorted("pre")``.
    A missing reading or price outsorts whatever the decision (nothing to bill without them).
-4. **Pricing**: advances paid in the period (``ledger.advances_paid``) and the price calculator.
+4. **Pricing**: advances paid in the period (``deposits.paid_advances``: taxed where a tax document for the
+   received payment was issued) and the price calculator.
 5. **Post-checks**: ``post_check_facts`` → the decision → ``Outsorted("post")``.
 6. **Issue** (``issue`` on): number from the worker's series, PDF and ISDOC filed in the DMS, the invoice
    stored and its balance posted as a receivable. With ``issue`` off nothing is stored: ``Billed`` carries
@@ -42,9 +43,9 @@ from gateway.billing.bill_checks import (
 from gateway.billing.bill_documents import SAMPLE_SUPPLIER, file_documents, invoice_document
 from gateway.billing.bill_inputs import BillInputs, quote_request, read_inputs
 from gateway.billing.credit_note import credit_note_for
+from gateway.billing.deposits import paid_advances
 from gateway.billing.invoices.numbering import next_document_number
 from gateway.billing.ledger import (
-    advances_paid,
     get_invoice,
     issued_settlement,
     previous_settlement_total,
@@ -103,8 +104,7 @@ async def bill_contract(
     found = _with_blocking(decision("pre", pre, released), pre, inputs)
     if found:
         return Outsorted(stage="pre", findings=found)
-    deposits: list[Deposit] = list(await advances_paid(conn, inputs.account.variable_symbol, period_from,
-                                                      period_to))
+    deposits = await paid_advances(conn, inputs.account.variable_symbol, period_from, period_to)
     paid = sum((deposit.amount for deposit in deposits), Decimal("0.00"))
     settlement = quote(quote_request(inputs, paid), prices)
     previous = await previous_settlement_total(conn, inputs.account.variable_symbol, period_from)

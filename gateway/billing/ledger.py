@@ -1,8 +1,6 @@
 """Invoices and the contract-account sub-ledger in the database: reading and writing ``bl_invoice`` and
 ``bl_receivable`` (``gateway.billing.ledger_tables``), always in the caller's transaction.
 
-* **Advances paid** for a bill: the paid part (amount − open amount) of the account's advance-request
-  receivables due inside the period; each one a non-taxed deposit on the invoice.
 * **Posting** an invoice: its balance as a receivable due on the due date, open in full (positive: due from
   the customer; negative: an overpayment owed to them).
 * **Reversal** by a credit note: a receivable of minus the original's amount, which takes over what was paid
@@ -25,31 +23,11 @@ from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.clock import as_utc
 from gateway.errors import NotFound
 from schemas.billing.bill import Invoice, Ledger, Receivable
-from schemas.billing.invoice import NonTaxedDeposit
 from schemas.billing.settlement import Settlement
 
 #: Receivables one ledger answer lists at most (the newest); the totals cover them all.
 LEDGER_ROWS_MAX: Final = 1_000
 ZERO: Final = Decimal("0.00")
-
-
-async def advances_paid(
-    conn: AsyncConnection, account: str, period_from: dt.date, period_to: dt.date
-) -> list[NonTaxedDeposit]:
-    """The account's advances paid on requests due in the period, oldest first (none: an empty list)."""
-    r = bl_receivable.c
-    rows = await conn.execute(
-        sa.select(r.document, r.amount, r.open_amount, r.due_date, r.paid_on)
-        .where(r.account == account, r.kind == "advance_request", r.due_date.between(period_from, period_to))
-        .order_by(r.due_date, r.document)
-    )
-    return [
-        NonTaxedDeposit(
-            document_number=row.document, variable_symbol=account, paid_on=row.paid_on or row.due_date,
-            amount=row.amount - row.open_amount,
-        )
-        for row in rows if row.amount - row.open_amount > 0
-    ]
 
 
 async def previous_settlement_total(conn: AsyncConnection, account: str, before: dt.date) -> Decimal | None:
