@@ -341,7 +341,9 @@ async def start_groups_at_end(bootstrap: str, groups: list[str], suffix: str) ->
 
 
 #: First parts of the names of the topics the daemon's consumers read.
-DAEMON_TOPIC_PREFIXES: Final = frozenset({"switch", "meter", "process", "masterdata", "ote", "bench"})
+DAEMON_TOPIC_PREFIXES: Final = frozenset({
+    "switch", "meter", "process", "masterdata", "ote", "bench", "billing",
+})
 
 
 def daemon_environ(
