@@ -195,5 +195,5 @@ def product_code(price_list: PriceList, commodity: str, product: str) -> str:
         if item.commodity == commodity and wanted in (_name_key(item.name), _name_key(code)):
             return code
     known = ", ".join(code for code, item in price_list.products.items() if item.commodity == commodity)
-    raise InvalidField("product", product, f"is not a {commodity} product of {price_list.id} ({known})")
+    raise InvalidField("product", product, f"is not a product for {commodity} in {price_list.id} ({known})")
 
