@@ -11,6 +11,7 @@ consumers and scheduler run their own loops.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -162,3 +163,28 @@ async def test_the_clerk_api_refuses_what_it_cannot_do(app: App) -> None:
     assert state["parameter"] == "state"
     unknown = await app.cli("release", "NO-SUCH@2026-06-30", "--code", "READING_MISSING")
     assert unknown.exit_code == 1 and "no billing order 'NO-SUCH@2026-06-30'" in unknown.output
+
+
+async def test_a_recent_period_waits_for_its_reading_and_asks_again_3_working_days_later(app: App) -> None:
+    engine: AsyncEngine = app.daemon.engine
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    period_to = "2026-11-20"  # ten days before the clock: the distributor's reading may still come
+
+    body = {"contract": parties.contract, "period_to": period_to}
+    await app.call("POST", "/api/billing/orders", 202, json=body)
+
+    order = f"{parties.contract}@{period_to}"
+    waiting = await app.order_in(order, "waiting_for_reading")
+    assert "waiting for the distributor's reading" in waiting["waiting_for"] and waiting["findings"] == []
+    await read(engine, parties.opm, period_to, "3000")
+    clock = app.daemon.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(dt.timedelta(days=3, minutes=1))  # Monday 09:00 → Thursday: 3 working days
+
+    invoiced = await app.order_in(order, "invoiced")
+    detail = await app.call("GET", f"/api/ops/processes/billing_order/{order}", 200, Role.READER)
+    assert [entry["to"] for entry in detail["history"]] == [
+        "due", "ready", "waiting_for_reading", "ready", "billed", "invoiced",
+    ]
+    assert detail["data"]["bill_requests"] == 2 and invoiced["invoice"].startswith("FV2026")
