@@ -8,7 +8,7 @@
 
 A consumer of group ``proud.billing-worker``. ``billing.work`` is keyed by OPM, so one OPM's bills are made
 in order, and its partitions spread a mass run over the worker processes; each partition draws invoice
-numbers from its own series (worker = partition), so no two consumers ever wait for one number row. The
+numbers from its own series (``series_worker``), so no two consumers wait for one number row. The
 answers go to ``billing.orders`` keyed by the order, where the ``billing_order`` machine takes them. Bill,
 documents, ledger postings and answers are one transaction with the inbox row: a redelivered request bills
 nothing twice.
@@ -25,7 +25,7 @@ from typing import Final
 
 import structlog
 
-from gateway.billing.bill import bill_contract
+from gateway.billing.bill import INDIVIDUAL_BILLING_WORKER, bill_contract
 from gateway.billing.checks import Checks, TableDecision
 from gateway.billing.invoices.numbering import WORKER_MAX
 from gateway.billing.order_intake import FinalBillIntake
@@ -52,6 +52,15 @@ BILLING_WORKER_GROUP: Final = "proud.billing-worker"
 BILLING_ERROR: Final = "BILLING_ERROR"
 #: The price lists' directory under the rules directory, as for ``POST /api/billing/quote``.
 PRICES_SUBDIRECTORY: Final = "prices"
+
+
+def series_worker(partition: int) -> int:
+    """The invoice series of a ``billing.work`` partition: 1..``WORKER_MAX``, so that no two consumers
+    draw from one series row, and none from the individual bills' (``INDIVIDUAL_BILLING_WORKER``)."""
+    return 1 + partition % WORKER_MAX
+
+
+assert INDIVIDUAL_BILLING_WORKER == 0, "series_worker leaves worker 0 to the individual bills"
 
 
 def replies(request: BillRequested, outcome: bill.BillOutcome, decision: TableDecision) -> list[Payload]:
@@ -95,7 +104,7 @@ class BillingWorker:
             async with ctx.conn.begin_nested():
                 outcome = await bill_contract(
                     ctx.conn, contract=request.contract, period_from=request.period_from,
-                    period_to=request.period_to, now=ctx.now, worker=ctx.record.partition % (WORKER_MAX + 1),
+                    period_to=request.period_to, now=ctx.now, worker=series_worker(ctx.record.partition),
                     files=self.files, released=frozenset(request.released), issue=True, prices=self.prices,
                     decision=decision,
                 )
