@@ -4,11 +4,12 @@ rebill, an invoice, an account's ledger, roles and the OpenAPI document; and ``p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from gateway.cli.main import app as cli
@@ -19,6 +20,13 @@ from tests.billing.quote.support import REPO_ROOT
 from tests.http.masterdata_support import MdApp, running
 
 pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging() -> Iterator[None]:
+    # The command points structlog at the runner's stderr, which is closed after each invocation.
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture
