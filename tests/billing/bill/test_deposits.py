@@ -13,10 +13,15 @@ from gateway.billing.advances.mass import account_id_of
 from gateway.billing.advances.payments import receive_advance_payment
 from gateway.billing.bill_documents import SAMPLE_SUPPLIER
 from gateway.billing.deposits import PaidRequest, deposits_of, paid_advances
+from gateway.billing.invoices.isdoc_schema import validate_invoice
 from gateway.clock import ManualClock
+from gateway.masterdata.documents import read_content
+from gateway.masterdata.filestore import FileStore
 from gateway.process.calendar import WorkingCalendar
+from schemas.billing.bill import Billed
 from schemas.billing.invoice import NonTaxedDeposit, TaxedDeposit
 from tests.billing.advances.support import NOW, regenerate_account, supplied
+from tests.billing.bill import support as bill_support
 
 WORKER = 9
 DECEMBER = (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
@@ -81,3 +86,34 @@ async def test_received_advances_without_tax_documents_are_non_taxed(engine: Asy
         winter = await paid_advances(conn, account, *WINTER)
     assert all(isinstance(deposit, NonTaxedDeposit) for deposit in winter)
     assert sum(deposit.amount for deposit in winter) == Decimal("2000.00")
+
+
+async def test_a_bill_deducts_taxed_advances_and_its_isdoc_validates(
+    engine: AsyncEngine, files: FileStore
+) -> None:
+    parties = await bill_support.supplied(engine)
+    january = ManualClock(dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC))
+    await regenerate_account(engine, parties.account, clock=january)
+    async with engine.connect() as conn:
+        account_id = await account_id_of(conn, parties.account)
+    await issue_due(engine, january, SAMPLE_SUPPLIER, due_before=dt.date(2026, 3, 16), worker=WORKER,
+                    account_id=account_id)
+    march = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
+    async with engine.begin() as conn:
+        applied, _ = await receive_advance_payment(
+            conn, variable_symbol=parties.account, amount=Decimal("1000.00"), received_on=march.date(),
+            supplier=SAMPLE_SUPPLIER, worker=WORKER, now=march, calendar=WorkingCalendar(),
+        )
+    await bill_support.read(engine, parties.opm, "2025-12-31", "1000")
+    await bill_support.read(engine, parties.opm, "2026-06-30", "2500")
+
+    outcome = await bill_support.bill(engine, files, parties.contract)
+
+    assert isinstance(outcome, Billed)
+    invoice = outcome.invoice
+    assert invoice.advances_paid == Decimal("1000.00") and applied
+    async with engine.connect() as conn:
+        _, isdoc = await read_content(conn, files, invoice.documents[1])
+    validate_invoice(isdoc)
+    assert b"<TaxedDeposits>" in isdoc and applied[0].tax_document is not None
+    assert applied[0].tax_document.encode() in isdoc
