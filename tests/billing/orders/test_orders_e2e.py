@@ -188,3 +188,4 @@ async def test_a_recent_period_waits_for_its_reading_and_asks_again_3_working_da
         "due", "ready", "waiting_for_reading", "ready", "billed", "invoiced",
     ]
     assert detail["data"]["bill_requests"] == 2 and invoiced["invoice"].startswith("FV2026")
+    assert invoiced["waiting_for"] is None
