@@ -26,6 +26,8 @@ from tests.masterdata.supply_helpers import (
     contract_in,
     electricity_in,
     electricity_technical,
+    gas_in,
+    gas_technical,
     new_number,
     single_meter,
 )
@@ -65,6 +67,21 @@ async def supplied(
         created = await create_contract(conn, ACTOR, NOW, contract_in(
             customer, account, opm.code, product=product, signed_on=day("2025-11-01"),
             valid_from=day(valid_from), **contract,
+        ))
+    return Supplied(customer, account, opm.code, created.number)
+
+
+async def supplied_gas(engine: AsyncEngine) -> Supplied:
+    """A household's gas OPM (GasNet, band 7.56-15, one meter in m³) supplied by "Plyn Standard"."""
+    data = gas_in(dso="GasNet Služby, s.r.o.", technical=gas_technical(since="2020-01-01"),
+                  meters=[single_meter(unit="m3")])
+    async with engine.begin() as conn:
+        customer_id, customer = await add_customer(conn)
+        account = await add_account(conn, customer_id)
+        opm = await create_opm(conn, ACTOR, NOW, data)
+        created = await create_contract(conn, ACTOR, NOW, contract_in(
+            customer, account, opm.code, product="Plyn Standard", signed_on=day("2025-11-01"),
+            valid_from=day("2026-01-01"),
         ))
     return Supplied(customer, account, opm.code, created.number)
 

@@ -3,6 +3,7 @@ invoice with its PDF and ISDOC filed and its balance posted, idempotently; on SQ
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 
@@ -20,7 +21,18 @@ from gateway.masterdata.documents import get_document, read_content
 from gateway.masterdata.filestore import FileStore
 from schemas.billing.bill import Billed, Outsorted
 from schemas.masterdata.contracts import Amendment
-from tests.billing.bill.support import NOW, PERIOD_TO, WORKER, add_advance, bill, day, read, series, supplied
+from tests.billing.bill.support import (
+    NOW,
+    PERIOD_TO,
+    WORKER,
+    add_advance,
+    bill,
+    day,
+    read,
+    series,
+    supplied,
+    supplied_gas,
+)
 from tests.masterdata.supply_helpers import ACTOR
 
 
@@ -124,3 +136,39 @@ async def test_a_terms_change_inside_the_period_is_refused_naming_the_day(
     # Each part bills on its own (here both lack readings, which is an outcome, not an error).
     before = await bill(engine, files, parties.contract, period_to=dt.date(2026, 3, 31))
     assert isinstance(before, Outsorted) and before.findings[0].code == "READING_MISSING"
+
+
+async def test_a_gas_contract_is_billed_in_kwh_from_cubic_metres(
+    engine: AsyncEngine, files: FileStore
+) -> None:
+    parties = await supplied_gas(engine)
+    await read(engine, parties.opm, "2025-12-31", "100")
+    await read(engine, parties.opm, "2026-06-30", "600")
+
+    outcome = await bill(engine, files, parties.contract)
+
+    assert isinstance(outcome, Billed) and outcome.invoice.number is not None
+    # 500 m³ × 10.55 kWh/m³ (the provisional calorific value) = 5,275 kWh.
+    energy = {line.quantity for line in outcome.invoice.settlement.lines if line.unit == "MWh"}
+    assert energy == {Decimal("5.275")}
+    # A household: no gas tax line.
+    assert not [line for line in outcome.invoice.settlement.lines if "daň" in line.text.lower()]
+    async with engine.connect() as conn:
+        _, isdoc = await read_content(conn, files, outcome.invoice.documents[1])
+    validate_invoice(isdoc)
+
+
+async def test_concurrent_bills_of_one_contract_issue_one_invoice(
+    engine: AsyncEngine, files: FileStore
+) -> None:
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-06-30", "2500")
+
+    outcomes = await asyncio.gather(*(bill(engine, files, parties.contract) for _ in range(4)))
+
+    assert all(isinstance(outcome, Billed) for outcome in outcomes)
+    billed = [outcome for outcome in outcomes if isinstance(outcome, Billed)]
+    assert len({outcome.invoice.number for outcome in billed}) == 1
+    assert [outcome.repeated for outcome in billed].count(False) == 1
+    assert await _count(engine, bl_invoice, contract=parties.contract) == 1
