@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
 from decimal import Decimal
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,12 +22,12 @@ from gateway.billing.advances.documents import (
 )
 from gateway.billing.advances.mass import account_id_of
 from gateway.billing.advances.parties import instalment_context
-from gateway.billing.advances.tables import advance_document, advance_instalment
+from gateway.billing.advances.tables import advance_instalment
 from gateway.billing.invoices.numbering import next_document_number
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.errors import InvalidField
 from gateway.process.calendar import WorkingCalendar
-from schemas.billing.invoice import Deposit, InvoiceDocument, NonTaxedDeposit, Supplier, TaxedDeposit
+from schemas.billing.invoice import Supplier
 
 
 async def receive_advance_payment(
@@ -86,38 +83,3 @@ async def _tax_document(
     await store_document(conn, document, instalment_id, now)
     return number
 
-
-async def with_tax_documents(conn: AsyncConnection, deposits: Sequence[Deposit]) -> list[Deposit]:
-    """The settlement's deposits with each advance paid on a request whose payments got tax documents
-    replaced by those documents (``TaxedDeposit``: their VAT was declared, the settlement claims only the
-    difference) and a non-taxed rest for any part without one. For the billing flow, which reads advances
-    paid from the receivables (``gateway.billing.ledger.advances_paid``)."""
-    numbers = [item.document_number for item in deposits if isinstance(item, NonTaxedDeposit)]
-    if not numbers:
-        return list(deposits)
-    i, d = advance_instalment.c, advance_document.c
-    rows = (await conn.execute(
-        sa.select(i.request_number, d.number, d.document)
-        .join(advance_document, d.instalment_id == i.id)
-        .where(i.request_number.in_(numbers), d.kind == "advance_tax_document").order_by(d.number)
-    )).all()
-    taxed: dict[str, list[InvoiceDocument]] = defaultdict(list)
-    for row in rows:
-        taxed[row.request_number].append(msgspec.json.decode(row.document, type=InvoiceDocument))
-    found: list[Deposit] = []
-    for deposit in deposits:
-        documents = taxed.get(deposit.document_number, []) if isinstance(deposit, NonTaxedDeposit) else []
-        if not documents:
-            found.append(deposit)
-            continue
-        for document in documents:
-            recap = document.settlement.vat[0]
-            found.append(TaxedDeposit(
-                document_number=document.number, variable_symbol=document.variable_symbol,
-                paid_on=document.tax_point or document.issue_date, vat_rate=recap.rate, base=recap.base,
-                vat=recap.vat, amount=document.settlement.total,
-            ))
-        rest = deposit.amount - sum((document.settlement.total for document in documents), Decimal(0))
-        if rest > 0:
-            found.append(msgspec.structs.replace(deposit, amount=rest))
-    return found

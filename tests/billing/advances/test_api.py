@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from gateway.cli.main import app as cli
@@ -68,8 +69,16 @@ async def _supplied(url: str) -> Supplied:
         await engine.dispose()
 
 
+@pytest.fixture
+def _reset_logging() -> Iterator[None]:
+    # The commands point structlog at the runner's stderr, which is closed after each invocation.
+    yield
+    structlog.reset_defaults()
+
+
+@pytest.mark.usefixtures("_reset_logging")
 def test_cli_regenerates_and_issues(sqlite_url: str) -> None:
-    parties = asyncio.run(_supplied(sqlite_url))
+    parties = asyncio.run(_supplied(sqlite_url))  # a test without a running loop: the command runs its own
     runner, env = CliRunner(), {"PROUD_DATABASE_URL": sqlite_url}
     command = ["billing", "advances", "regenerate", "--account", parties.account, "--prices", str(PRICES)]
     result = runner.invoke(cli, command, env=env)

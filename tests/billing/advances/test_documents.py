@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.billing.advances.documents import issue_due
 from gateway.billing.advances.mass import account_id_of
-from gateway.billing.advances.payments import receive_advance_payment, with_tax_documents
+from gateway.billing.advances.payments import receive_advance_payment
 from gateway.billing.advances.tables import advance_document
 from gateway.billing.bill_documents import SAMPLE_SUPPLIER
 from gateway.billing.invoices.isdoc import isdoc_xml
@@ -24,7 +24,7 @@ from gateway.billing.ledger_tables import receivable
 from gateway.clock import ManualClock
 from gateway.errors import InvalidField
 from gateway.process.calendar import WorkingCalendar
-from schemas.billing.invoice import InvoiceDocument, NonTaxedDeposit, TaxedDeposit
+from schemas.billing.invoice import InvoiceDocument
 from tests.billing.advances.support import NOW, active, regenerate_account, supplied
 
 NS = {"i": "http://isdoc.cz/namespace/2013"}
@@ -133,26 +133,3 @@ async def test_what_no_request_takes_is_returned_and_the_policy_can_be_off(engin
         await _pay(engine, account, "-5.00")
     assert (caught.value.field, caught.value.value) == ("amount", Decimal("-5.00"))
 
-
-async def test_a_settlement_deducts_taxed_advances_as_taxed_deposits(engine: AsyncEngine) -> None:
-    account, _ = await _requested(engine)
-    applied, _ = await _pay(engine, account, "2000.00")
-    schedule = await active(engine, account)
-    first, second = schedule.instalments[:2]
-    assert first.request_number is not None and second.request_number is not None
-    paid = [
-        NonTaxedDeposit(document_number=first.request_number, variable_symbol=account,
-                        paid_on=day("2026-11-30"), amount=Decimal("1579")),
-        NonTaxedDeposit(document_number=second.request_number, variable_symbol=account,
-                        paid_on=day("2026-11-30"), amount=Decimal("421.00")),
-        NonTaxedDeposit(document_number="ZF209900000001", variable_symbol=account,
-                        paid_on=day("2026-11-30"), amount=Decimal("100.00")),
-    ]
-    async with engine.connect() as conn:
-        deposits = await with_tax_documents(conn, paid)
-    assert [type(item).__name__ for item in deposits] == ["TaxedDeposit", "TaxedDeposit", "NonTaxedDeposit"]
-    taxed = deposits[0]
-    assert isinstance(taxed, TaxedDeposit)
-    assert (taxed.document_number, taxed.base, taxed.vat, taxed.amount) == (
-        applied[0].tax_document, Decimal("1304.96"), Decimal("274.04"), Decimal("1579"))
-    assert sum(item.amount for item in deposits) == Decimal("2100.00")
