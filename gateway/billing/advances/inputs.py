@@ -1,6 +1,7 @@
 """What a schedule is made from, read from master data for a batch of contracts: the contract, its terms
 in force when the schedule starts (product, account), the account's VS and advance frequency, the OPM's DSO
-and technical data in force then, the customer's segment, and the contract's active schedule.
+and technical data in force then, the customer's segment, the contract's active schedule and its last
+issued settlement (``bl_invoice``).
 
 Reads are per batch (one query per table for up to ``REGENERATION_BATCH_SIZE`` contracts), never per
 contract, so a mass regeneration costs a handful of statements per batch.
@@ -20,7 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.billing.advances.tables import advance_schedule
+from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.masterdata import tables as t
+from schemas.billing.settlement import Settlement
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class ContractBasis:
     gas_band: str | None
     annual_consumption_kwh: Decimal | None
     active: ActiveSchedule | None
+    #: The contract's last issued settlement (``bl_invoice``), if any: its consumption comes first.
+    last_settlement: Settlement | None = None
 
 
 def active_contracts(start: dt.date, after: uuid.UUID | None, account_id: uuid.UUID | None) -> sa.Select[Any]:
@@ -90,6 +95,7 @@ async def load_bases(
     technical = await _technical_on(conn, [row.opm_id for row in rows.values()], start)
     accounts = await _accounts(conn, {term.account_id for term in terms.values()})
     active = await active_schedules(conn, contract_ids)
+    settled = await last_settlements(conn, [row.number for row in rows.values()])
     bases = []
     for contract_id in contract_ids:
         row, term = rows[contract_id], terms[contract_id]
@@ -102,9 +108,22 @@ async def load_bases(
             breaker_phases=tech.breaker_phases if tech else None,
             breaker_amps=tech.breaker_amps if tech else None, gas_band=tech.gas_band if tech else None,
             annual_consumption_kwh=tech.annual_consumption_kwh if tech else None,
-            active=active.get(contract_id),
+            active=active.get(contract_id), last_settlement=settled.get(row.number),
         ))
     return bases
+
+
+async def last_settlements(conn: AsyncConnection, contracts: Sequence[str]) -> dict[str, Settlement]:
+    """Per contract number its issued settlement with the latest period end (a cancelled one was replaced by
+    a credit note and, after re-billing, by a new issued one)."""
+    i = bl_invoice.c
+    rows = await conn.execute(
+        sa.select(i.contract, i.settlement)
+        .where(i.contract.in_(contracts), i.kind == "settlement", i.status == "issued")
+        .order_by(i.contract, i.period_to, i.created_at)
+    )
+    # Ordered oldest first: the last row of each contract wins.
+    return {row.contract: msgspec.json.decode(row.settlement, type=Settlement) for row in rows}
 
 
 async def _terms_on(

@@ -97,8 +97,10 @@ def plan_schedule(
 def _consumption(
     basis: ContractBasis, rates: Mapping[str, object], settled: Consumption | None
 ) -> tuple[Consumption, str]:
-    """The settlement's consumption when there is one (given now, or recorded on the active schedule),
-    else the OPM's technical estimate."""
+    """The last settlement's consumption when there is one (given now, the contract's last issued one, or
+    recorded on the active schedule), else the OPM's technical estimate."""
+    if settled is None and basis.last_settlement is not None:
+        settled = plan.settled_consumption(basis.commodity, basis.last_settlement)
     if settled is not None:
         return settled, "settlement"
     active = basis.active

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +19,9 @@ from gateway.billing.bill_documents import SAMPLE_SUPPLIER
 from gateway.billing.quote import quote
 from gateway.clock import ManualClock
 from gateway.masterdata import tables as t
+from gateway.masterdata.filestore import LocalFileStore
 from gateway.process.calendar import WorkingCalendar
+from schemas.billing.bill import Billed
 from schemas.billing.settlement import Consumption, QuoteOpm, QuoteRequest
 from tests.billing.advances.support import (
     EXAMPLE_TOTAL,
@@ -29,6 +32,7 @@ from tests.billing.advances.support import (
     regenerate_account,
     supplied,
 )
+from tests.billing.bill import support as billing
 from tests.billing.invoices.support import line, settle
 from tests.billing.quote.support import PRICES
 
@@ -138,3 +142,16 @@ async def test_supersession_keeps_requested_and_paid_instalments(engine: AsyncEn
     assert new.instalment_amount == (expected / 12).to_integral_value(rounding="ROUND_CEILING")
     # Later regenerations keep the settled consumption: nothing changes.
     assert (await regenerate_account(engine, parties.account)).unchanged == 1
+
+
+async def test_the_last_issued_settlement_gives_the_consumption(engine: AsyncEngine, tmp_path: Path) -> None:
+    parties = await billing.supplied(engine)  # single-rate, 3,500 kWh a year in its technical data
+    await billing.read(engine, parties.opm, "2025-12-31", "1000")
+    await billing.read(engine, parties.opm, "2026-06-30", "2500")
+    outcome = await billing.bill(engine, LocalFileStore(tmp_path / "documents"), parties.contract)
+    assert isinstance(outcome, Billed), outcome
+    await regenerate_account(engine, parties.account)
+    schedule = await active(engine, parties.account)
+    # 1.500 MWh in the 181 days of January … June: 1.5 × 365 / 181 = 3.0249 → 3.025 MWh a year.
+    assert schedule.consumption_source == "settlement"
+    assert schedule.consumption_mwh == {"single": Decimal("3.025")}
