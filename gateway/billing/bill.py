@@ -14,8 +14,9 @@ cancels an issued bill by a credit note and bills the period again. The billing 
    received payment was issued) and the price calculator.
 5. **Post-checks**: ``post_check_facts`` → the decision → ``Outsorted("post")``.
 6. **Issue** (``issue`` on): number from the worker's series, PDF and ISDOC filed in the DMS, the invoice
-   stored and its balance posted as a receivable. With ``issue`` off nothing is stored: ``Billed`` carries
-   the priced draft (``number`` None).
+   stored and its balance posted as a receivable; then the account's advance schedule follows the settled
+   consumption (``regenerate_after_settlement``; a schedule that cannot be priced is left as it is, logged).
+   With ``issue`` off nothing is stored: ``Billed`` carries the priced draft (``number`` None).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from typing import Final
 
 import msgspec
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.billing.advances.schedules import Options, regenerate_after_settlement
 from gateway.billing.bill_checks import (
     IMPLAUSIBLE_CONSUMPTION,
     PRICE_MISSING,
@@ -58,6 +61,7 @@ from gateway.ids import uuid7
 from gateway.masterdata import tables as md
 from gateway.masterdata.filestore import FileStore
 from gateway.masterdata.service_base import local_date
+from gateway.process.calendar import WorkingCalendar
 from schemas.billing.bill import Billed, BillOutcome, Invoice, Outsorted, Rebilled
 from schemas.billing.invoice import Deposit, Supplier
 from schemas.billing.orders import Finding
@@ -75,6 +79,11 @@ PAYMENT_TERM_DAYS: Final = 14
 #: The price lists, relative to the working directory like ``proud billing quote``'s default; the daemon
 #: passes ``<rules_dir>/prices``.
 PRICES_ROOT_DEFAULT: Final = Path("rules") / "prices"
+#: Due days of the advance schedule regenerated after a settlement (holidays filled in lazily, then cached).
+_CALENDAR: Final = WorkingCalendar()
+
+log = structlog.get_logger(__name__)
+
 #: Printed on a credit note when the caller gives no reason.
 REBILL_REASON_DEFAULT: Final = "Oprava vyúčtování: opravený odečet"
 
@@ -83,13 +92,14 @@ async def bill_contract(
     conn: AsyncConnection, *, contract: str, period_from: dt.date, period_to: dt.date, now: dt.datetime,
     worker: int, files: FileStore, released: frozenset[str] = frozenset(), issue: bool = True,
     prices: Path = PRICES_ROOT_DEFAULT, supplier: Supplier = SAMPLE_SUPPLIER,
-    decision: CheckDecision = decide,
+    decision: CheckDecision = decide, regenerate_advances: bool = True,
 ) -> BillOutcome:
     """Bill ``contract`` for ``period_from`` … ``period_to`` (inclusive) in ``conn``'s transaction.
 
     ``released``: check codes a clerk released for this order. ``InvalidField`` for a request that cannot
     be billed as asked (period order, a terms change inside the period), ``NotFound`` for an unknown
-    contract; everything else is a value."""
+    contract; everything else is a value. ``regenerate_advances`` off leaves the advance schedule alone
+    (a mass run regenerates in batches afterwards)."""
     assert conn.in_transaction(), "a bill is made in the caller's transaction"
     if issue:
         await _lock_contract(conn, contract)
@@ -99,7 +109,7 @@ async def bill_contract(
     inputs = await read_inputs(conn, contract, period_from, period_to, prices)
     pre = pre_check_facts(
         inputs.consumption, today=local_date(now), supplied=inputs.supplied, supply_text=inputs.supply_text,
-        price_problems=inputs.price_problems,
+        price_problems=inputs.price_problems, history=inputs.history,
     )
     found = _with_blocking(decision("pre", pre, released), pre, inputs)
     if found:
@@ -117,7 +127,10 @@ async def bill_contract(
     draft = _draft(inputs, settlement, local_date(now))
     if not issue:
         return Billed(invoice=draft)
-    return Billed(invoice=await _issue(conn, draft, inputs, deposits, now, worker, files, supplier))
+    invoice = await _issue(conn, draft, inputs, deposits, now, worker, files, supplier)
+    if regenerate_advances:
+        await _regenerate_advances(conn, inputs, settlement, prices, now)
+    return Billed(invoice=invoice)
 
 
 async def rebill_contract(
@@ -152,6 +165,18 @@ async def rebill_contract(
                                    supplier=supplier, due_days=PAYMENT_TERM_DAYS)
     await reverse(conn, original, credit, now)
     return Rebilled(original=invoice, credit_note=credit, outcome=await again(issue=True))
+
+
+async def _regenerate_advances(
+    conn: AsyncConnection, inputs: BillInputs, settlement: Settlement, prices: Path, now: dt.datetime
+) -> None:
+    options = Options(prices_root=prices, reason="settlement")
+    try:
+        await regenerate_after_settlement(conn, inputs.contract.id, settlement, options, now=now,
+                                          calendar=_CALENDAR)
+    except InvalidField as exc:  # refused before anything is written: the bill stands without it
+        log.warning("advances not regenerated after a settlement", contract=inputs.contract.number,
+                    error=exc.message)
 
 
 async def _lock_contract(conn: AsyncConnection, contract: str) -> None:

@@ -16,12 +16,12 @@ when unknown); each flag's text for the clerk is under ``texts`` by its code.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
 from schemas.billing.orders import CheckStage, Finding
-from schemas.billing.readings import Consumption
+from schemas.billing.readings import Consumption, RegisterConsumption
 from schemas.billing.readings import Finding as ReadingFinding
 from schemas.billing.settlement import Settlement
 
@@ -60,12 +60,13 @@ assert HISTORY_FACTOR > 1
 
 def pre_check_facts(
     consumption: Consumption | None, *, today: dt.date, supplied: bool, supply_text: str,
-    price_problems: Iterable[str],
+    price_problems: Iterable[str], history: Sequence[RegisterConsumption] = (),
 ) -> dict[str, Any]:
     """The facts before pricing: the consumption and its findings, our supply over the period, the prices.
 
     Numbers are Decimals (``to_zen`` gives a table numbers); ``*_kwh`` sum the registers in their unit
-    (kWh; m³ for gas, whose kWh depend on the calorific value)."""
+    (kWh; m³ for gas, whose kWh depend on the calorific value). ``history``: each register over the year
+    before the period; ``history_daily_kwh`` is known when all of them are complete."""
     texts: dict[str, str] = {}
     findings = consumption.findings if consumption is not None else ()
     missing = [finding.text for finding in findings if finding.code == "missing_reading"]
@@ -89,7 +90,7 @@ def pre_check_facts(
         "implausible_consumption": bool(implausible), "supplied": supplied, "not_supplied": not supplied,
         "price_missing": bool(problems), "consumption_kwh": used,
         "daily_kwh": None if used is None or not days else used / days,
-        "history_daily_kwh": _history_daily(findings), "texts": texts,
+        "history_daily_kwh": _history_daily(history, findings), "texts": texts,
     }
 
 
@@ -98,8 +99,13 @@ def total_consumption(consumption: Consumption) -> Decimal:
     return sum((register.consumption for register in consumption.registers), Decimal(0))
 
 
-def _history_daily(findings: Iterable[ReadingFinding]) -> Decimal | None:
-    """The previous year's consumption per day where the store judged a jump against it."""
+def _history_daily(
+    history: Sequence[RegisterConsumption], findings: Iterable[ReadingFinding]
+) -> Decimal | None:
+    """The year before's consumption per day: from ``history`` when every register is complete, else where
+    the store judged a jump against it."""
+    if history and all(used.complete and used.days > 0 for used in history):
+        return sum((used.consumption for used in history), Decimal(0)) / max(used.days for used in history)
     days = [Decimal(f.values["previous_year_per_day"]) for f in findings if f.code == "consumption_jump"]
     return sum(days, Decimal(0)) if days else None
 

@@ -9,7 +9,8 @@
 * **Prices.** The product by its price-list code or its name; the DSO, rate or band and the period must be
   in the list. What is not is a price problem (finding ``PRICE_MISSING``), not an error.
 * **Supply.** Our supply period under this contract must cover the whole period (finding ``NOT_SUPPLIED``).
-* **Consumption** from the reading store (``consumption_of``), with its plausibility findings.
+* **Consumption** from the reading store (as ``consumption_of`` computes it), with its plausibility
+  findings, and the year before the period per register (``history``: the checks' daily history).
 """
 
 from __future__ import annotations
@@ -25,15 +26,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.billing.dso_codes import price_list_dso
 from gateway.billing.price_files import Product
 from gateway.billing.prices import PriceList
-from gateway.billing.quote import resolve_list
+from gateway.billing.quote import QUOTE_DAYS_MAX, resolve_list
+from gateway.billing.readings import timeline as tl
+from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX, register_consumption
 from gateway.billing.readings.record import GAS_KWH_PER_M3_PROVISIONAL
-from gateway.billing.readings.service import consumption_of
+from gateway.billing.readings.service import PREVIOUS_YEAR_DAYS, period_consumption
 from gateway.errors import InvalidField
 from gateway.masterdata.accounts import get_account
 from gateway.masterdata.contracts import get_contract
 from gateway.masterdata.customers import get_customer
 from gateway.masterdata.opm import get_opm
-from schemas.billing.readings import Consumption
+from schemas.billing.readings import Consumption, RegisterConsumption
 from schemas.billing.settlement import Consumption as QuoteConsumption
 from schemas.billing.settlement import QuoteOpm, QuoteRequest
 from schemas.masterdata.accounts import Account
@@ -69,6 +72,8 @@ class BillInputs:
     supplied: bool
     supply_text: str
     consumption: Consumption
+    #: Each register's consumption over the ``PREVIOUS_YEAR_DAYS`` before the period (may be incomplete).
+    history: tuple[RegisterConsumption, ...]
 
 
 async def read_inputs(
@@ -77,6 +82,8 @@ async def read_inputs(
     """The master data, prices and consumption of ``contract_number`` for the period."""
     if period_to < period_from:
         raise InvalidField("period_to", period_to.isoformat(), f"is before period_from {period_from}")
+    if (period_to - period_from).days >= QUOTE_DAYS_MAX:
+        raise InvalidField("period_to", period_to.isoformat(), f"the period is over {QUOTE_DAYS_MAX} days")
     contract = await get_contract(conn, contract_number, period_to)
     terms = terms_over(contract, period_from, period_to)
     opm = await get_opm(conn, contract.opm, period_to)
@@ -84,14 +91,30 @@ async def read_inputs(
     product = find_product(price_list, terms.product, contract.commodity)
     dso = price_list_dso(contract.commodity, opm.dso)
     supplied, supply_text = supply_over(contract.number, opm, period_from, period_to)
+    consumption, history = await _consumption(conn, opm.code, period_from, period_to)
     return BillInputs(
         contract=contract, terms=terms, customer=await get_customer(conn, contract.customer),
         account=await get_account(conn, terms.account), opm=opm, period_from=period_from,
         period_to=period_to, price_list=price_list, product=product, dso=dso,
         price_problems=tuple(price_problems(price_list, opm, terms, product, dso, (period_from, period_to))),
-        supplied=supplied, supply_text=supply_text,
-        consumption=await consumption_of(conn, opm.code, period_from, period_to),
+        supplied=supplied, supply_text=supply_text, consumption=consumption, history=history,
     )
+
+
+async def _consumption(
+    conn: AsyncConnection, code: str, period_from: dt.date, period_to: dt.date
+) -> tuple[Consumption, tuple[RegisterConsumption, ...]]:
+    """The period's consumption and the year before it, from one read of the OPM's states (the same read
+    and computation as ``consumption_of``, which keeps the year before to itself)."""
+    slack = dt.timedelta(days=NEAREST_STATE_DAYS_MAX + 1)
+    year_from = period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS)
+    timeline = await tl.load(conn, code, year_from - slack, period_to + slack)
+    consumption = period_consumption(timeline, period_from, period_to)
+    year_to = period_from - dt.timedelta(days=1)
+    history = tuple(
+        register_consumption(timeline, used.register, year_from, year_to) for used in consumption.registers
+    )
+    return consumption, history
 
 
 def terms_over(contract: Contract, period_from: dt.date, period_to: dt.date) -> Terms:

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.billing.advances.views import account_advances
 from gateway.billing.invoices.isdoc_schema import validate_invoice
 from gateway.billing.ledger import account_ledger, get_invoice
 from gateway.billing.ledger_tables import invoice as bl_invoice
@@ -86,6 +87,10 @@ async def test_a_contract_is_billed_with_documents_filed_and_its_balance_posted(
     validate_invoice(isdoc)
     assert number.encode() in isdoc and b"<DocumentType>1</DocumentType>" in isdoc
     assert document.kind == "invoice"
+    # The advances follow the settled consumption from the next month.
+    async with engine.connect() as conn:
+        schedules = (await account_advances(conn, parties.account)).schedules
+    assert [(item.reason, item.consumption_source) for item in schedules] == [("settlement", "settlement")]
     assert {(ref.entity, ref.key) for ref in document.links} == {
         ("contract", parties.contract), ("account", parties.account), ("customer", parties.customer),
         ("opm", parties.opm),

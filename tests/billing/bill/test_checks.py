@@ -4,7 +4,9 @@ clerk released skipped (but never a missing reading or price), and the facts the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,7 +15,7 @@ from gateway.billing.bill_checks import HISTORY_FACTOR, decide, post_check_facts
 from gateway.billing.dso_codes import price_list_dso
 from gateway.masterdata.filestore import FileStore
 from schemas.billing.bill import Billed, Outsorted
-from schemas.billing.orders import Finding
+from schemas.billing.orders import CheckStage, Finding
 from schemas.billing.settlement import Settlement
 from tests.billing.bill.support import bill, read, supplied
 
@@ -150,3 +152,27 @@ def test_history_is_judged_only_against_a_previous_total_above_zero() -> None:
 ])
 def test_the_dso_of_master_data_maps_to_a_price_list_code(commodity: str, dso: str, code: str | None) -> None:
     assert price_list_dso(commodity, dso) == code  # type: ignore[arg-type]
+
+
+async def test_the_facts_carry_the_year_befores_daily_consumption(
+    engine: AsyncEngine, files: FileStore
+) -> None:
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2024-12-31", "1000")
+    await read(engine, parties.opm, "2025-12-31", "2825")  # 1,825 kWh in 365 days: 5 a day
+    await read(engine, parties.opm, "2026-06-30", "3730")  # 905 kWh in 181 days: 5 a day
+    seen: dict[str, Mapping[str, Any]] = {}
+
+    def recording(
+        stage: CheckStage, facts: Mapping[str, Any], released: frozenset[str]
+    ) -> tuple[Finding, ...]:
+        seen[stage] = facts
+        return decide(stage, facts, released)
+
+    outcome = await bill(engine, files, parties.contract, decision=recording, issue=False)
+
+    assert isinstance(outcome, Billed)
+    pre, post = seen["pre"], seen["post"]
+    assert (pre["history_daily_kwh"], pre["daily_kwh"], pre["consumption_kwh"]) == (5, 5, Decimal(905))
+    assert (pre["reading_missing"], pre["supplied"], pre["days_after_period"]) == (False, True, 153)
+    assert post["total"] == outcome.invoice.total and post["history_total"] is None
