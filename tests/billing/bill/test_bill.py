@@ -34,6 +34,7 @@ from tests.billing.bill.support import (
     supplied,
     supplied_gas,
 )
+from tests.billing.invoices.test_pdf import pdf_text
 from tests.masterdata.supply_helpers import ACTOR
 
 
@@ -83,6 +84,8 @@ async def test_a_contract_is_billed_with_documents_filed_and_its_balance_posted(
         isdoc_version, isdoc = await read_content(conn, files, isdoc_id)
         document = await get_document(conn, isdoc_id)
     assert pdf.startswith(b"%PDF-") and pdf_version.filename == f"{invoice.number}.pdf"
+    text = pdf_text(pdf)
+    assert number in text and parties.opm in text and parties.account in text and "Jana Nová" in text
     assert isdoc_version.media_type == "application/xml"
     validate_invoice(isdoc)
     assert number.encode() in isdoc and b"<DocumentType>1</DocumentType>" in isdoc
