@@ -56,7 +56,9 @@ class Invoice(msgspec.Struct, frozen=True, kw_only=True):
     total_vat: Decimal
     total: Decimal
     advances_paid: Decimal
-    #: What the invoice posts to the ledger: positive is due from the customer, negative a credit.
+    #: total − advances_paid: positive is due from the customer, negative a credit. A settlement posts it to
+    #: the ledger; a credit note (no advances: −total) posts minus its original's balance instead, since the
+    #: advances the original deducted are deducted again by the new bill (``gateway.billing.ledger``).
     balance: Decimal
     settlement: Settlement
     #: A credit note: the invoice it cancels. A cancelled invoice: the credit note that cancelled it.
