@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.billing.advances import plan
 from gateway.billing.advances.parties import InstalmentContext, instalment_context
 from gateway.billing.advances.tables import advance_document, advance_instalment
-from gateway.billing.invoices.document import check_document
+from gateway.billing.invoices.document import PAYMENT_TERM_DAYS_MAX, check_document
 from gateway.billing.invoices.numbering import next_document_number
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.clock import Clock
@@ -139,6 +139,9 @@ async def issue_request(
     calendar: WorkingCalendar,
 ) -> InvoiceDocument:
     """Issue the request of a planned instalment in the caller's transaction: document and receivable."""
+    # The row lock makes a second issuer wait and then see "requested" (PostgreSQL; SQLite serialises).
+    await conn.execute(sa.select(advance_instalment.c.id).where(advance_instalment.c.id == instalment_id)
+                       .with_for_update())
     context = await instalment_context(conn, instalment_id)
     if context.state != "planned":
         raise InvalidField("instalment.state", context.state, "only a planned instalment is requested")
@@ -163,16 +166,20 @@ async def issue_due(
 ) -> IssueSummary:
     """Issue every planned instalment due before ``due_before`` (of one account with ``account_id``),
     ``ISSUE_BATCH_SIZE`` per transaction. Idempotent: an issued instalment is no longer planned, so a
-    second run issues nothing twice."""
+    second run issues nothing twice. Instalments due more than ``PAYMENT_TERM_DAYS_MAX`` days after today
+    wait for a later run: a document's payment term is bounded (gateway/billing/invoices/document.py)."""
     calendar = calendar or WorkingCalendar()
     summary = IssueSummary()
     i = advance_instalment.c
     for _ in range(ISSUE_RUN_MAX // ISSUE_BATCH_SIZE):
         async with engine.begin() as conn:
-            query = sa.select(i.id).where(i.state == "planned", i.due_date < due_before)
+            latest = calendar.local_date(clock.now()) + dt.timedelta(days=PAYMENT_TERM_DAYS_MAX)
+            query = sa.select(i.id).where(i.state == "planned", i.due_date < due_before, i.due_date <= latest)
             if account_id is not None:
                 query = query.where(i.account_id == account_id)
-            ids = list((await conn.scalars(query.order_by(i.due_date, i.id).limit(ISSUE_BATCH_SIZE))).all())
+            # SKIP LOCKED: issuers running side by side take different instalments instead of queueing.
+            query = query.order_by(i.due_date, i.id).limit(ISSUE_BATCH_SIZE).with_for_update(skip_locked=True)
+            ids = list((await conn.scalars(query)).all())
             for instalment_id in ids:
                 document = await issue_request(conn, instalment_id, supplier, worker=worker, now=clock.now(),
                                                calendar=calendar)

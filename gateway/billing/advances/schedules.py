@@ -29,6 +29,7 @@ from gateway.billing.advances.tables import advance_instalment, advance_schedule
 from gateway.billing.dso_codes import price_list_dso
 from gateway.billing.quote import quote, resolve_list
 from gateway.errors import InvalidField
+from gateway.masterdata import tables as t
 from gateway.process.calendar import WorkingCalendar
 from schemas.billing.advances import INSTALMENTS_PER_YEAR, RegenerationSummary, Skipped
 from schemas.billing.settlement import Consumption, QuoteOpm, QuoteRequest, Settlement
@@ -180,6 +181,14 @@ async def _supersede(
     return start, int(result.rowcount)
 
 
+async def _lock(conn: AsyncConnection, contract_ids: Sequence[uuid.UUID]) -> None:
+    """Lock the contracts' rows (PostgreSQL; SQLite serialises writers) before reading their active
+    schedules: a second regeneration of a contract waits, then finds the first's schedule and changes
+    nothing, instead of failing on the one-active-schedule index."""
+    c = t.contract.c
+    await conn.execute(sa.select(c.id).where(c.id.in_(contract_ids)).order_by(c.id).with_for_update())
+
+
 async def regenerate_batch(
     conn: AsyncConnection, contract_ids: Sequence[uuid.UUID], options: Options, *, now: dt.datetime,
     calendar: WorkingCalendar, summary: RegenerationSummary,
@@ -187,6 +196,7 @@ async def regenerate_batch(
     """Regenerate the schedules of ``contract_ids`` in the caller's transaction, counting into ``summary``;
     a contract that cannot be priced is skipped with the field and value that stopped it."""
     start = plan.schedule_start(calendar.local_date(now))
+    await _lock(conn, contract_ids)
     for basis in await load_bases(conn, contract_ids, start):
         summary.contracts += 1
         try:
@@ -214,6 +224,7 @@ async def regenerate_after_settlement(
     consumption scaled to a year (the OPM's estimate when the period is too short). True if a schedule was
     written; ``InvalidField`` when the contract cannot be priced (nothing written)."""
     start = plan.schedule_start(calendar.local_date(now))
+    await _lock(conn, [contract_id])
     bases = await load_bases(conn, [contract_id], start)
     if not bases:
         raise InvalidField("contract", str(contract_id), "is not a contract")
