@@ -72,6 +72,8 @@ def pre_check_facts(
     missing = [finding.text for finding in findings if finding.code == "missing_reading"]
     if consumption is None:
         missing.append("no consumption could be read for the period")
+    elif not consumption.registers:
+        missing.append(f"no meter counts at OPM {consumption.opm} in the period")
     if missing:
         texts[READING_MISSING] = "; ".join(missing)
     implausible = [finding.text for finding in findings if finding.code in IMPLAUSIBLE_FINDINGS]

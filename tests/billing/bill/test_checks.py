@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.billing.bill_checks import HISTORY_FACTOR, decide, post_check_facts
+from gateway.billing.bill_checks import HISTORY_FACTOR, decide, post_check_facts, pre_check_facts
 from gateway.billing.dso_codes import price_list_dso
 from gateway.masterdata.filestore import FileStore
 from schemas.billing.bill import Billed, Outsorted
 from schemas.billing.orders import CheckStage, Finding
+from schemas.billing.readings import Consumption
 from schemas.billing.settlement import Settlement
 from tests.billing.bill.support import bill, read, supplied
 
@@ -176,3 +177,12 @@ async def test_the_facts_carry_the_year_befores_daily_consumption(
     assert (pre["history_daily_kwh"], pre["daily_kwh"], pre["consumption_kwh"]) == (5, 5, Decimal(905))
     assert (pre["reading_missing"], pre["supplied"], pre["days_after_period"]) == (False, True, 153)
     assert post["total"] == outcome.invoice.total and post["history_total"] is None
+
+
+def test_an_opm_without_a_meter_in_the_period_misses_its_reading() -> None:
+    empty = Consumption(opm="859182400123456789", period_from=dt.date(2026, 1, 1),
+                        period_to=dt.date(2026, 6, 30), registers=())
+    facts = pre_check_facts(empty, today=dt.date(2026, 11, 30), supplied=True, supply_text="",
+                            price_problems=())
+    assert facts["reading_missing"] is True and facts["consumption_kwh"] is None
+    assert [finding.code for finding in decide("pre", facts, frozenset())] == ["READING_MISSING"]
