@@ -75,7 +75,8 @@ async def rebill(request: web.Request) -> web.Response:
     """201 with the credit note and the new bill; 200 with ``credit_note`` null when the new bill is
     outsorted (nothing is cancelled then). 409 for an invoice already cancelled."""
     number = request.match_info["number"]
-    body = await read_json(request, RebillIn)
+    # The body only carries an optional reason: none at all is the default one.
+    body = await read_json(request, RebillIn) if request.can_read_body else RebillIn()
     daemon = request.app[DAEMON]
 
     async def operation(conn: AsyncConnection, _who: str, now: dt.datetime) -> Rebilled:
