@@ -1,7 +1,8 @@
 """The billing checks (issue #6, "Controlling"): their *facts*, computed here, and the *decision*, kept apart.
 
 ``pre_check_facts`` and ``post_check_facts`` return plain dicts of JSON values (booleans, decimal strings,
-texts) so that a decision table (``rules/decisions/billing_checks.json``) can be evaluated on them;
+texts) so that the decision tables (``rules/decisions/billing_precheck.json`` and ``billing_postcheck.json``,
+evaluated by the billing worker) can be evaluated on them;
 ``decide`` is the default decision in Python: each fact flag that is true gives its finding code, unless a
 clerk released that code for the order. A caller that evaluates a table instead passes its codes to
 ``findings_of``.
