@@ -124,7 +124,7 @@ def render_welcome_letter(letter: WelcomeLetter, template: LetterTemplate | None
     texts = _Texts(template, placeholder_values(letter))
     pdf = _new_document(letter, texts)
     try:
-        _add_fonts(pdf)
+        add_dejavu_fonts(pdf, _FONT_FAMILY)
         pdf.add_page()
         _render_letterhead(pdf, letter)
         _render_address_window(pdf, letter)
@@ -236,12 +236,14 @@ def _new_document(letter: WelcomeLetter, texts: _Texts) -> _LetterDocument:
     return pdf
 
 
-def _add_fonts(pdf: FPDF) -> None:
+def add_dejavu_fonts(pdf: FPDF, family: str) -> None:
+    """DejaVu Sans regular and bold as ``family``: Czech diacritics in every document we print (letters,
+    invoices). Raises ``LetterFontMissing`` naming the file and the package that ships it."""
     for style, file_name in (("", FONT_REGULAR_FILE), ("B", FONT_BOLD_FILE)):
         path = FONT_DIRECTORY / file_name
         if not path.is_file():
             raise LetterFontMissing(path)
-        pdf.add_font(_FONT_FAMILY, style, path)
+        pdf.add_font(family, style, path)
 
 
 def _close_fonts(pdf: FPDF) -> None:

@@ -32,7 +32,7 @@ from gateway.billing.invoices.qr_payment import domestic_account, payment_spayd
 from gateway.billing.invoices.spayd import qr_image
 from gateway.billing.invoices.texts import COMMODITIES, czech_date, document_title, money, period_text
 from gateway.errors import InvalidField
-from gateway.masterdata.letters import FONT_BOLD_FILE, FONT_DIRECTORY, FONT_REGULAR_FILE, LetterFontMissing
+from gateway.masterdata.letters import add_dejavu_fonts
 from schemas.billing.invoice import InvoiceDocument
 from schemas.masterdata.common import Address
 
@@ -66,7 +66,7 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
     check_document(document)
     pdf = _new_pdf(document)
     try:
-        _add_fonts(pdf)
+        add_dejavu_fonts(pdf, FONT_FAMILY)
         pdf.add_page()
         _render_head(pdf, document)
         _render_parties(pdf, document)
@@ -100,14 +100,6 @@ def _new_pdf(document: InvoiceDocument) -> _InvoicePdf:
     pdf.set_margins(PAGE_MARGIN_MM, PAGE_MARGIN_MM, PAGE_MARGIN_MM)
     pdf.set_auto_page_break(auto=True, margin=PAGE_MARGIN_MM + FOOTER_FROM_BOTTOM_MM)
     return pdf
-
-
-def _add_fonts(pdf: FPDF) -> None:
-    for style, file_name in (("", FONT_REGULAR_FILE), ("B", FONT_BOLD_FILE)):
-        path = FONT_DIRECTORY / file_name
-        if not path.is_file():
-            raise LetterFontMissing(path)
-        pdf.add_font(FONT_FAMILY, style, path)
 
 
 def address_lines(address: Address) -> list[str]:
