@@ -16,10 +16,9 @@ from gateway.bench.producer import ProducerSide
 from gateway.bus.base import Bus
 from gateway.bus.kafka import KafkaBus
 from gateway.bus.sqllog import SqlLogBus
+from gateway.cli.bench_common import LOCAL_PG_URL, prepared_database, print_figures
 from gateway.clock import SystemClock
 from gateway.config import load_settings
-from gateway.gc_tuning import tune_gc
-from gateway.logs import configure
 from gateway.masterdata.fake import BLOCK_RECORDS_MAX
 from gateway.masterdata.importer import BATCH_ROWS_MAX
 from gateway.store.db import create_engine
@@ -28,7 +27,6 @@ from gateway.store.migrate import upgrade_sync
 bench_app = typer.Typer(help="Benchmarks: print throughput and latency figures.", no_args_is_help=True)
 
 #: Where ``make services`` runs PostgreSQL and Kafka; used when settings name neither.
-LOCAL_PG_URL = "postgresql+asyncpg://proud:proud@127.0.0.1:5432/proud_test"
 LOCAL_KAFKA = "127.0.0.1:9092"
 EVENTS_MAX = 10_000_000
 
@@ -97,16 +95,8 @@ def bench_import(
     ),
 ) -> None:
     """Fake OPMs through ``proud import masterdata``'s path; prints opm_per_s."""
-    settings = load_settings()
-    configure(settings.log_level, settings.log_format)
-    url = database_url or settings.database_url or LOCAL_PG_URL
-    upgrade_sync(url)
-    tune_gc()  # as ``proud run`` does
-    result = asyncio.run(_run_import(url, opm, batch))
-    typer.echo(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}")
-    typer.echo(f"database: {url.split('://', 1)[0]}")
-    typer.echo(result.figures())
-    typer.echo(result.line())
+    url = prepared_database(database_url)
+    print_figures(url, asyncio.run(_run_import(url, opm, batch)))
 
 
 async def _run_import(url: str, opm: int, batch: int) -> ImportBenchResult:

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import platform
 import time
 from typing import Annotated, Final
 
 import typer
 
 from gateway.bench.readings import READINGS_MAX, ReadingsBenchResult, run_readings_bench
-from gateway.config import load_settings
-from gateway.gc_tuning import tune_gc
-from gateway.logs import configure
+from gateway.cli.bench_common import prepared_database, print_figures
 from gateway.readings.bulk import WORKERS_MAX, BulkSummary
 from gateway.store.db import create_engine
-from gateway.store.migrate import upgrade_sync
 
-#: Where ``make services`` runs PostgreSQL; used when the settings name no database.
-LOCAL_PG_URL: Final = "postgresql+asyncpg://proud:proud@127.0.0.1:5432/proud_test"
 #: About 15 s at the measured rate on two cores with PostgreSQL (docs/readings.md).
 READINGS_DEFAULT: Final = 1_000_000
 #: Seconds between progress lines.
@@ -38,16 +31,8 @@ def bench_readings(
     )] = None,
 ) -> None:
     """Generated CDSDATA files → parse, XSD, decode, file, events; prints readings_per_s last."""
-    settings = load_settings()
-    configure(settings.log_level, settings.log_format)
-    url = database_url or settings.database_url or LOCAL_PG_URL
-    upgrade_sync(url)
-    tune_gc()  # as ``proud run`` does
-    result = asyncio.run(_run(url, readings, workers))
-    typer.echo(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}")
-    typer.echo(f"database: {url.split('://', 1)[0]}")
-    typer.echo(result.figures())
-    typer.echo(result.line())
+    url = prepared_database(database_url)
+    print_figures(url, asyncio.run(_run(url, readings, workers)))
 
 
 class _Progress:

@@ -11,14 +11,13 @@ from typing import Annotated
 import typer
 
 from gateway.bench.rules import RulesBenchResult, run_rules_bench
+from gateway.cli.bench_common import LOCAL_PG_URL
 from gateway.config import load_settings
 from gateway.gc_tuning import tune_gc
 from gateway.logs import configure
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade_sync
 
-#: Where ``make services`` runs PostgreSQL; used when the settings name no database.
-LOCAL_PG_URL = "postgresql+asyncpg://proud:proud@127.0.0.1:5432/proud_test"
 INSTANCES_MAX = 10_000_000
 
 
