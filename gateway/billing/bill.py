@@ -224,7 +224,7 @@ async def _issue(
     """Number, documents, invoice row and receivable, in that order: the number's row lock is held from the
     draw to the commit, so it is drawn last but for what needs it."""
     number = await next_document_number(conn, "settlement", draft.issue_date.year, worker)
-    invoice = msgspec.structs.replace(draft, number=number, uuid=uuid7())
+    invoice = msgspec.structs.replace(draft, number=number, uuid=uuid7(), deposits=tuple(deposits))
     document = invoice_document(
         invoice, supplier=supplier, customer=inputs.customer, billing_address=inputs.account.billing_address,
         opm=inputs.opm, deposits=deposits,

@@ -23,6 +23,7 @@ from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.clock import as_utc
 from gateway.errors import NotFound
 from schemas.billing.bill import Invoice, Ledger, Receivable
+from schemas.billing.invoice import Deposit
 from schemas.billing.settlement import Settlement
 
 #: Receivables one ledger answer lists at most (the newest); the totals cover them all.
@@ -68,7 +69,7 @@ def invoice_from(row: Any) -> Invoice:
         advances_paid=row.advances_paid, balance=row.balance,
         settlement=msgspec.json.decode(row.settlement, type=Settlement), corrects=row.corrects,
         cancelled_by=row.cancelled_by, documents=tuple(uuid.UUID(item) for item in row.documents),
-        uuid=row.uuid,
+        uuid=row.uuid, deposits=msgspec.json.decode(row.deposits, type=tuple[Deposit, ...]),
     )
 
 
@@ -82,7 +83,8 @@ async def store_invoice(conn: AsyncConnection, invoice: Invoice, now: dt.datetim
         total_base=invoice.total_base, total_vat=invoice.total_vat, total=invoice.total,
         advances_paid=invoice.advances_paid, balance=invoice.balance, corrects=invoice.corrects,
         cancelled_by=None, settlement=msgspec.json.encode(invoice.settlement).decode(),
-        documents=[str(item) for item in invoice.documents], created_at=now,
+        documents=[str(item) for item in invoice.documents],
+        deposits=msgspec.json.encode(invoice.deposits).decode(), created_at=now,
     ))
     if invoice.kind == "settlement":
         await conn.execute(sa.insert(bl_receivable).values(

@@ -41,6 +41,9 @@ invoice = sa.Table(
     sa.Column("cancelled_by", _Number),
     sa.Column("settlement", sa.Text, nullable=False),
     sa.Column("documents", JsonText, nullable=False),
+    # The advances the settlement deducted (``schemas.billing.invoice.Deposit`` as JSON): the document is
+    # rendered after the bill's transaction (a mass run), so what it prints must be kept with the invoice.
+    sa.Column("deposits", sa.Text, nullable=False, server_default="[]"),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.CheckConstraint("kind IN ('settlement', 'credit_note')", name="kind"),
     sa.CheckConstraint("status IN ('issued', 'cancelled')", name="status"),

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from schemas.billing.invoice import Deposit
 from schemas.billing.orders import CheckStage, Finding
 from schemas.billing.settlement import Settlement
 
@@ -66,6 +67,9 @@ class Invoice(msgspec.Struct, frozen=True, kw_only=True):
     cancelled_by: str | None = None
     documents: tuple[uuid.UUID, ...] = ()
     uuid: uuid.UUID | None = None
+    #: The advances the settlement deducted, as its documents print them (kept so that the documents can be
+    #: rendered after the bill's transaction).
+    deposits: tuple[Deposit, ...] = ()
 
 
 class Billed(msgspec.Struct, frozen=True, kw_only=True, tag="billed"):

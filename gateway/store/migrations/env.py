@@ -11,6 +11,7 @@ import connectors.ote.tables  # noqa: F401  (registers ``ote_archive`` on ``meta
 import gateway.billing.advances.tables  # registers the ``bl_advance_*`` tables on ``metadata``
 import gateway.billing.invoices.tables  # registers ``invoice_series`` on ``metadata``
 import gateway.billing.ledger_tables  # registers ``bl_invoice`` and ``bl_receivable`` on ``metadata``
+import gateway.billing.run_tables  # registers ``bl_run``, ``bl_run_item``, ``bl_delivery`` on ``metadata``
 import gateway.distributor.tables  # registers ``distributor_report`` on ``metadata``
 import gateway.http.auth_tables  # registers ``api_key`` on ``metadata``
 import gateway.masterdata.tables  # registers the master-data tables on ``metadata``
