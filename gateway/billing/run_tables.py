@@ -38,6 +38,7 @@ run_item = sa.Table(
     sa.Column("contract", sa.String(40), primary_key=True),
     sa.Column("order", sa.String(60), nullable=False, index=True),
     sa.Column("opm", sa.String(18), nullable=False),
+    sa.Column("period_to", sa.Date, nullable=False),  # the order's: its bill is the contract's at this end
     sa.Column("queued_at", Timestamp, nullable=False),
 )
 

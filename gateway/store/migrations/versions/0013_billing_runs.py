@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('contract', sa.String(length=40), nullable=False),
     sa.Column('order', sa.String(length=60), nullable=False),
     sa.Column('opm', sa.String(length=18), nullable=False),
+    sa.Column('period_to', sa.Date(), nullable=False),
     sa.Column('queued_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['run'], ['bl_run.id'], name=op.f('fk_bl_run_item_run_bl_run')),
     sa.PrimaryKeyConstraint('run', 'contract', name=op.f('pk_bl_run_item'))
