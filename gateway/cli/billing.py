@@ -14,6 +14,7 @@ from gateway.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, guarded
 from gateway.cli.advances import advances_app
 from gateway.cli.billing_bill import register as register_bill
 from gateway.cli.billing_orders import register as register_orders
+from gateway.cli.billing_run import register as register_run
 from gateway.errors import InvalidField
 
 billing_app = typer.Typer(help="Billing: the price calculator and price lists.", no_args_is_help=True)
@@ -21,6 +22,7 @@ prices_app = typer.Typer(help="Price lists (rules/prices/<id>/*.toml).", no_args
 billing_app.add_typer(prices_app, name="prices")
 register_orders(billing_app)  # order, orders, outsorted, release, cancel: gateway/cli/billing_orders.py
 register_bill(billing_app)  # bill: gateway/cli/billing_bill.py
+register_run(billing_app)  # run, run-status: gateway/cli/billing_run.py
 billing_app.add_typer(advances_app, name="advances")
 
 #: Where the price lists are unless --prices says otherwise: rules/prices under the working directory.
