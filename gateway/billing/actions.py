@@ -7,7 +7,11 @@ the outbox in the transaction of the message being handled; they do no I/O:
 - ``note_release``: a clerk's ``billing.released`` codes added to ``data.released`` (kept for every later
   request: a released check stays released for this order);
 - ``billing_attention``: ``switch.attention`` on ``process.events`` (the attention consumer files it as a
-  back-office task on the contract), with the findings of an ``billing.outsorted`` message listed.
+  back-office task on the contract), with the findings of an ``billing.outsorted`` message listed;
+- ``request_documents``: ``billing.render_requested`` on ``billing.documents`` for the document renderer
+  (``gateway.billing.documents``), when the order is billed;
+- ``request_sending``: ``billing.send_requested`` on ``billing.documents`` for the sender
+  (``gateway.billing.sending``), when the documents are filed (and again after a clerk's resend).
 
 Each action checks the data it reads and raises ``HandlerRejected`` naming the field and the value.
 """
@@ -20,7 +24,7 @@ from typing import Any, Final
 
 import msgspec
 
-from gateway.billing.topics import BILLING_ORDERS, BILLING_WORK
+from gateway.billing.topics import BILLING_DOCUMENTS, BILLING_ORDERS, BILLING_WORK
 from gateway.process.actions import ACTIONS, ActionContext
 from gateway.process.topics import PROCESS_EVENTS
 from gateway.switching.action_args import TEXT_CHARS_MAX as ATTENTION_TEXT_CHARS_MAX
@@ -33,7 +37,13 @@ from gateway.switching.action_args import (
     render,
 )
 from gateway.switching.actions import ATTENTION_CODE
-from schemas.billing.orders import BillRequested, Outsorted, Released
+from schemas.billing.orders import (
+    BillRequested,
+    Outsorted,
+    Released,
+    RenderRequested,
+    SendRequested,
+)
 from schemas.switching import Attention
 
 #: The topics the billing-order machine reads; importing them here registers them wherever the actions are.
@@ -118,6 +128,33 @@ async def billing_attention(ctx: ActionContext, params: Mapping[str, Any]) -> No
     contract = data_text(action, ctx.data, "contract")
     body = Attention(opm=opm, process=PROCESS, reason_code=code, text=text, contract=contract)
     ctx.emit(PROCESS_EVENTS.name, body, key=opm)
+
+
+@ACTIONS.register("request_documents")
+async def request_documents(ctx: ActionContext, params: Mapping[str, Any]) -> None:
+    """Ask the renderer for the PDF and ISDOC of data.invoice: ``billing.render_requested`` keyed by the
+    order. Counts data.render_requests."""
+    action = "request_documents"
+    no_params(action, params)
+    body = RenderRequested(order=ctx.key, invoice=data_text(action, ctx.data, "invoice"))
+    ctx.emit(BILLING_DOCUMENTS.name, body, key=ctx.key)
+    _count(ctx.data, "render_requests")
+
+
+@ACTIONS.register("request_sending")
+async def request_sending(ctx: ActionContext, params: Mapping[str, Any]) -> None:
+    """Ask the sender to deliver data.invoice by the account's channel: ``billing.send_requested`` keyed by
+    the order. Counts data.send_requests (a resend is another)."""
+    action = "request_sending"
+    no_params(action, params)
+    body = SendRequested(order=ctx.key, invoice=data_text(action, ctx.data, "invoice"))
+    ctx.emit(BILLING_DOCUMENTS.name, body, key=ctx.key)
+    _count(ctx.data, "send_requests")
+
+
+def _count(data: dict[str, Any], field: str) -> None:
+    count = data.get(field, 0)
+    data[field] = (count if isinstance(count, int) else 0) + 1
 
 
 def order_key(contract: str, period_to: dt.date) -> str:

@@ -18,3 +18,8 @@ BILLING_ORDERS = TOPICS.register(
 BILLING_WORK = TOPICS.register(
     TopicSpec("billing.work", "OPM code (EAN or EIC)", retention_ms=_RETENTION_MS)
 )
+#: The documents' work (``billing.render_requested`` for the renderer, ``billing.send_requested`` for the
+#: sender), keyed by the order; each consumer group takes its own type and passes over the other.
+BILLING_DOCUMENTS = TOPICS.register(
+    TopicSpec("billing.documents", "billing order: <contract>@<period_to>", retention_ms=_RETENTION_MS)
+)

@@ -1,15 +1,20 @@
 """Billing orders (issue #6): the messages between the billing-order machine (``rules/machines/
-billing_order.yaml``), the billing worker and the back office. Topic ``billing.orders``, keyed by the order
-key ``<contract>@<period_to>`` (one order per contract and billing period end).
+billing_order.yaml``), the billing worker, the document renderer, the sender and the back office. Topic
+``billing.orders``, keyed by the order key ``<contract>@<period_to>`` (one order per contract and billing
+period end).
 
     billing.order_due ──→ machine: due ──bill_requested──→ worker (pre-checks, bill, post-checks)
                                  ▲                           │
         billing.released ────────┘   billing.waiting_for_reading / billing.outsorted / billing.billed
-                                                             │           ▼
-                                       billing.invoiced ──→ sent   (documents rendered and filed)
+                                                             │
+         billed ──render_requested──→ renderer (PDF, ISDOC filed) ──billing.invoiced──→ invoiced
+         invoiced ──send_requested──→ sender (e-mail, ISDOC, paper) ──billing.sent──→ sent
+                                                              └──billing.send_failed──→ send_failed
+         send_failed ──billing.resend (a clerk fixed the address)──→ invoiced (sent again)
 
 The worker reads ``billing.work`` (``bill_requested``, keyed by OPM so that one OPM's bills are made in
-order) and answers on ``billing.orders``.
+order); the renderer and the sender read ``billing.documents`` (keyed by the order); all answer on
+``billing.orders``.
 """
 
 from __future__ import annotations
@@ -94,7 +99,45 @@ class Invoiced(Payload, frozen=True, kw_only=True):
 class Sent(Payload, frozen=True, kw_only=True):
     order: str
     invoice: str
-    channel: str  # email, post, portal
+    #: How it went out: an account's ``delivery_channel`` (``email_pdf``, ``isdoc``, ``paper``), or
+    #: ``manual`` when a clerk delivered it some other way after a failure.
+    channel: str
+
+
+@payload("billing.render_requested", 1)
+class RenderRequested(Payload, frozen=True, kw_only=True):
+    """Render and file the PDF and ISDOC of the order's invoice (an order entering ``billed``)."""
+
+    order: str
+    invoice: str
+
+
+@payload("billing.send_requested", 1)
+class SendRequested(Payload, frozen=True, kw_only=True):
+    """Deliver the order's invoice by its account's channel (an order entering ``invoiced``)."""
+
+    order: str
+    invoice: str
+
+
+@payload("billing.send_failed", 1)
+class SendFailed(Payload, frozen=True, kw_only=True):
+    """The invoice cannot be delivered by ``channel`` until a person acts (no e-mail address, a recipient
+    the mail server refuses for good): ``reason`` says why, for the clerk."""
+
+    order: str
+    invoice: str
+    channel: str
+    reason: str
+
+
+@payload("billing.resend", 1)
+class Resend(Payload, frozen=True, kw_only=True):
+    """A clerk fixed the cause of a failed delivery (the address, the channel): send the invoice again."""
+
+    order: str
+    actor: str
+    note: str = ""
 
 
 @payload("billing.released", 1)
