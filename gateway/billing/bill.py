@@ -22,6 +22,7 @@ cancels an issued bill by a credit note and bills the period again. The billing 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Final
@@ -69,7 +70,7 @@ from schemas.billing.settlement import Settlement
 
 __all__ = [
     "BillOutcome", "Billed", "Outsorted", "Rebilled", "bill_contract", "decide", "post_check_facts",
-    "pre_check_facts", "rebill_contract",
+    "pre_check_facts", "pre_checked", "priced", "rebill_contract", "repeated",
 ]
 
 #: The number series of bills made one at a time (API, CLI): the mass-billing workers have 1 and up.
@@ -105,31 +106,23 @@ async def bill_contract(
         await _lock_contract(conn, contract)
         existing = await issued_settlement(conn, contract, period_to)
         if existing is not None:
-            return _repeated(existing, period_from)
+            return repeated(existing, period_from)
     inputs = await read_inputs(conn, contract, period_from, period_to, prices)
-    pre = pre_check_facts(
-        inputs.consumption, today=local_date(now), supplied=inputs.supplied, supply_text=inputs.supply_text,
-        price_problems=inputs.price_problems, history=inputs.history,
-    )
-    found = _with_blocking(decision("pre", pre, released), pre, inputs)
-    if found:
-        return Outsorted(stage="pre", findings=found)
+    today = local_date(now)
+    stopped = pre_checked(inputs, today=today, released=released, decision=decision)
+    if stopped is not None:
+        return stopped
     deposits = await paid_advances(conn, inputs.account.variable_symbol, period_from, period_to)
-    paid = sum((deposit.amount for deposit in deposits), Decimal("0.00"))
-    settlement = quote(quote_request(inputs, paid), prices)
     previous = await previous_settlement_total(conn, inputs.account.variable_symbol, period_from)
-    used = total_consumption(inputs.consumption)
-    post = post_check_facts(settlement, consumption=used, unit=inputs.consumption.registers[0].unit,
-                            previous_total=previous)
-    found = decision("post", post, released)
-    if found:
-        return Outsorted(stage="post", findings=found)
-    draft = _draft(inputs, settlement, local_date(now))
+    draft = priced(inputs, deposits, previous, today=today, released=released, decision=decision,
+                   prices=prices)
+    if isinstance(draft, Outsorted):
+        return draft
     if not issue:
         return Billed(invoice=draft)
     invoice = await _issue(conn, draft, inputs, deposits, now, worker, files, supplier)
     if regenerate_advances:
-        await _regenerate_advances(conn, inputs, settlement, prices, now)
+        await _regenerate_advances(conn, inputs, draft.settlement, prices, now)
     return Billed(invoice=invoice)
 
 
@@ -184,7 +177,38 @@ async def _lock_contract(conn: AsyncConnection, contract: str) -> None:
     await conn.execute(sa.select(md.contract.c.id).where(md.contract.c.number == contract).with_for_update())
 
 
-def _repeated(existing: Invoice, period_from: dt.date) -> Billed:
+def pre_checked(
+    inputs: BillInputs, *, today: dt.date, released: frozenset[str], decision: CheckDecision
+) -> Outsorted | None:
+    """Step 3, shared by ``bill_contract`` and ``batch.bill_many``: the pre-checks' verdict, None to go on."""
+    pre = pre_check_facts(
+        inputs.consumption, today=today, supplied=inputs.supplied, supply_text=inputs.supply_text,
+        price_problems=inputs.price_problems, history=inputs.history,
+    )
+    found = _with_blocking(decision("pre", pre, released), pre, inputs)
+    return Outsorted(stage="pre", findings=found) if found else None
+
+
+def priced(
+    inputs: BillInputs, deposits: Sequence[Deposit], previous_total: Decimal | None, *, today: dt.date,
+    released: frozenset[str], decision: CheckDecision, prices: Path,
+) -> Outsorted | Invoice:
+    """Steps 4 and 5, shared by ``bill_contract`` and ``batch.bill_many``: the settlement with the advances
+    ``deposits`` deducted, post-checked against the account's ``previous_total``; the draft invoice (no
+    number, no deposits yet) or why it is outsorted."""
+    paid = sum((deposit.amount for deposit in deposits), Decimal("0.00"))
+    settlement = quote(quote_request(inputs, paid), prices)
+    used = total_consumption(inputs.consumption)
+    post = post_check_facts(settlement, consumption=used, unit=inputs.consumption.registers[0].unit,
+                            previous_total=previous_total)
+    found = decision("post", post, released)
+    if found:
+        return Outsorted(stage="post", findings=found)
+    return _draft(inputs, settlement, today)
+
+
+def repeated(existing: Invoice, period_from: dt.date) -> Billed:
+    """The answer to a bill of a period already billed by ``existing`` (``Conflict`` for another start)."""
     if existing.period_from != period_from:
         raise Conflict(
             f"contract {existing.contract} is billed for {existing.period_from} … {existing.period_to} by "

@@ -61,24 +61,33 @@ def format_number(prefix: str, year: int, worker: int, sequence: int) -> str:
 
 async def next_sequence(conn: AsyncConnection, prefix: str, year: int, worker: int) -> int:
     """Draw the next sequence number of ``prefix``/``year`` for ``worker`` in the caller's transaction."""
+    return await next_sequences(conn, prefix, year, worker, 1)
+
+
+async def next_sequences(conn: AsyncConnection, prefix: str, year: int, worker: int, count: int) -> int:
+    """Draw ``count`` consecutive sequence numbers of ``prefix``/``year`` for ``worker`` in one upsert (the
+    row lock is taken once for the block); the first of them. All or none: a block that would run past
+    ``SEQUENCE_MAX`` is refused whole (``SeriesExhausted``) with the caller's transaction."""
     _check_series(prefix, year, worker)
+    if not 1 <= count <= SEQUENCE_MAX:
+        raise InvalidField("count", count, f"must be between 1 and {SEQUENCE_MAX}")
     table = invoice_series
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = (
         insert(table)
-        .values(prefix=prefix, year=year, worker=worker, next_number=2)
+        .values(prefix=prefix, year=year, worker=worker, next_number=1 + count)
         .on_conflict_do_update(
             index_elements=[table.c.prefix, table.c.year, table.c.worker],
-            set_={"next_number": table.c.next_number + 1},
+            set_={"next_number": table.c.next_number + count},
         )
         .returning(table.c.next_number)
     )
     with translate_errors("drawing an invoice number"):
-        drawn = (await conn.execute(statement)).scalar_one() - 1
-    assert drawn >= 1
-    if drawn > SEQUENCE_MAX:
+        first = (await conn.execute(statement)).scalar_one() - count
+    assert first >= 1
+    if first + count - 1 > SEQUENCE_MAX:
         raise SeriesExhausted(prefix, year, worker)
-    return int(drawn)
+    return int(first)
 
 
 async def next_document_number(conn: AsyncConnection, kind: DocumentKind, year: int, worker: int) -> str:
@@ -97,3 +106,15 @@ def _check_series(prefix: str, year: int, worker: int) -> None:
         raise InvalidField("year", year, f"must be between {YEAR_MIN} and {YEAR_MAX}")
     if not 0 <= worker <= WORKER_MAX:
         raise InvalidField("worker", worker, f"must be between 0 and {WORKER_MAX}")
+
+
+async def next_document_numbers(
+    conn: AsyncConnection, kind: DocumentKind, year: int, worker: int, count: int
+) -> list[str]:
+    """``count`` consecutive numbers of ``kind``'s series for ``worker`` and ``year``, drawn as one block
+    (a mass run's batch): no gap between them nor to the numbers drawn before and after."""
+    if kind not in SERIES_PREFIXES:
+        raise InvalidField("kind", kind, f"is not one of {sorted(SERIES_PREFIXES)}")
+    prefix = SERIES_PREFIXES[kind]
+    first = await next_sequences(conn, prefix, year, worker, count)
+    return [format_number(prefix, year, worker, sequence) for sequence in range(first, first + count)]

@@ -1,0 +1,231 @@
+"""What a batch of bills reads from master data and the reading store: for every request the same
+``BillInputs`` as ``bill_inputs.read_inputs`` gives, but read for the whole batch in a constant number of
+queries (contracts and their terms, OPMs with address, technical data, meters and supply, customers with
+their addresses, accounts, the readings of every OPM over the batch's window) and assembled per request with
+``bill_inputs``'s pure helpers.
+
+Each request gets its own view of the rows: the contract and the OPM as of its ``period_to``, and only the
+readings touching its own window (the period, the year before it and the nearest-state slack), so that a
+request sees exactly what ``read_inputs`` would have loaded for it alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.billing.bill_inputs import BillInputs, find_product, price_problems, supply_over, terms_over
+from gateway.billing.dso_codes import price_list_dso
+from gateway.billing.prices import PriceList
+from gateway.billing.quote import QUOTE_DAYS_MAX
+from gateway.billing.readings import timeline as tl
+from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX, register_consumption
+from gateway.billing.readings.service import PREVIOUS_YEAR_DAYS, period_consumption
+from gateway.errors import InvalidField, NotFound
+from gateway.masterdata import tables as md
+from gateway.masterdata.accounts import _SELECT as ACCOUNT_SELECT
+from gateway.masterdata.accounts import _account as account_from
+from gateway.masterdata.contract_read import _contracts_query, contract_from, versions_of
+from gateway.masterdata.customers import _display_name
+from gateway.masterdata.opm import _meter as meter_from
+from gateway.masterdata.opm import _technical as technical_from
+from gateway.masterdata.service_base import address_from_row, as_utc, typed_address_from_row
+from gateway.readings import tables as rd
+from schemas.masterdata.accounts import Account
+from schemas.masterdata.common import Contact
+from schemas.masterdata.contracts import Terms
+from schemas.masterdata.customers import Customer
+from schemas.masterdata.opm import Opm, SupplyPeriod, Technical
+
+#: Days around a period whose states a consumption may use (as ``bill_inputs`` loads them).
+_SLACK: Final = dt.timedelta(days=NEAREST_STATE_DAYS_MAX + 1)
+_SUPPLY_ADDRESS_KIND: Final = "supply"
+
+
+@dataclass(slots=True)
+class OpmRows:
+    """One OPM's rows, whatever the day: each request picks the technical data of its own last day."""
+
+    row: Any
+    address: Any = None
+    technical: list[Technical] = field(default_factory=list)
+    meters: list[Any] = field(default_factory=list)
+    supply: list[SupplyPeriod] = field(default_factory=list)
+    readings: list[Any] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class BatchReads:
+    """The master data and readings of a batch's contracts, by contract number, OPM code, customer number
+    and variable symbol."""
+
+    contracts: dict[str, tuple[Any, list[Terms]]]
+    opms: dict[str, OpmRows]
+    customers: dict[str, Customer]
+    accounts: dict[str, Account]
+    price_list: PriceList
+
+
+def reading_window(period_from: dt.date, period_to: dt.date) -> tuple[dt.date, dt.date]:
+    """The days whose readings a bill of the period uses: as ``bill_inputs`` loads the timeline."""
+    return period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS) - _SLACK, period_to + _SLACK
+
+
+async def read_batch(
+    conn: AsyncConnection, contracts: Collection[str], window: tuple[dt.date, dt.date], price_list: PriceList
+) -> BatchReads:
+    """The rows of ``contracts`` (unknown numbers are left out) and the readings of their OPMs touching
+    ``window`` (the union of the requests' windows)."""
+    rows = (await conn.execute(_contracts_query().where(md.contract.c.number.in_(contracts)))).all()
+    versions = await versions_of(conn, [row.id for row in rows])
+    found = {row.number: (row, versions[row.id]) for row in rows}
+    opms = await _opms(conn, {row.opm_code for row in rows}, window)
+    customers = await _customers(conn, {row.customer_number for row in rows})
+    symbols = {terms.account for _row, terms_list in found.values() for terms in terms_list}
+    account_rows = await conn.execute(ACCOUNT_SELECT.where(md.account.c.variable_symbol.in_(symbols)))
+    accounts = {row.variable_symbol: account_from(row) for row in account_rows}
+    return BatchReads(found, opms, customers, accounts, price_list)
+
+
+def inputs_for(
+    reads: BatchReads, contract_number: str, period_from: dt.date, period_to: dt.date
+) -> BillInputs:
+    """The request's inputs from the batch's rows, with the errors ``read_inputs`` raises, in its order."""
+    if period_to < period_from:
+        raise InvalidField("period_to", period_to.isoformat(), f"is before period_from {period_from}")
+    if (period_to - period_from).days >= QUOTE_DAYS_MAX:
+        raise InvalidField("period_to", period_to.isoformat(), f"the period is over {QUOTE_DAYS_MAX} days")
+    known = reads.contracts.get(contract_number)
+    if known is None:
+        raise NotFound(f"contract {contract_number!r} does not exist")
+    contract = contract_from(known[0], known[1], period_to)
+    terms = terms_over(contract, period_from, period_to)
+    opm_rows = reads.opms[contract.opm]
+    opm = _opm_on(opm_rows, period_to)
+    price_list = reads.price_list
+    product = find_product(price_list, terms.product, contract.commodity)
+    dso = price_list_dso(contract.commodity, opm.dso)
+    supplied, supply_text = supply_over(contract.number, opm, period_from, period_to)
+    timeline = _timeline(opm_rows, *reading_window(period_from, period_to))
+    consumption = period_consumption(timeline, period_from, period_to)
+    year_from = period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS)
+    year_to = period_from - dt.timedelta(days=1)
+    history = tuple(
+        register_consumption(timeline, used.register, year_from, year_to) for used in consumption.registers
+    )
+    customer = reads.customers.get(contract.customer)
+    if customer is None:
+        raise NotFound(f"customer {contract.customer!r} does not exist")
+    account = reads.accounts.get(terms.account)
+    if account is None:
+        raise NotFound(f"account {terms.account!r} does not exist")
+    return BillInputs(
+        contract=contract, terms=terms, customer=customer, account=account, opm=opm,
+        period_from=period_from, period_to=period_to, price_list=price_list, product=product, dso=dso,
+        price_problems=tuple(price_problems(price_list, opm, terms, product, dso, (period_from, period_to))),
+        supplied=supplied, supply_text=supply_text, consumption=consumption, history=history,
+    )
+
+
+def _opm_on(rows: OpmRows, as_of: dt.date) -> Opm:
+    """The OPM as ``get_opm(code, as_of)`` reads it."""
+    row = rows.row
+    in_force = [version for version in rows.technical if version.effective_from <= as_of]
+    return Opm(
+        id=row.id, code=row.code, commodity=row.commodity, dso=row.dso,
+        supply_address=address_from_row(rows.address), technical=in_force[-1] if in_force else None,
+        technical_history=rows.technical, meters=[meter_from(meter) for meter in rows.meters],
+        supply=rows.supply, version=row.version, created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+    )
+
+
+def _timeline(rows: OpmRows, since: dt.date, until: dt.date) -> tl.Timeline:
+    """The OPM's timeline as ``timeline.load(code, since, until)`` builds it, from the batch's rows."""
+    meters = [tl._meter_info(meter) for meter in rows.meters]
+    points = [point for meter in rows.meters for point in tl._change_points(meter)]
+    intervals: list[tl.Interval] = []
+    for reading in rows.readings:
+        if reading.date_to >= since and reading.date_from <= until:
+            tl._add_reading(reading, points, intervals)
+    unknown = {p.meter for p in points} | {i.meter for i in intervals}
+    meters.extend(tl.MeterInfo(serial) for serial in sorted(unknown - {meter.serial for meter in meters}))
+    return tl.build(rows.row.code, tl.UNIT_OF_COMMODITY[rows.row.commodity], meters, points, intervals)
+
+
+async def _opms(
+    conn: AsyncConnection, codes: Collection[str], window: tuple[dt.date, dt.date]
+) -> dict[str, OpmRows]:
+    """Each OPM's row, supply address, technical history, meters, supply periods and readings."""
+    opm_rows = await conn.execute(sa.select(md.opm).where(md.opm.c.code.in_(codes)))
+    found = {row.code: OpmRows(row) for row in opm_rows}
+    by_id: dict[uuid.UUID, OpmRows] = {rows.row.id: rows for rows in found.values()}
+    ids = list(by_id)
+    a, tech, m, s = md.address.c, md.opm_technical.c, md.meter.c, md.supply.c
+    for row in await conn.execute(
+        sa.select(md.address).where(a.opm_id.in_(ids), a.kind == _SUPPLY_ADDRESS_KIND)
+    ):
+        by_id[row.opm_id].address = row
+    for row in await conn.execute(
+        sa.select(md.opm_technical).where(tech.opm_id.in_(ids)).order_by(tech.opm_id, tech.effective_from)
+    ):
+        by_id[row.opm_id].technical.append(technical_from(row))
+    for row in await conn.execute(
+        sa.select(md.meter).where(m.opm_id.in_(ids)).order_by(m.installed_on, m.id)
+    ):
+        by_id[row.opm_id].meters.append(row)
+    for row in await conn.execute(
+        sa.select(s.opm_id, md.contract.c.number, s.start, s.end)
+        .join(md.contract, md.contract.c.id == s.contract_id).where(s.opm_id.in_(ids)).order_by(s.start)
+    ):
+        by_id[row.opm_id].supply.append(SupplyPeriod(contract=row.number, start=row.start, end=row.end))
+    for row in await _readings(conn, codes, window):
+        found[row.opm].readings.append(row)
+    return found
+
+
+async def _readings(
+    conn: AsyncConnection, codes: Collection[str], window: tuple[dt.date, dt.date]
+) -> list[Any]:
+    """The readings in force of ``codes`` touching ``window`` (the columns ``timeline.load`` reads)."""
+    r, g = rd.reading.c, rd.register.c
+    query = sa.select(
+        r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state, g.end_state,
+        g.consumption_kwh, g.volume_m3,
+    ).join(rd.register, g.reading_id == r.id).where(
+        r.opm.in_(codes), r.superseded_by.is_(None), r.status != "duplicate",
+        r.date_to >= window[0], r.date_from <= window[1],
+    )
+    return list(await conn.execute(query))
+
+
+async def _customers(conn: AsyncConnection, numbers: Collection[str]) -> dict[str, Customer]:
+    """The customers with their addresses (in the order given), as ``get_customer`` reads each."""
+    rows = list(await conn.execute(sa.select(md.customer).where(md.customer.c.number.in_(numbers))))
+    addresses: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    a = md.address.c
+    for address in await conn.execute(
+        sa.select(md.address).where(a.customer_id.in_([row.id for row in rows])).order_by(a.id)
+    ):
+        addresses[address.customer_id].append(address)
+    return {
+        row.number: Customer(
+            id=row.id, number=row.number, kind=row.kind, segment=row.segment,
+            name=_display_name(row.kind, row.first_name, row.last_name, row.company_name),
+            first_name=row.first_name, last_name=row.last_name, birth_date=row.birth_date,
+            birth_number=row.birth_number, company_name=row.company_name, ico=row.ico, dic=row.dic,
+            legal_form=row.legal_form, consent_einvoice=row.consent_einvoice,
+            consent_marketing=row.consent_marketing, contacts=msgspec.convert(row.contacts, list[Contact]),
+            addresses=[typed_address_from_row(address) for address in addresses[row.id]],
+            version=row.version, created_at=as_utc(row.created_at), updated_at=as_utc(row.updated_at),
+        )
+        for row in rows
+    }

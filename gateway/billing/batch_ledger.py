@@ -1,0 +1,162 @@
+"""The ledger side of a batch of bills: what it reads of ``bl_invoice`` and ``bl_receivable`` in a constant
+number of queries (issued settlements of its contracts, settlement totals and paid advance requests of its
+accounts, the tax documents of those requests) and the multi-row writes of its invoices and receivables.
+
+``LedgerReads`` answers each request as ``ledger.issued_settlement``, ``ledger.previous_settlement_total``
+and ``deposits.paid_advances`` would, and takes the batch's own invoices as they are issued (``add``): a
+request later in the batch sees the bills made before it, as ``bill_contract`` called in turn would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.billing.advances.tables import advance_document, advance_instalment
+from gateway.billing.deposits import PaidRequest, deposits_of
+from gateway.billing.ledger import invoice_from
+from gateway.billing.ledger_tables import invoice as bl_invoice
+from gateway.billing.ledger_tables import receivable as bl_receivable
+from gateway.clock import as_utc
+from gateway.masterdata import tables as md
+from schemas.billing.bill import Invoice
+from schemas.billing.invoice import Deposit, InvoiceDocument, TaxedDeposit
+
+
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    """An issued settlement of an account, as the history check orders them."""
+
+    period_to: dt.date
+    created_at: dt.datetime
+    total: Decimal
+
+
+@dataclass(slots=True)
+class LedgerReads:
+    issued: dict[tuple[str, dt.date], Invoice]
+    settled: dict[str, list[_Settled]]
+    #: Each account's advance requests with something paid, by due day then number.
+    advances: dict[str, list[PaidRequest]]
+    taxed: dict[str, list[TaxedDeposit]]
+
+    def issued_settlement(self, contract: str, period_to: dt.date) -> Invoice | None:
+        return self.issued.get((contract, period_to))
+
+    def previous_settlement_total(self, account: str, before: dt.date) -> Decimal | None:
+        """The total of the account's last issued settlement ending before ``before`` (the batch's last
+        among equals: it was created last)."""
+        earlier = [settled for settled in self.settled.get(account, ()) if settled.period_to < before]
+        if not earlier:
+            return None
+        latest = max(earlier, key=lambda settled: (settled.period_to, settled.created_at))
+        return latest.total
+
+    def paid_advances(self, account: str, period_from: dt.date, period_to: dt.date) -> list[Deposit]:
+        requests = [
+            request for request in self.advances.get(account, ())
+            if period_from <= request.due_date <= period_to
+        ]
+        return deposits_of(account, requests, self.taxed)
+
+    def add(self, invoice: Invoice, now: dt.datetime) -> None:
+        """An invoice this batch issues: later requests see it."""
+        self.issued[(invoice.contract, invoice.period_to)] = invoice
+        self.settled[invoice.account].append(_Settled(invoice.period_to, as_utc(now), invoice.total))
+
+
+async def read_ledger(
+    conn: AsyncConnection, contracts: Collection[str], accounts: Collection[str]
+) -> LedgerReads:
+    """The batch's ledger: issued settlements of ``contracts``, settlements and advances of ``accounts``."""
+    i, r = bl_invoice.c, bl_receivable.c
+    issued_rows = await conn.execute(sa.select(bl_invoice).where(
+        i.contract.in_(contracts), i.kind == "settlement", i.status == "issued",
+    ))
+    issued = {(row.contract, row.period_to): invoice_from(row) for row in issued_rows}
+    settled: dict[str, list[_Settled]] = defaultdict(list)
+    for row in await conn.execute(sa.select(i.account, i.period_to, i.created_at, i.total).where(
+        i.account.in_(accounts), i.kind == "settlement", i.status == "issued",
+    )):
+        settled[row.account].append(_Settled(row.period_to, as_utc(row.created_at), row.total))
+    advances: dict[str, list[PaidRequest]] = defaultdict(list)
+    for paid in await conn.execute(
+        sa.select(r.account, r.document, r.amount, r.open_amount, r.due_date, r.paid_on)
+        .where(r.account.in_(accounts), r.kind == "advance_request", r.amount - r.open_amount > 0)
+        .order_by(r.due_date, r.document)
+    ):
+        advances[paid.account].append(
+            PaidRequest(paid.document, paid.amount - paid.open_amount, paid.due_date, paid.paid_on)
+        )
+    return LedgerReads(issued, settled, advances, await _tax_documents(conn, accounts))
+
+
+async def _tax_documents(conn: AsyncConnection, accounts: Collection[str]) -> dict[str, list[TaxedDeposit]]:
+    """The tax documents for received payments of the accounts' advance requests, by request number, oldest
+    first (as ``deposits.paid_advances`` reads them per account)."""
+    d, i, r = advance_document.c, advance_instalment.c, bl_receivable.c
+    rows = await conn.execute(
+        sa.select(r.account, i.request_number, d.number, d.tax_point, d.issue_date, d.amount, d.base, d.vat,
+                  d.document)
+        .join(advance_instalment, i.id == d.instalment_id)
+        .join(bl_receivable, r.document == i.request_number)
+        .where(d.kind == "advance_tax_document", r.account.in_(accounts), r.kind == "advance_request")
+        .order_by(d.tax_point, d.number)
+    )
+    found: dict[str, list[TaxedDeposit]] = defaultdict(list)
+    for row in rows:
+        document = msgspec.json.decode(row.document, type=InvoiceDocument)
+        [recap] = document.settlement.vat  # one line at one rate: ``advances.documents.tax_document``
+        found[row.request_number].append(TaxedDeposit(
+            document_number=row.number, variable_symbol=row.account, paid_on=row.tax_point or row.issue_date,
+            vat_rate=recap.rate, base=row.base, vat=row.vat, amount=row.amount,
+        ))
+    return found
+
+
+async def lock_contracts(conn: AsyncConnection, numbers: Collection[str]) -> None:
+    """Hold the contracts' rows until the transaction ends, taken in number order: two batches over shared
+    contracts wait for each other instead of deadlocking (one bill of a contract at a time)."""
+    c = md.contract.c
+    await conn.execute(
+        sa.select(c.id).where(c.number.in_(sorted(numbers))).order_by(c.number).with_for_update()
+    )
+
+
+async def store_invoices(conn: AsyncConnection, invoices: Sequence[Invoice], now: dt.datetime) -> None:
+    """Insert the issued settlements and post each balance as a receivable (as ``ledger.store_invoice``
+    does one by one), each table in one multi-row statement."""
+    if not invoices:
+        return
+    await conn.execute(sa.insert(bl_invoice), [_invoice_row(invoice, now) for invoice in invoices])
+    await conn.execute(sa.insert(bl_receivable), [
+        {
+            "account": invoice.account, "document": invoice.number, "kind": "invoice",
+            "amount": invoice.balance, "open_amount": invoice.balance, "due_date": invoice.due_date,
+            "paid_on": None, "posted_at": now,
+        }
+        for invoice in invoices
+    ])
+
+
+def _invoice_row(invoice: Invoice, now: dt.datetime) -> dict[str, Any]:
+    assert invoice.number is not None and invoice.uuid is not None and invoice.kind == "settlement"
+    return {
+        "number": invoice.number, "uuid": invoice.uuid, "kind": invoice.kind, "status": invoice.status,
+        "contract": invoice.contract, "account": invoice.account, "opm": invoice.opm,
+        "period_from": invoice.period_from, "period_to": invoice.period_to, "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date, "total_base": invoice.total_base, "total_vat": invoice.total_vat,
+        "total": invoice.total, "advances_paid": invoice.advances_paid, "balance": invoice.balance,
+        "corrects": None, "cancelled_by": None,
+        "settlement": msgspec.json.encode(invoice.settlement).decode(),
+        "documents": [str(item) for item in invoice.documents],
+        "deposits": msgspec.json.encode(invoice.deposits).decode(), "created_at": now,
+    }
