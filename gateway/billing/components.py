@@ -3,6 +3,7 @@ distribution, the nationwide regulated prices and the taxes. Texts are the invoi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,10 +17,14 @@ from gateway.billing.rating import (
     Priced,
     Quantities,
     breaker_price,
+    clip,
     line,
     monthly_prices,
     mwh_prices,
+    vat_parts,
+    within,
 )
+from gateway.billing.technical import OpmState, band_key, breaker_key, grouped, poze_key, rate_key
 from gateway.errors import InvalidField
 from schemas.billing.settlement import QuoteRequest, SettlementLine
 
@@ -53,25 +58,33 @@ def product_components(product: Product, registers: list[str], price_list: Price
 
 
 def electricity_components(
-    request: QuoteRequest, rate: Rate, registers: list[str], price_list: PriceList,
+    states: list[OpmState], rates: dict[str, Rate], registers: list[str], price_list: PriceList,
 ) -> list[Component]:
-    """Distribution per register, the breaker fee, system services, market operator and the tax."""
-    versions = spans(rate.version, price_list.meta.valid_to)
+    """Distribution per register, the breaker fee, system services, market operator and the tax. With
+    technical changes, distribution has a component per rate and the breaker fee one per rate and breaker."""
     found = []
     for register in registers:
         key = PRODUCT_KEY[register]
-        prices = [Priced(s.valid_from, s.valid_to, getattr(s.entry, key)) for s in versions]
-        found.append(Component(f"DISTRIBUTION{REGISTER_SUFFIX[register]}",
-                               f"Distribuce elektřiny{REGISTER_TEXT[register]}", register, prices))  # type: ignore[arg-type]
-    what = f"rate {rate.code}"
-    breaker = [
-        Priced(s.valid_from, s.valid_to, breaker_price(s.entry.breaker, request, what)) for s in versions
-    ]
-    phases, amps = request.opm.breaker_phases, request.opm.breaker_amps
+        for state in grouped(states, rate_key):
+            versions = spans(rates[state.rate or ""].version, price_list.meta.valid_to)
+            prices = clip([Priced(s.valid_from, s.valid_to, getattr(s.entry, key)) for s in versions],
+                          state.start, state.end)
+            found.append(Component(f"DISTRIBUTION{REGISTER_SUFFIX[register]}",
+                                   f"Distribuce elektřiny{REGISTER_TEXT[register]}", register, prices))  # type: ignore[arg-type]
+    for state in grouped(states, breaker_key):
+        rate = rates[state.rate or ""]
+        phases, amps = state.breaker_phases, state.breaker_amps
+        assert phases is not None and amps is not None
+        fees = [
+            Priced(s.valid_from, s.valid_to, breaker_price(s.entry.breaker, phases, amps, f"rate {rate.code}",
+                                                           state.field))
+            for s in spans(rate.version, price_list.meta.valid_to)
+        ]
+        found.append(Component("BREAKER", f"Stálý plat za jistič {phases} × {amps} A", "months",
+                               clip(fees, state.start, state.end)))
     meta = price_list.meta
     return [
         *found,
-        Component("BREAKER", f"Stálý plat za jistič {phases} × {amps} A", "months", breaker),
         Component("SYSTEM_SERVICES", "Systémové služby", "all", mwh_prices(meta.system_services, price_list)),
         Component("MARKET_OPERATOR", "Činnost operátora trhu", "months",
                   monthly_prices(meta.electricity_market_operator, price_list)),
@@ -79,26 +92,40 @@ def electricity_components(
     ]
 
 
-def poze(request: QuoteRequest, price_list: PriceList) -> Poze:
+def poze(states: list[OpmState], price_list: PriceList) -> Poze:
+    """POZE's variants per price version and breaker: the breaker variant follows a breaker change."""
     versions = spans(price_list.meta.poze, price_list.meta.valid_to)
-    return Poze(
-        mwh=[Priced(s.valid_from, s.valid_to, s.entry.mwh) for s in versions],
-        monthly=[Priced(s.valid_from, s.valid_to, _poze_breaker(s.entry, request)) for s in versions],
-    )
+    per_mwh: list[Priced] = []
+    per_month: list[Priced] = []
+    for state in grouped(states, poze_key):
+        mwh = clip([Priced(s.valid_from, s.valid_to, s.entry.mwh) for s in versions], state.start, state.end)
+        monthly = clip([Priced(s.valid_from, s.valid_to, _poze_breaker(s.entry, state)) for s in versions],
+                       state.start, state.end)
+        per_mwh += mwh
+        per_month += monthly
+    return Poze(mwh=per_mwh, monthly=per_month)
 
 
-def _poze_breaker(version: PozeVersion, request: QuoteRequest) -> Decimal:
-    return breaker_price(version.breaker, request, "POZE")
+def _poze_breaker(version: PozeVersion, state: OpmState) -> Decimal:
+    assert state.breaker_phases is not None and state.breaker_amps is not None
+    return breaker_price(version.breaker, state.breaker_phases, state.breaker_amps, "POZE", state.field)
 
 
-def poze_lines(variants: Poze, quantities: Quantities, vat_rate: Decimal) -> list[SettlementLine]:
-    """Per POZE price version the lower of the two variants' amounts (before rounding; a tie: per MWh)."""
+def poze_lines(variants: Poze, quantities: Quantities, vat: Sequence[Priced]) -> list[SettlementLine]:
+    """Per POZE price version, breaker and VAT rate the lower of the two variants' amounts (before rounding;
+    a tie: per MWh)."""
     found = []
-    for per_mwh, per_month in zip(variants.mwh, variants.monthly, strict=False):
-        inside = [i for i, piece in enumerate(quantities.pieces)
-                  if per_mwh.valid_from <= piece.start and piece.end <= per_mwh.valid_to]
-        if not inside:
-            continue
+    for per_mwh, per_month in zip(variants.mwh, variants.monthly, strict=True):
+        for start, end, vat_rate in vat_parts(per_mwh, vat):
+            found.extend(_poze_line(per_mwh, per_month, within(quantities, start, end), quantities, vat_rate))
+    return found
+
+
+def _poze_line(
+    per_mwh: Priced, per_month: Priced, inside: list[int], quantities: Quantities, vat_rate: Decimal,
+) -> list[SettlementLine]:
+    found: list[SettlementLine] = []
+    if inside:
         mwh = sum((quantities.of("all", i) for i in inside), Decimal(0))
         month_count = sum((quantities.of("months", i) for i in inside), Decimal(0))
         start, end = quantities.pieces[inside[0]].start, quantities.pieces[inside[-1]].end
@@ -112,18 +139,24 @@ def poze_lines(variants: Poze, quantities: Quantities, vat_rate: Decimal) -> lis
     return found
 
 
-def gas_components(request: QuoteRequest, band: GasBand, price_list: PriceList) -> list[Component]:
-    """Distribution per MWh and per month by band, the market operator and, unless exempt, the gas tax."""
-    versions = spans(band.version, price_list.meta.valid_to)
+def gas_components(
+    request: QuoteRequest, states: list[OpmState], bands: dict[str, GasBand], price_list: PriceList,
+) -> list[Component]:
+    """Distribution per MWh and per month by band (a component per band when the band changes), the market
+    operator and, unless exempt, the gas tax."""
     meta = price_list.meta
-    found = [
-        Component("DISTRIBUTION", f"Distribuce plynu (pásmo {band.code} MWh/rok)", "single",
-                  [Priced(s.valid_from, s.valid_to, s.entry.mwh) for s in versions]),
-        Component("DISTRIBUTION_FEE", "Stálý plat za distribuci", "months",
-                  [Priced(s.valid_from, s.valid_to, s.entry.monthly) for s in versions]),
-        Component("MARKET_OPERATOR", "Činnost operátora trhu", "single",
-                  mwh_prices(meta.gas_market_operator, price_list)),
-    ]
+    distribution, fee = [], []
+    for state in grouped(states, band_key):
+        band = bands[state.band or ""]
+        versions = spans(band.version, meta.valid_to)
+        per_mwh = [Priced(s.valid_from, s.valid_to, s.entry.mwh) for s in versions]
+        monthly = [Priced(s.valid_from, s.valid_to, s.entry.monthly) for s in versions]
+        text = f"Distribuce plynu (pásmo {band.code} MWh/rok)"
+        distribution.append(Component("DISTRIBUTION", text, "single", clip(per_mwh, state.start, state.end)))
+        fee.append(Component("DISTRIBUTION_FEE", "Stálý plat za distribuci", "months",
+                             clip(monthly, state.start, state.end)))
+    found = [*distribution, *fee, Component("MARKET_OPERATOR", "Činnost operátora trhu", "single",
+                                            mwh_prices(meta.gas_market_operator, price_list))]
     if not request.gas_tax_exempt:
         tax = mwh_prices(meta.gas_tax, price_list)
         found.append(Component("GAS_TAX", "Daň ze zemního plynu", "single", tax))

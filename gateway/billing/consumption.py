@@ -5,18 +5,24 @@ single-rate meter's register may be sent as ``vt`` (as the DSOs report it), with
 From readings, a register's consumption is its last minus its first meter state in the period: kWh for
 electricity, m³ × conversion factor × calorific value for gas, rounded half-up to whole kWh. A state lower
 than the one before is refused (a roll-over or a wrong reading: a meter change is settled in two parts).
+Gas's calorific value is one for the period, or one per month (the request's or the price list's), the m³
+shared to the months by the product's weights (``calorific``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal
 
+from gateway.billing.calorific import gas_kwh, missing_months
 from gateway.billing.split import MWH_STEP, half_up
 from gateway.errors import InvalidField
-from schemas.billing.settlement import Consumption, QuoteReading, QuoteRequest
+from schemas.billing.settlement import Consumption, GasConversion, QuoteReading, QuoteRequest
 
 Registers = Literal["single", "vt_nt"]
 
@@ -29,8 +35,20 @@ READINGS_MAX: Final = 1_000
 #: Bounds of the gas conversion data (the factor is near 1, the calorific value near 10.5 kWh/m³).
 CONVERSION_FACTOR_MAX: Final = Decimal("2")
 CALORIFIC_VALUE_MAX: Final = Decimal("20")
+#: Calorific values (one a month) in one request at most: the months of the longest period and more.
+CALORIFIC_VALUES_MAX: Final = 48
 KWH_PER_MWH: Final = Decimal(1000)
 _WHOLE: Final = Decimal(1)
+
+
+@dataclass(frozen=True)
+class GasMonths:
+    """What converting gas m³ per month needs besides the request: the product's TDD weights (None: by
+    days) and the price list's calorific values of the OPM's DSO (first day of a month → kWh/m³)."""
+
+    tdd: Sequence[Decimal] | None
+    listed: Mapping[dt.date, Decimal]
+    price_list: str
 
 
 def checked_decimal(field: str, value: Decimal, maximum: Decimal, places: int) -> Decimal:
@@ -48,8 +66,11 @@ def checked_decimal(field: str, value: Decimal, maximum: Decimal, places: int) -
     return value.quantize(Decimal(1).scaleb(-places))
 
 
-def register_totals(request: QuoteRequest, registers: Registers) -> dict[str, Decimal]:
-    """MWh (3 places) per register: ``single``, or ``vt`` and ``nt``."""
+def register_totals(
+    request: QuoteRequest, registers: Registers, gas_months: GasMonths | None = None,
+) -> dict[str, Decimal]:
+    """MWh (3 places) per register: ``single``, or ``vt`` and ``nt``. ``gas_months``: for gas readings
+    converted with monthly calorific values (without it, only one value for the period is accepted)."""
     if (request.consumption is None) == (request.readings is None):
         value = None if request.consumption is None else "both"
         raise InvalidField("consumption", value, "give either consumption or readings (exactly one of them)")
@@ -60,7 +81,7 @@ def register_totals(request: QuoteRequest, registers: Registers) -> dict[str, De
             return _gas_consumption(request.consumption)
         return _electricity_consumption(request.consumption, registers)
     assert request.readings is not None
-    return _from_readings(request, registers)
+    return _from_readings(request, registers, gas_months)
 
 
 def _electricity_consumption(consumption: Consumption, registers: Registers) -> dict[str, Decimal]:
@@ -96,7 +117,9 @@ def _gas_consumption(consumption: Consumption) -> dict[str, Decimal]:
     return {"single": (kwh / KWH_PER_MWH).quantize(MWH_STEP)}
 
 
-def _from_readings(request: QuoteRequest, registers: Registers) -> dict[str, Decimal]:
+def _from_readings(
+    request: QuoteRequest, registers: Registers, gas_months: GasMonths | None,
+) -> dict[str, Decimal]:
     readings = request.readings or []
     if len(readings) > READINGS_MAX:
         raise InvalidField("readings", len(readings), f"at most {READINGS_MAX} readings")
@@ -110,7 +133,7 @@ def _from_readings(request: QuoteRequest, registers: Registers) -> dict[str, Dec
     expected = ["single"] if request.commodity == "gas" or registers == "single" else ["vt", "nt"]
     totals = {}
     for register in expected:
-        totals[register] = _register_total(request, register, by_register.get(register, []))
+        totals[register] = _register_total(request, register, by_register.get(register, []), gas_months)
     return totals
 
 
@@ -137,6 +160,7 @@ def _register(request: QuoteRequest, registers: Registers, index: int, reading: 
 
 def _register_total(
     request: QuoteRequest, register: str, readings: list[tuple[int, QuoteReading]],
+    gas_months: GasMonths | None,
 ) -> Decimal:
     if len(readings) < 2:
         raise InvalidField("readings", register, "needs at least two readings of the register")
@@ -153,21 +177,61 @@ def _register_total(
             )
     difference = readings[-1][1].value - readings[0][1].value
     if request.commodity == "gas":
-        kwh = half_up(difference * _conversion(request), _WHOLE)
+        kwh = _gas_kwh(request, difference, gas_months)
     else:
         kwh = half_up(difference, _WHOLE)
     return checked_decimal("readings", kwh / KWH_PER_MWH, CONSUMPTION_MWH_MAX, 3)
 
 
-def _conversion(request: QuoteRequest) -> Decimal:
-    """kWh per m³: conversion factor × calorific value (vyhláška 108/2011 Sb.)."""
+def _gas_kwh(request: QuoteRequest, m3: Decimal, gas_months: GasMonths | None) -> Decimal:
+    """Whole kWh of ``m3``: × conversion factor × calorific value (vyhláška 108/2011 Sb.), one value for
+    the period or one per month (``calorific``)."""
     conversion = request.gas_conversion
     if conversion is None:
         raise InvalidField("gas_conversion", None, "is required with gas readings in m³")
-    factor, calorific = conversion.conversion_factor, conversion.calorific_value_kwh_per_m3
-    for name, value, maximum in (("conversion_factor", factor, CONVERSION_FACTOR_MAX),
-                                 ("calorific_value_kwh_per_m3", calorific, CALORIFIC_VALUE_MAX)):
-        checked_decimal(f"gas_conversion.{name}", value, maximum, 6)
-        if value == 0:
-            raise InvalidField(f"gas_conversion.{name}", str(value), "must be greater than 0")
-    return factor * calorific
+    factor = _positive("gas_conversion.conversion_factor", conversion.conversion_factor,
+                       CONVERSION_FACTOR_MAX)
+    if conversion.calorific_value_kwh_per_m3 is not None:
+        if conversion.calorific_values is not None:
+            reason = "give calorific_value_kwh_per_m3 or calorific_values, not both"
+            raise InvalidField("gas_conversion.calorific_values", "given", reason)
+        field = "gas_conversion.calorific_value_kwh_per_m3"
+        calorific = _positive(field, conversion.calorific_value_kwh_per_m3, CALORIFIC_VALUE_MAX)
+        return half_up(m3 * factor * calorific, _WHOLE)
+    values, source = _monthly_values(conversion, gas_months)
+    period = (request.period_from, request.period_to)
+    missing = missing_months(*period, values)
+    if missing:
+        reason = (f"{source} has no calorific value for {', '.join(f'{m:%Y-%m}' for m in missing)}: every "
+                  "month of the period needs one (or give calorific_value_kwh_per_m3)")
+        raise InvalidField("gas_conversion.calorific_values", f"{missing[0]:%Y-%m}", reason)
+    return gas_kwh(m3, factor, values, period, gas_months.tdd if gas_months else None)
+
+
+def _monthly_values(
+    conversion: GasConversion, gas_months: GasMonths | None,
+) -> tuple[Mapping[dt.date, Decimal], str]:
+    """The request's calorific values per month (checked), else the price list's; and where they come from."""
+    if conversion.calorific_values is None:
+        if gas_months is None:
+            raise InvalidField("gas_conversion.calorific_value_kwh_per_m3", None, "is required")
+        return gas_months.listed, f"price list {gas_months.price_list}"
+    if len(conversion.calorific_values) > CALORIFIC_VALUES_MAX:
+        count = len(conversion.calorific_values)
+        raise InvalidField("gas_conversion.calorific_values", count, f"at most {CALORIFIC_VALUES_MAX} months")
+    values: dict[dt.date, Decimal] = {}
+    for index, given in enumerate(conversion.calorific_values):
+        field = f"gas_conversion.calorific_values[{index}]"
+        year, number = given.month.split("-")
+        month = dt.date(int(year), int(number), 1)
+        if month in values:
+            raise InvalidField(f"{field}.month", given.month, "is given twice")
+        values[month] = _positive(f"{field}.kwh_per_m3", given.kwh_per_m3, CALORIFIC_VALUE_MAX)
+    return values, "gas_conversion.calorific_values"
+
+
+def _positive(field: str, value: Decimal, maximum: Decimal) -> Decimal:
+    checked_decimal(field, value, maximum, 6)
+    if value == 0:
+        raise InvalidField(field, str(value), "must be greater than 0")
+    return value

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 import msgspec
 
+from gateway.billing.consumption import CALORIFIC_VALUE_MAX
 from gateway.billing.price_files import (
     MONTHS_PER_YEAR,
     Band,
@@ -24,6 +25,10 @@ from gateway.billing.price_files import (
 PRICE_MAX: Final = Decimal("1000000")
 #: Prices carry at most this many decimal places (CZK with haléře, or a finer unit price).
 PRICE_DECIMALS_MAX: Final = 4
+#: A VAT rate in percent has at most this many decimal places (statutory rates are whole percents).
+VAT_DECIMALS_MAX: Final = 2
+#: Decimal places of a calorific value (kWh/m³): the DSOs publish three or four.
+CALORIFIC_DECIMALS_MAX: Final = 4
 #: The commodity prices an electricity product may have: single-rate, two-rate, or both.
 _ELECTRICITY_PRODUCT_KEYS: Final = ({"mwh"}, {"vt_mwh", "nt_mwh"}, {"mwh", "vt_mwh", "nt_mwh"})
 
@@ -64,8 +69,7 @@ def _check_meta(directory_name: str, meta: ListFile) -> Iterator[Problem]:
         yield Problem(file, "id", meta.id, f"must equal the directory name {directory_name!r}")
     if meta.valid_to < meta.valid_from:
         yield Problem(file, "valid_to", str(meta.valid_to), "is before valid_from")
-    if not Decimal(0) <= meta.vat_rate <= Decimal(100):
-        yield Problem(file, "vat_rate", str(meta.vat_rate), "must be a percentage from 0 to 100")
+    yield from _check_vat(file, meta)
     for name in ("electricity_tax", "gas_tax", "system_services", "poze", "electricity_market_operator",
                  "gas_market_operator"):
         yield from _check_dates(file, name, getattr(meta, name), meta)
@@ -78,6 +82,20 @@ def _check_meta(directory_name: str, meta: ListFile) -> Iterator[Problem]:
         for month, weight in enumerate(weights):
             if not weight > 0:
                 yield Problem(file, f"tdd.{commodity}[{month}]", str(weight), "must be greater than 0")
+
+
+def _check_vat(file: str, meta: ListFile) -> Iterator[Problem]:
+    """One rate, or versions like any other price (the first from the list's start, in date order)."""
+    if not isinstance(meta.vat_rate, list):
+        rates = [("vat_rate", meta.vat_rate)]
+    else:
+        yield from _check_dates(file, "vat_rate", meta.vat_rate, meta)
+        rates = [(f"vat_rate[{number}].percent", item.percent) for number, item in enumerate(meta.vat_rate)]
+    for field, rate in rates:
+        if not (rate.is_finite() and Decimal(0) <= rate <= Decimal(100)):
+            yield Problem(file, field, str(rate), "must be a percentage from 0 to 100")
+        elif -rate.as_tuple().exponent > VAT_DECIMALS_MAX:  # type: ignore[operator]
+            yield Problem(file, field, str(rate), f"has more than {VAT_DECIMALS_MAX} decimal places")
 
 
 def _check_dates(file: str, field: str, versions: Sequence[Any], meta: ListFile) -> Iterator[Problem]:
@@ -155,12 +173,42 @@ def _check_dso(file: str, meta: ListFile, dso: DsoFile) -> Iterator[Problem]:
             yield Problem(file, f"band[{index}].code", band.code, "is already defined")
         codes.add(band.code)
         yield from _check_dates(file, f"band[{index}].version", band.version, meta)
+    yield from _check_calorific(file, meta, dso)
+
+
+def _check_calorific(file: str, meta: ListFile, dso: DsoFile) -> Iterator[Problem]:
+    """Months within the list, in order, each once; values above 0 and at most ``CALORIFIC_VALUE_MAX``.
+    A month may be missing (the DSO publishes a month's value after it): billing refuses gas of that month
+    read in m³, naming it, and the list stays usable for everything else."""
+    if dso.calorific and dso.commodity != "gas":
+        yield Problem(file, "calorific", None, "calorific values are for a gas DSO")
+    first, last = meta.valid_from.replace(day=1), meta.valid_to.replace(day=1)
+    previous: dt.date | None = None
+    for index, value in enumerate(dso.calorific):
+        where = f"calorific[{index}]"
+        year, number = value.month.split("-")
+        month = dt.date(int(year), int(number), 1)
+        if not first <= month <= last:
+            yield Problem(file, f"{where}.month", value.month,
+                          f"is outside the list ({meta.valid_from}..{meta.valid_to})")
+        if previous is not None and month <= previous:
+            yield Problem(file, f"{where}.month", value.month,
+                          f"must be after the previous month {previous:%Y-%m}")
+        previous = month
+        rate = value.kwh_per_m3
+        if not (rate.is_finite() and Decimal(0) < rate <= CALORIFIC_VALUE_MAX):
+            yield Problem(file, f"{where}.kwh_per_m3", str(rate),
+                          f"must be above 0 and at most {CALORIFIC_VALUE_MAX} kWh/m³")
+        elif -rate.as_tuple().exponent > CALORIFIC_DECIMALS_MAX:  # type: ignore[operator]
+            yield Problem(file, f"{where}.kwh_per_m3", str(rate),
+                          f"has more than {CALORIFIC_DECIMALS_MAX} decimal places")
 
 
 def _check_prices(file: str, document: msgspec.Struct) -> Iterator[Problem]:
-    """Every Decimal of the document (but the VAT rate and TDD weights, checked apart) is a price."""
+    """Every Decimal of the document (but the VAT rate, TDD weights and calorific values, checked apart) is a
+    price."""
     for field, value in _decimals(msgspec.to_builtins(document, builtin_types=(Decimal, dt.date)), ""):
-        if field == "vat_rate" or field.startswith("tdd."):
+        if field.startswith(("vat_rate", "tdd.", "calorific[")):
             continue
         if not value.is_finite() or value < 0 or value > PRICE_MAX:
             yield Problem(file, field, str(value), f"must be a price from 0 to {PRICE_MAX}")

@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 import msgspec
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+#: A calendar month as the calorific values name it: ``"2026-01"``.
+Month = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 #: Months of a year: the TDD weight tables have one weight per month.
 MONTHS_PER_YEAR = 12
 
@@ -50,6 +52,13 @@ class PozeVersion(_File, frozen=True, kw_only=True):
     breaker: list[Band]
 
 
+class VatVersion(_File, frozen=True, kw_only=True):
+    """A VAT rate (percent) from ``valid_from``: ``[[vat_rate]]`` when the statutory rate changes."""
+
+    valid_from: dt.date
+    percent: Decimal
+
+
 class Tdd(_File, frozen=True, kw_only=True):
     """Relative monthly weights (January first) of a year's consumption; sample weights in the sample."""
 
@@ -66,7 +75,9 @@ class ListFile(_File, frozen=True, kw_only=True):
     default: bool = False
     valid_from: dt.date
     valid_to: dt.date
-    vat_rate: Decimal
+    #: Percent: one rate for the whole list (``vat_rate = 21``), or versions (``[[vat_rate]]``) when the
+    #: statutory rate changes within the list's validity.
+    vat_rate: Decimal | list[VatVersion]
     electricity_tax: list[MwhVersion]
     gas_tax: list[MwhVersion]
     system_services: list[MwhVersion]
@@ -131,11 +142,20 @@ class GasBand(_File, frozen=True, kw_only=True):
     version: list[GasBandVersion]
 
 
+class CalorificValue(_File, frozen=True, kw_only=True):
+    """The gas DSO's gross calorific value (spalné teplo) of its distribution area in a month, kWh/m³."""
+
+    month: Month
+    kwh_per_m3: Decimal
+
+
 class DsoFile(_File, frozen=True, kw_only=True):
-    """``dso-<CODE>.toml``: an electricity DSO's rates or a gas DSO's consumption bands."""
+    """``dso-<CODE>.toml``: an electricity DSO's rates or a gas DSO's consumption bands and the monthly
+    calorific values of its distribution area (``calorific``; gas read in m³ is billed in kWh with them)."""
 
     dso: Code
     name: str
     commodity: Literal["electricity", "gas"]
     rate: list[Rate] = []
     band: list[GasBand] = []
+    calorific: list[CalorificValue] = []

@@ -20,7 +20,15 @@ from typing import Final, Generic, Protocol, TypeVar
 import msgspec
 
 from gateway.billing.price_checks import Problem, check_documents
-from gateway.billing.price_files import DsoFile, GasBand, ListFile, Product, ProductsFile, Rate
+from gateway.billing.price_files import (
+    DsoFile,
+    GasBand,
+    ListFile,
+    Product,
+    ProductsFile,
+    Rate,
+    VatVersion,
+)
 from gateway.errors import InvalidField, ProudError
 from gateway.http.bodies import invalid_field
 
@@ -82,6 +90,23 @@ class PriceList:
     rates: dict[str, dict[str, Rate]]
     #: Gas: DSO code → band code → band.
     bands: dict[str, dict[str, GasBand]]
+    #: The VAT rate's versions (one from the list's start when ``list.toml`` has a single ``vat_rate``).
+    vat: list[VatVersion]
+    #: Gas: DSO code → first day of a month → the distribution area's calorific value (kWh/m³) that month.
+    calorific: dict[str, dict[dt.date, Decimal]]
+
+
+def vat_versions(meta: ListFile) -> list[VatVersion]:
+    """``vat_rate`` as versions: a single rate is one version from the list's start."""
+    if isinstance(meta.vat_rate, list):
+        return meta.vat_rate
+    return [VatVersion(valid_from=meta.valid_from, percent=meta.vat_rate)]
+
+
+def month_start(month: str) -> dt.date:
+    """``"2026-09"`` → 1 September 2026 (the format is checked by the file's type)."""
+    year, number = month.split("-")
+    return dt.date(int(year), int(number), 1)
 
 
 _cache: dict[Path, tuple[tuple[tuple[str, int, int], ...], PriceList]] = {}
@@ -215,7 +240,12 @@ def _assemble(
 ) -> PriceList:
     rates = {dso.dso: {rate.code: rate for rate in dso.rate} for _, dso in dsos if dso.commodity != "gas"}
     bands = {dso.dso: {band.code: band for band in dso.band} for _, dso in dsos if dso.commodity == "gas"}
+    calorific = {
+        dso.dso: {month_start(value.month): value.kwh_per_m3 for value in dso.calorific}
+        for _, dso in dsos if dso.commodity == "gas"
+    }
     return PriceList(
-        id=meta.id, path=directory, meta=meta, rates=rates, bands=bands,
+        id=meta.id, path=directory, meta=meta, rates=rates, bands=bands, vat=vat_versions(meta),
+        calorific=calorific,
         products={product.code: product for product in products.product},
     )

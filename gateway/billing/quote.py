@@ -21,11 +21,12 @@ from gateway.billing.components import (
     poze_lines,
     product_components,
 )
-from gateway.billing.consumption import checked_decimal, register_totals
-from gateway.billing.prices import LIST_ID, PriceList, default_list, load_price_list
-from gateway.billing.rating import Component, Quantities, lines
+from gateway.billing.consumption import GasMonths, checked_decimal, register_totals
+from gateway.billing.prices import LIST_ID, PriceList, default_list, load_price_list, spans
+from gateway.billing.rating import Component, Priced, Quantities, lines
 from gateway.billing.settlement import settle
 from gateway.billing.split import allocate, cut, weights
+from gateway.billing.technical import OpmState, opm_states
 from gateway.errors import InvalidField
 from gateway.http.bodies import BODY_SHOWN_CHARS_MAX, invalid_field
 from gateway.http.views import BadParameter
@@ -41,6 +42,7 @@ QUOTE_BYTES_MAX: Final = 262_144
 _DECIMAL_FIELDS: Final = frozenset({
     "advances_paid", "consumption.vt_mwh", "consumption.nt_mwh", "consumption.mwh", "consumption.kwh",
     "readings[].value", "gas_conversion.conversion_factor", "gas_conversion.calorific_value_kwh_per_m3",
+    "gas_conversion.calorific_values[].kwh_per_m3",
 })
 
 
@@ -94,27 +96,33 @@ def quote(request: QuoteRequest, root: Path, *, paths_allowed: bool = False) -> 
     if product is None or product.commodity != request.commodity:
         reason = f"is not a {request.commodity} product of {price_list.id} ({', '.join(price_list.products)})"
         raise InvalidField("product", request.product, reason)
-    components, registers = _components(request, price_list)
-    totals = register_totals(request, "vt_nt" if registers == ["vt", "nt"] else "single")
-    variants = poze(request, price_list) if request.commodity == "electricity" else None
-    changes = {version.valid_from for component in components for version in component.versions}
-    # POZE is billed apart (the lower of two variants) but its price changes cut the period like the others.
-    changes |= {version.valid_from for version in variants.mwh} if variants else set()
-    pieces = cut(request.period_from, request.period_to, changes)
     tdd = getattr(price_list.meta.tdd, request.commodity) if product.split_by_tdd else None
+    states, components, registers = _components(request, price_list)
+    gas_months = GasMonths(tdd, price_list.calorific.get(request.opm.dso, {}), price_list.id)
+    totals = register_totals(request, "vt_nt" if registers == ["vt", "nt"] else "single", gas_months)
+    variants = poze(states, price_list) if request.commodity == "electricity" else None
+    vat_spans = spans(price_list.vat, price_list.meta.valid_to)
+    vat = [Priced(span.valid_from, span.valid_to, span.entry.percent) for span in vat_spans]
+    changes = {version.valid_from for component in components for version in component.versions}
+    # POZE is billed apart (the lower of two variants) but its price changes cut the period like the others;
+    # so does a change of the VAT rate: every line bears one rate.
+    changes |= {version.valid_from for version in variants.mwh} if variants else set()
+    changes |= {rate.valid_from for rate in vat}
+    pieces = cut(request.period_from, request.period_to, changes)
     shares = weights(pieces, tdd)
     quantities = Quantities(pieces, {register: allocate(total, shares) for register, total in totals.items()})
-    vat_rate = price_list.meta.vat_rate
     found: list[SettlementLine] = []
     for component in components:
-        found.extend(lines(component, quantities, vat_rate))
+        found.extend(lines(component, quantities, vat))
     if variants is not None:
-        found.extend(poze_lines(variants, quantities, vat_rate))
+        found.extend(poze_lines(variants, quantities, vat))
     return settle(found, period=(request.period_from, request.period_to),
                   round_to_whole_czk=product.round_to_whole_czk, advances_paid=advances)
 
 
-def _components(request: QuoteRequest, price_list: PriceList) -> tuple[list[Component], list[str]]:
+def _components(
+    request: QuoteRequest, price_list: PriceList,
+) -> tuple[list[OpmState], list[Component], list[str]]:
     product = price_list.products[request.product]
     dso = request.opm.dso
     if request.commodity == "gas":
@@ -122,12 +130,12 @@ def _components(request: QuoteRequest, price_list: PriceList) -> tuple[list[Comp
         if bands is None:
             reason = f"is not a gas DSO of {price_list.id} ({', '.join(price_list.bands)})"
             raise InvalidField("opm.dso", dso, reason)
-        band = bands.get(request.opm.band or "")
-        if band is None:
+        if request.opm.band not in bands:
             reason = f"is not a band of {dso} ({', '.join(bands)})"
             raise InvalidField("opm.band", request.opm.band, reason)
+        states = opm_states(request, price_list)
         supply = product_components(product, ["single"], price_list)
-        return [*supply, *gas_components(request, band, price_list)], ["single"]
+        return states, [*supply, *gas_components(request, states, bands, price_list)], ["single"]
     rates = price_list.rates.get(dso)
     if rates is None:
         reason = f"is not an electricity DSO of {price_list.id} ({', '.join(price_list.rates)})"
@@ -135,10 +143,11 @@ def _components(request: QuoteRequest, price_list: PriceList) -> tuple[list[Comp
     rate = rates.get(request.opm.rate or "")
     if rate is None:
         raise InvalidField("opm.rate", request.opm.rate, f"is not a rate of {dso} ({', '.join(rates)})")
+    states = opm_states(request, price_list)
     registers = ["single"] if rate.registers == "single" else ["vt", "nt"]
-    return [
+    return states, [
         *product_components(product, registers, price_list),
-        *electricity_components(request, rate, registers, price_list),
+        *electricity_components(states, rates, registers, price_list),
     ], registers
 
 

@@ -3,7 +3,8 @@
 A component is priced per MWh (of one register, or of all registers together) or per month. Its line for a
 price version adds up the quantities of the pieces within that version (``split``) and prices them:
 ``amount = quantity × unit_price`` rounded half-up to 0.01 CZK. POZE is one component with two variants;
-per POZE price version the cheaper of the two is billed (ties: per MWh).
+per POZE price version the cheaper of the two is billed (ties: per MWh). A VAT rate change within a price
+version splits its line too: every line bears the one rate in force over its days.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from gateway.billing.price_files import Band, MonthlyVersion, MwhVersion
 from gateway.billing.prices import PriceList, spans
 from gateway.billing.split import Piece, half_up, months
 from gateway.errors import InvalidField
-from schemas.billing.settlement import QuoteRequest, SettlementLine
+from schemas.billing.settlement import SettlementLine
 
 CZK_STEP: Final = Decimal("0.01")
 #: Where a component's quantity comes from: one register's MWh, all registers' MWh, or months.
@@ -63,6 +64,14 @@ class Quantities:
         return self.by_source[source][index]
 
 
+def clip(versions: Sequence[Priced], start: dt.date, end: dt.date) -> list[Priced]:
+    """The versions' parts within ``start`` … ``end`` (a technical-data segment of the period)."""
+    return [
+        Priced(max(version.valid_from, start), min(version.valid_to, end), version.unit_price)
+        for version in versions if version.valid_from <= end and start <= version.valid_to
+    ]
+
+
 def mwh_prices(entries: Sequence[MwhVersion], price_list: PriceList) -> list[Priced]:
     return [Priced(s.valid_from, s.valid_to, s.entry.mwh) for s in spans(entries, price_list.meta.valid_to)]
 
@@ -72,33 +81,46 @@ def monthly_prices(entries: Sequence[MonthlyVersion], price_list: PriceList) -> 
     return [Priced(s.valid_from, s.valid_to, s.entry.monthly) for s in versions]
 
 
-def breaker_price(bands: Sequence[Band], request: QuoteRequest, what: str) -> Decimal:
-    """The monthly price of the first band of the OPM's phases that its amps fit."""
-    phases, amps = request.opm.breaker_phases, request.opm.breaker_amps
-    assert phases is not None and amps is not None
+def breaker_price(bands: Sequence[Band], phases: int, amps: int, what: str, field: str) -> Decimal:
+    """The monthly price of the first band of the OPM's phases that its amps fit (``field`` names the
+    request's field that gave the breaker: ``opm`` or ``opm_changes[i]``)."""
     for band in bands:
         if band.phases == phases and amps <= band.amps_max:
             if band.monthly is not None:
                 return band.monthly
             assert band.monthly_per_amp is not None
             return band.monthly_per_amp * amps
-    raise InvalidField("opm.breaker_amps", amps, f"{what} has no breaker band for {phases} × {amps} A")
+    raise InvalidField(f"{field}.breaker_amps", amps, f"{what} has no breaker band for {phases} × {amps} A")
 
 
-def lines(component: Component, quantities: Quantities, vat_rate: Decimal) -> list[SettlementLine]:
-    """One line per price version that has pieces with a quantity; zero quantities give no line."""
+def within(quantities: Quantities, start: dt.date, end: dt.date) -> list[int]:
+    """The pieces lying within ``start`` … ``end`` (the period is cut at every bound, so none straddles)."""
+    return [i for i, piece in enumerate(quantities.pieces) if start <= piece.start and piece.end <= end]
+
+
+def vat_parts(version: Priced, vat: Sequence[Priced]) -> list[tuple[dt.date, dt.date, Decimal]]:
+    """The parts of a price version under each VAT rate: (first day, last day, rate)."""
+    return [
+        (max(version.valid_from, rate.valid_from), min(version.valid_to, rate.valid_to), rate.unit_price)
+        for rate in vat if rate.valid_from <= version.valid_to and version.valid_from <= rate.valid_to
+    ]
+
+
+def lines(component: Component, quantities: Quantities, vat: Sequence[Priced]) -> list[SettlementLine]:
+    """One line per price version and VAT rate that has pieces with a quantity; zero quantities give no
+    line. ``vat``: the VAT rate's versions (``unit_price`` is the percent)."""
     found = []
     for version in component.versions:
-        inside = [i for i, piece in enumerate(quantities.pieces)
-                  if version.valid_from <= piece.start and piece.end <= version.valid_to]
-        quantity = sum((quantities.of(component.source, i) for i in inside), Decimal(0))
-        if not inside or quantity == 0:
-            continue
-        found.append(line(
-            component.code, component.text,
-            quantities.pieces[inside[0]].start, quantities.pieces[inside[-1]].end,
-            quantity, UNIT_BY_SOURCE.get(component.source, "MWh"), version.unit_price, vat_rate,
-        ))
+        for start, end, vat_rate in vat_parts(version, vat):
+            inside = within(quantities, start, end)
+            quantity = sum((quantities.of(component.source, i) for i in inside), Decimal(0))
+            if not inside or quantity == 0:
+                continue
+            found.append(line(
+                component.code, component.text,
+                quantities.pieces[inside[0]].start, quantities.pieces[inside[-1]].end,
+                quantity, UNIT_BY_SOURCE.get(component.source, "MWh"), version.unit_price, vat_rate,
+            ))
     return found
 
 

@@ -15,6 +15,10 @@ Request (electricity)::
 ``consumption`` may instead be ``"readings": [{"register": "vt", "date": "2026-01-01", "value": "1000.0"},
 …]`` (meter states in kWh, at least two per register). Gas: ``opm.band`` instead of rate and breaker, and
 ``consumption.kwh``, or readings in m³ with ``gas_conversion`` (conversion factor and calorific value).
+
+Optional fields added after the first version (an old request gives the same result): ``gas_tax_exempt``;
+``opm_changes`` (technical data changing inside the period); ``gas_conversion.calorific_values`` (a
+calorific value per month) or neither calorific field (the price list's values of the OPM's DSO).
 """
 
 from __future__ import annotations
@@ -48,6 +52,17 @@ class QuoteOpm(_Strict, frozen=True, kw_only=True):
     band: Code | None = None
 
 
+class OpmChange(_Strict, frozen=True, kw_only=True):
+    """Technical data changing on ``valid_from`` (inside the period, after its first day): the fields given
+    replace ``opm``'s (or the previous change's) from that day; those left out stay as they were."""
+
+    valid_from: dt.date
+    rate: Code | None = None
+    breaker_phases: Annotated[int, msgspec.Meta(ge=1, le=3)] | None = None
+    breaker_amps: Annotated[int, msgspec.Meta(ge=1, le=4000)] | None = None
+    band: Code | None = None
+
+
 class Consumption(_Strict, frozen=True, kw_only=True):
     """Consumption of the whole period: electricity in MWh per register (VT/NT, or ``mwh`` single-rate),
     gas in kWh."""
@@ -66,11 +81,23 @@ class QuoteReading(_Strict, frozen=True, kw_only=True):
     value: NonNegative
 
 
+class CalorificValue(_Strict, frozen=True, kw_only=True):
+    """The distribution area's calorific value in a month (``"2026-09"``), kWh/m³."""
+
+    month: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    kwh_per_m3: Decimal  # > 0, checked by the calculator
+
+
 class GasConversion(_Strict, frozen=True, kw_only=True):
-    """kWh = m³ × conversion factor × calorific value (vyhláška 108/2011 Sb., Příloha 1)."""
+    """kWh = m³ × conversion factor × calorific value (vyhláška 108/2011 Sb., Příloha 1).
+
+    One calorific value for the period (``calorific_value_kwh_per_m3``, the first version), or one per month
+    of the period (``calorific_values``: the m³ are shared to the months as the product shares consumption,
+    by days or TDD weights), or neither: the price list's monthly values of the OPM's DSO."""
 
     conversion_factor: Decimal  # > 0, checked by the calculator
-    calorific_value_kwh_per_m3: Decimal  # > 0, checked by the calculator
+    calorific_value_kwh_per_m3: Decimal | None = None  # > 0, checked by the calculator
+    calorific_values: list[CalorificValue] | None = None
 
 
 class QuoteRequest(_Strict, frozen=True, kw_only=True):
@@ -88,6 +115,8 @@ class QuoteRequest(_Strict, frozen=True, kw_only=True):
     #: Gas only: the supply is exempt from the gas tax (gas for households, zákon 261/2007 Sb. část 45 §4);
     #: false (the default) bills the tax. Added after the first version: optional, so old requests still fit.
     gas_tax_exempt: bool = False
+    #: Technical data changing inside the period, in date order (added after the first version; optional).
+    opm_changes: list[OpmChange] | None = None
 
 
 class SettlementLine(msgspec.Struct, frozen=True, kw_only=True):

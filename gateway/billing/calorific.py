@@ -1,0 +1,50 @@
+"""Gas read in m³ converted to kWh with the distribution area's calorific value of each month.
+
+The calorific values (spalné teplo, kWh/m³) are data of the price list: ``calorific`` in the gas DSO's
+``dso-<CODE>.toml``, one value per month (docs/billing.md). A period's m³ are shared to its months by the
+same weights as the product shares consumption among pieces (days, or the TDD weight of the month ÷ its
+days per day), each month's share converted with that month's value and the OPM's conversion factor:
+
+    kWh = m³ × factor × Σ_months (w_month × value_month) / Σ_months w_month,   half-up to whole kWh, once.
+
+The sum is computed exactly (fractions) and rounded once, so a period whose months share one value gives
+exactly ``m³ × factor × value`` rounded, as a single calorific value does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+
+from gateway.billing.split import cut, weights
+
+
+def month_weights(
+    period_from: dt.date, period_to: dt.date, tdd: Sequence[Decimal] | None,
+) -> list[tuple[dt.date, int]]:
+    """(first day of the month, the period's weight in it) for each month of the period."""
+    pieces = cut(period_from, period_to, ())
+    shares = weights(pieces, tdd)
+    return [(piece.start.replace(day=1), share) for piece, share in zip(pieces, shares, strict=True)]
+
+
+def missing_months(
+    period_from: dt.date, period_to: dt.date, values: Mapping[dt.date, Decimal],
+) -> list[dt.date]:
+    """The months of the period without a calorific value (first days)."""
+    return [month for month, _ in month_weights(period_from, period_to, None) if month not in values]
+
+
+def gas_kwh(
+    m3: Decimal, factor: Decimal, values: Mapping[dt.date, Decimal], period: tuple[dt.date, dt.date],
+    tdd: Sequence[Decimal] | None,
+) -> Decimal:
+    """Whole kWh of ``m3`` over ``period`` (module docstring); every month must have a value."""
+    shares = month_weights(period[0], period[1], tdd)
+    assert m3 >= 0 and factor > 0 and all(month in values for month, _ in shares)
+    weighted = sum((share * Fraction(values[month]) for month, share in shares), Fraction(0))
+    exact = Fraction(m3) * Fraction(factor) * weighted / sum(share for _, share in shares)
+    whole = (exact + Fraction(1, 2)).__floor__()  # half-up: the value is not negative
+    return Decimal(whole)
