@@ -4,49 +4,62 @@
   period is refused (``InvalidField`` on ``period_to`` naming the day): the two parts may differ in product
   *and* account, and each part needs its own closing reading, so the order is split at the change (one bill
   up to the day before, one from it) rather than guessed here.
-* **OPM.** The technical data in force on the period's last day (rate, breaker, band); master data's DSO,
-  mapped to the price list's DSO code (``dso_codes``).
-* **Prices.** The product by its price-list code or its name; the DSO, rate or band and the period must be
-  in the list. What is not is a price problem (finding ``PRICE_MISSING``), not an error.
+* **OPM.** The technical data versions in force over the period (``read_technical``, batched over many
+  OPMs: the mass-billing reader calls it too); the quote is cut at each change (``opm_changes``). A change
+  of the register layout (single-rate ↔ two-rate) is refused like a terms change: each part needs its own
+  readings. Master data's DSO, mapped to the price list's DSO code (``dso_codes``).
+* **Prices.** The product by its price-list code or its name; the DSO, every rate or band of the period and
+  the period must be in the list, and for gas the DSO's calorific value of every month of the period. What
+  is not is a price problem (finding ``PRICE_MISSING``), not an error.
 * **Supply.** Our supply period under this contract must cover the whole period (finding ``NOT_SUPPLIED``).
 * **Consumption** from the reading store (as ``consumption_of`` computes it), with its plausibility
-  findings, and the year before the period per register (``history``: the checks' daily history).
+  findings, and the year before the period per register (``history``: the checks' daily history). Gas m³
+  become kWh with the monthly calorific values (``calorific``: the m³ shared to months like the product
+  shares consumption) and a conversion factor of 1 (``GAS_CONVERSION_FACTOR``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.billing.calorific import gas_kwh, missing_months
 from gateway.billing.dso_codes import price_list_dso
 from gateway.billing.price_files import Product
 from gateway.billing.prices import PriceList
 from gateway.billing.quote import QUOTE_DAYS_MAX, resolve_list
 from gateway.billing.readings import timeline as tl
 from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX, register_consumption
-from gateway.billing.readings.record import GAS_KWH_PER_M3_PROVISIONAL
 from gateway.billing.readings.service import PREVIOUS_YEAR_DAYS, period_consumption
 from gateway.errors import InvalidField
+from gateway.masterdata import tables as t
 from gateway.masterdata.accounts import get_account
 from gateway.masterdata.contracts import get_contract
 from gateway.masterdata.customers import get_customer
 from gateway.masterdata.opm import get_opm
 from schemas.billing.readings import Consumption, RegisterConsumption
 from schemas.billing.settlement import Consumption as QuoteConsumption
-from schemas.billing.settlement import QuoteOpm, QuoteRequest
+from schemas.billing.settlement import OpmChange, QuoteOpm, QuoteRequest
 from schemas.masterdata.accounts import Account
 from schemas.masterdata.contracts import Contract, Terms
 from schemas.masterdata.customers import Customer
-from schemas.masterdata.opm import Opm
+from schemas.masterdata.opm import Opm, Technical
 
-#: [I] kWh per m³ for gas billed from meter states: the reading store's provisional figure, until the
-#: period's calorific value is kept per OPM (distribution-area monthly values; an open point).
-GAS_KWH_PER_M3: Final = GAS_KWH_PER_M3_PROVISIONAL
+#: [I] The gas conversion factor (objemový přepočítací koeficient: the meter's pressure and temperature,
+#: vyhláška 108/2011 Sb.). Master data keeps none per OPM, so 1: right for a household meter at the
+#: reference conditions, not for every meter. When master data keeps it, pass the OPM's value instead.
+GAS_CONVERSION_FACTOR: Final = Decimal(1)
+#: OPM codes per query of ``read_technical``: bounds the IN list of one statement.
+TECHNICAL_CODES_PER_QUERY: Final = 1_000
 KWH_PER_MWH: Final = Decimal(1000)
 _WHOLE_KWH: Final = Decimal(1)
 _MWH_STEP: Final = Decimal("0.001")
@@ -74,6 +87,9 @@ class BillInputs:
     consumption: Consumption
     #: Each register's consumption over the ``PREVIOUS_YEAR_DAYS`` before the period (may be incomplete).
     history: tuple[RegisterConsumption, ...]
+    #: The OPM's technical data versions in force over the period, oldest first (``read_technical``); the
+    #: quote is cut at each change. Empty: only ``opm.technical`` (the last day's) is known and priced.
+    technical: tuple[Technical, ...] = ()
 
 
 async def read_inputs(
@@ -87,18 +103,88 @@ async def read_inputs(
     contract = await get_contract(conn, contract_number, period_to)
     terms = terms_over(contract, period_from, period_to)
     opm = await get_opm(conn, contract.opm, period_to)
+    technical = (await read_technical(conn, {opm.code: (period_from, period_to)}))[opm.code]
     price_list = resolve_list(prices, None, paths_allowed=False)
     product = find_product(price_list, terms.product, contract.commodity)
     dso = price_list_dso(contract.commodity, opm.dso)
+    check_register_layout(opm.code, technical, price_list, dso, (period_from, period_to))
     supplied, supply_text = supply_over(contract.number, opm, period_from, period_to)
     consumption, history = await _consumption(conn, opm.code, period_from, period_to)
+    period = (period_from, period_to)
+    problems = price_problems(price_list, opm, terms, product, dso, period, technical=technical)
     return BillInputs(
         contract=contract, terms=terms, customer=await get_customer(conn, contract.customer),
         account=await get_account(conn, terms.account), opm=opm, period_from=period_from,
-        period_to=period_to, price_list=price_list, product=product, dso=dso,
-        price_problems=tuple(price_problems(price_list, opm, terms, product, dso, (period_from, period_to))),
+        period_to=period_to, price_list=price_list, product=product, dso=dso, price_problems=tuple(problems),
         supplied=supplied, supply_text=supply_text, consumption=consumption, history=history,
+        technical=technical,
     )
+
+
+async def read_technical(
+    conn: AsyncConnection, periods: Mapping[str, tuple[dt.date, dt.date]],
+) -> dict[str, tuple[Technical, ...]]:
+    """Per OPM code (as master data stores it), the technical data versions in force over its period
+    (``technical_in_period``): one query per ``TECHNICAL_CODES_PER_QUERY`` codes, whatever their number.
+    A code without technical data (or unknown) maps to ``()``."""
+    codes = sorted(periods)
+    found: dict[str, tuple[Technical, ...]] = {code: () for code in codes}
+    tech, opm = t.opm_technical.c, t.opm.c
+    for first in range(0, len(codes), TECHNICAL_CODES_PER_QUERY):
+        chunk = codes[first:first + TECHNICAL_CODES_PER_QUERY]
+        last_day = max(periods[code][1] for code in chunk)
+        query = (
+            sa.select(opm.code, t.opm_technical).join(t.opm_technical, tech.opm_id == opm.id)
+            .where(opm.code.in_(chunk), tech.effective_from <= last_day)
+            .order_by(opm.code, tech.effective_from)
+        )
+        versions: dict[str, list[Technical]] = defaultdict(list)
+        for row in await conn.execute(query):
+            versions[row.code].append(_technical(row))
+        for code, listed in versions.items():
+            found[code] = technical_in_period(listed, *periods[code])
+    return found
+
+
+def _technical(row: Any) -> Technical:
+    return Technical(
+        effective_from=row.effective_from, distribution_rate=row.distribution_rate,
+        breaker_phases=row.breaker_phases, breaker_amps=row.breaker_amps, gas_band=row.gas_band,
+        tdd_class=row.tdd_class, annual_consumption_kwh=row.annual_consumption_kwh,
+    )
+
+
+def technical_in_period(
+    versions: Sequence[Technical], period_from: dt.date, period_to: dt.date,
+) -> tuple[Technical, ...]:
+    """The versions (in date order) in force over the period: the one in force on its first day and every
+    one starting inside it. [I] When all start later, the earliest covers the first days too: the OPM is
+    supplied (the supply check says so), its data was recorded from a later day."""
+    on_first = [version for version in versions if version.effective_from <= period_from][-1:]
+    inside = [version for version in versions if period_from < version.effective_from <= period_to]
+    return (*on_first, *inside)
+
+
+def check_register_layout(
+    code: str, technical: Sequence[Technical], price_list: PriceList, dso: str | None,
+    period: tuple[dt.date, dt.date],
+) -> None:
+    """``InvalidField`` on ``period_to`` when the distribution rate changes between single-rate and two-rate
+    inside the period: the consumption is per register, so each part needs its own readings (bill the
+    parts separately, like a terms change). Rates not in the list are a price problem, not checked here."""
+    rates = price_list.rates.get(dso or "", {})
+    known = [(version, rates[version.distribution_rate]) for version in technical
+             if version.distribution_rate in rates]
+    for (_, before), (version, after) in itertools.pairwise(known):
+        if before.registers != after.registers:
+            change = version.effective_from
+            reason = (
+                f"the distribution rate of OPM {code} changes on {change} from {before.code} "
+                f"({before.registers}) to {after.code} ({after.registers}): the register layout changes, so "
+                f"each part needs its own readings; bill {period[0]} … {change - dt.timedelta(days=1)} and "
+                f"{change} … {period[1]} separately"
+            )
+            raise InvalidField("period_to", period[1].isoformat(), reason)
 
 
 async def _consumption(
@@ -162,44 +248,59 @@ def find_product(price_list: PriceList, product: str, commodity: str) -> Product
 
 def price_problems(
     price_list: PriceList, opm: Opm, terms: Terms, product: Product | None, dso: str | None,
-    period: tuple[dt.date, dt.date],
+    period: tuple[dt.date, dt.date], *, technical: Sequence[Technical] = (),
 ) -> list[str]:
-    """Why the period cannot be priced with ``price_list``; empty when it can."""
+    """Why the period cannot be priced with ``price_list``; empty when it can. ``technical``: the versions
+    over the period (``read_technical``); without them, ``opm.technical`` (the last day's)."""
     problems: list[str] = []
     meta = price_list.meta
-    if period[0] < meta.valid_from or period[1] > meta.valid_to:
+    inside = meta.valid_from <= period[0] and period[1] <= meta.valid_to
+    if not inside:
         problems.append(f"price list {price_list.id} covers {meta.valid_from} … {meta.valid_to} only")
     if product is None:
         problems.append(f"product {terms.product!r} is not an {opm.commodity} product of {price_list.id}")
-    technical = opm.technical
+    versions = tuple(technical) or ((opm.technical,) if opm.technical is not None else ())
     if dso is None:
         problems.append(f"DSO {opm.dso!r} has no price-list code (gateway/billing/dso_codes.py)")
-    elif technical is None:
+    elif not versions:
         problems.append(f"OPM {opm.code} has no technical data on {period[1]}")
     elif opm.commodity == "electricity":
         rates = price_list.rates.get(dso, {})
-        if technical.distribution_rate not in rates:
-            problems.append(f"rate {technical.distribution_rate} of {dso} is not in {price_list.id}")
-    elif technical.gas_band not in price_list.bands.get(dso, {}):
-        problems.append(f"gas band {technical.gas_band} of {dso} is not in {price_list.id}")
+        unknown = dict.fromkeys(v.distribution_rate for v in versions if v.distribution_rate not in rates)
+        problems += [f"rate {rate} of {dso} is not in {price_list.id}" for rate in unknown]
+    else:
+        bands = price_list.bands.get(dso, {})
+        unknown = dict.fromkeys(v.gas_band for v in versions if v.gas_band not in bands)
+        problems += [f"gas band {band} of {dso} is not in {price_list.id}" for band in unknown]
+    if opm.commodity == "gas" and dso is not None and inside:
+        missing = missing_months(*period, price_list.calorific.get(dso, {}))
+        if missing:
+            months = ", ".join(f"{month:%Y-%m}" for month in missing)
+            problems.append(f"price list {price_list.id} has no calorific value of {dso} for {months} (gas "
+                            "read in m³ is billed in kWh with the distribution area's monthly values)")
     return problems
 
 
 def quote_request(inputs: BillInputs, advances_paid: Decimal) -> QuoteRequest:
-    """The price calculator's request for the inputs (prices checked: no price problems)."""
+    """The price calculator's request for the inputs (prices checked: no price problems). The OPM's data of
+    the first day, and a change (``opm_changes``) at each later version that changes what is priced."""
     assert inputs.product is not None and inputs.dso is not None and inputs.opm.technical is not None
-    technical = inputs.opm.technical
+    versions = inputs.technical or (inputs.opm.technical,)
+    first = versions[0]
     used = {register.register: register.consumption for register in inputs.consumption.registers}
+    period = (inputs.period_from, inputs.period_to)
     if inputs.contract.commodity == "gas":
-        kwh = _whole_kwh(sum(used.values(), Decimal(0)) * GAS_KWH_PER_M3)
+        tdd = inputs.price_list.meta.tdd.gas if inputs.product.split_by_tdd else None
+        values = inputs.price_list.calorific[inputs.dso]
+        kwh = gas_kwh(sum(used.values(), Decimal(0)), GAS_CONVERSION_FACTOR, values, period, tdd)
         return QuoteRequest(
             commodity="gas", period_from=inputs.period_from, period_to=inputs.period_to,
-            opm=QuoteOpm(dso=inputs.dso, band=technical.gas_band), product=inputs.product.code,
+            opm=QuoteOpm(dso=inputs.dso, band=first.gas_band), product=inputs.product.code,
             price_list=inputs.price_list.id, consumption=QuoteConsumption(kwh=kwh),
-            advances_paid=advances_paid,
+            advances_paid=advances_paid, opm_changes=_changes(versions, ("gas_band",)),
             gas_tax_exempt=inputs.customer.segment in GAS_TAX_EXEMPT_SEGMENTS,
         )
-    rate = inputs.price_list.rates[inputs.dso][technical.distribution_rate or ""]
+    rate = inputs.price_list.rates[inputs.dso][first.distribution_rate or ""]
     if rate.registers == "vt_nt":
         consumption = QuoteConsumption(
             vt_mwh=_mwh(used.get("vt", Decimal(0)) + used.get("single", Decimal(0))),
@@ -210,12 +311,26 @@ def quote_request(inputs: BillInputs, advances_paid: Decimal) -> QuoteRequest:
     return QuoteRequest(
         commodity="electricity", period_from=inputs.period_from, period_to=inputs.period_to,
         opm=QuoteOpm(
-            dso=inputs.dso, rate=technical.distribution_rate, breaker_phases=technical.breaker_phases,
-            breaker_amps=technical.breaker_amps,
+            dso=inputs.dso, rate=first.distribution_rate, breaker_phases=first.breaker_phases,
+            breaker_amps=first.breaker_amps,
         ),
         product=inputs.product.code, price_list=inputs.price_list.id, consumption=consumption,
         advances_paid=advances_paid,
+        opm_changes=_changes(versions, ("distribution_rate", "breaker_phases", "breaker_amps")),
     )
+
+
+def _changes(versions: Sequence[Technical], priced: tuple[str, ...]) -> list[OpmChange] | None:
+    """A change per version after the first whose ``priced`` fields differ from the version before (a new
+    TDD class or yearly estimate alone changes no price); None without any, as before changes existed."""
+    names = {"distribution_rate": "rate", "gas_band": "band"}
+    changes = [
+        OpmChange(valid_from=after.effective_from,
+                  **{names.get(field, field): getattr(after, field) for field in priced})
+        for before, after in itertools.pairwise(versions)
+        if any(getattr(before, field) != getattr(after, field) for field in priced)
+    ]
+    return changes or None
 
 
 def _whole_kwh(kwh: Decimal) -> Decimal:
