@@ -131,8 +131,9 @@ def _hellers(column: sa.ColumnElement[Decimal]) -> sa.ColumnElement[int]:
 def _money_of(hellers: object) -> Decimal:
     if hellers is None:
         return _ZERO
-    assert isinstance(hellers, int), hellers
-    return (Decimal(hellers) / 100).quantize(_ZERO)
+    # PostgreSQL sums BIGINT as NUMERIC, SQLite as INTEGER: whole hellers either way.
+    assert isinstance(hellers, int | Decimal) and hellers == int(hellers), hellers
+    return (Decimal(int(hellers)) / 100).quantize(_ZERO)
 
 
 async def runs(conn: AsyncConnection, limit: int = 20) -> list[str]:

@@ -27,9 +27,10 @@ from gateway.billing.advances.mass import regenerate
 from gateway.billing.advances.schedules import Options
 from gateway.billing.run_progress import RunProgress, run_progress
 from gateway.billing.runs import PlanSummary, plan_run
-from gateway.cli import EXIT_FAILED, ConfigOption, JsonOption, cli_settings, guarded, with_engine
+from gateway.cli import EXIT_FAILED, ConfigOption, JsonOption, cli_settings, fail, guarded, with_engine
 from gateway.clock import SystemClock
 from gateway.config import Settings
+from gateway.errors import InvalidField
 
 #: How often the progress bar asks the database.
 POLL_INTERVAL_S: Final = 1.0
@@ -55,9 +56,12 @@ def run_command(
     """Bill every contract due at the end of --period; last line: run=… orders=… billed=… outsorted=…"""
     with guarded():
         settings = cli_settings(ctx, config)
-        progress = asyncio.run(with_engine(settings, lambda engine: _run(
-            engine, settings, period=period, dso=dso, wait=wait, timeout_s=timeout_s, advances=advances,
-        )))
+        try:
+            progress = asyncio.run(with_engine(settings, lambda engine: _run(
+                engine, settings, period=period, dso=dso, wait=wait, timeout_s=timeout_s, advances=advances,
+            )))
+        except InvalidField as exc:
+            fail(f"{exc.message} (value {exc.value!r})")
     if wait and not progress.finished:
         typer.echo(f"error: run {progress.run} is not done after {timeout_s:g} s; it goes on in the daemon "
                    f"(proud billing run-status {progress.run})", err=True)

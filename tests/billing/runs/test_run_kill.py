@@ -1,0 +1,197 @@
+"""Kill -9 in the middle of a mass billing run: two daemon processes on real Kafka and PostgreSQL share the
+run (``billing.work``'s partitions), one is killed while it bills and started again, then the other; the
+run finishes with every contract billed exactly once.
+
+The run has a database of its own (a run orders every due contract in the database) and consumer groups of
+its own (Kafka is shared). Afterwards:
+
+- each contract has exactly one issued settlement for the period, one receivable, one ``billed`` entry in
+  its order's history;
+- every invoice number series used has no gap (a number drawn in a killed transaction is drawn again);
+- the run's summary counts every order as billed and its total is the invoices' total.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Final
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from connectors.ote.outbound import OTE_SENDER_GROUP
+from gateway.billing.ledger_tables import invoice as bl_invoice
+from gateway.billing.ledger_tables import receivable as bl_receivable
+from gateway.billing.ordering import MACHINE
+from gateway.billing.run_progress import RunProgress, run_progress
+from gateway.billing.runs import plan_run
+from gateway.config import load_settings
+from gateway.masterdata import tables as md
+from gateway.process.tables import process_history, process_instance
+from gateway.store.db import create_engine
+from gateway.store.migrate import upgrade_sync
+from gateway.subscriptions import builtin_subscriptions
+from tests.billing.bill.support import NOW, read, supplied
+from tests.http.support import free_port
+from tests.process.rules_support import REPO_RULES
+from tests.scenarios.market import PROCESS_GROUPS, start_groups_at_end
+
+ROOT: Final = Path(__file__).resolve().parents[3]
+CONTRACTS: Final = 120
+RUN_WAIT_S: Final = 300.0
+POLL_S: Final = 0.2
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+@pytest.fixture
+async def run_db(pg_url: str) -> AsyncIterator[str]:
+    """A fresh database next to the session's, migrated; dropped afterwards."""
+    base, _, name = pg_url.rpartition("/")
+    own = f"{name}_runkill"
+    admin = create_engine(pg_url).execution_options(isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+        await conn.execute(sa.text(f'CREATE DATABASE "{own}"'))
+    url = f"{base}/{own}"
+    await asyncio.to_thread(upgrade_sync, url)
+    try:
+        yield url
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+class DaemonProcess:
+    def __init__(self, env: dict[str, str], suffix: str) -> None:
+        self.env, self.suffix = env, suffix
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        assert self.proc is None
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.billing.runs.run_daemon", self.suffix], cwd=ROOT, env=self.env,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def kill(self) -> None:
+        assert self.proc is not None and self.proc.poll() is None, "the daemon died before it was killed"
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+
+async def _book(engine: AsyncEngine) -> list[str]:
+    """CONTRACTS monthly contracts from 1 January 2026, read on 1 January and 30 June."""
+    contracts = []
+    for index in range(CONTRACTS):
+        parties = await supplied(engine)
+        async with engine.begin() as conn:
+            await conn.execute(sa.update(md.account).where(md.account.c.variable_symbol == parties.account)
+                               .values(billing_cycle="monthly"))
+        await read(engine, parties.opm, "2026-01-01", "1000")
+        await read(engine, parties.opm, "2026-06-30", str(1500 + index))
+        contracts.append(parties.contract)
+    return contracts
+
+
+async def _progress(engine: AsyncEngine) -> RunProgress:
+    async with engine.connect() as conn:
+        return await run_progress(conn, "2026-06")
+
+
+async def _until(engine: AsyncEngine, billed_at_least: int) -> RunProgress:
+    deadline = time.monotonic() + RUN_WAIT_S
+    while True:
+        progress = await _progress(engine)
+        if progress.billed >= billed_at_least:
+            return progress
+        assert time.monotonic() < deadline, f"run stuck: {progress}"
+        await asyncio.sleep(POLL_S)
+
+
+def _environ(url: str, kafka_bootstrap: str, tmp: Path, name: str) -> dict[str, str]:
+    return os.environ | {
+        "PYTHONPATH": str(ROOT), "PROUD_DATABASE_URL": url, "PROUD_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "PROUD_HTTP_PORT": str(free_port()), "PROUD_RULES_DIR": str(REPO_RULES),
+        "PROUD_DATA_DIR": str(tmp / name), "PROUD_DOCUMENTS_DIR": str(tmp / "documents"),
+        "PROUD_ARES_BASE_URL": "off", "PROUD_LOG_LEVEL": "warning",
+    }
+
+
+async def test_a_killed_worker_process_bills_nothing_twice(
+    run_db: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    engine = create_engine(run_db)
+    suffix = f"runkill{uuid.uuid4().hex[:8]}"
+    settings = load_settings(environ={"PROUD_DATABASE_URL": run_db, "PROUD_KAFKA_BOOTSTRAP": kafka_bootstrap})
+    groups = [*(s.group_id for s in builtin_subscriptions(settings)), OTE_SENDER_GROUP, *PROCESS_GROUPS]
+    await start_groups_at_end(kafka_bootstrap, groups, suffix)
+    daemons = [DaemonProcess(_environ(run_db, kafka_bootstrap, tmp_path, name), suffix) for name in "ab"]
+    try:
+        contracts = await _book(engine)
+        for daemon in daemons:
+            daemon.start()
+        planned = await plan_run(engine, period="2026-06", dso=None, now=NOW, actor="test")
+        assert planned.queued == CONTRACTS
+        first = await _until(engine, 1)
+        daemons[0].kill()
+        assert first.billed < CONTRACTS, "the run was over before the kill"
+        await _until(engine, CONTRACTS // 3)
+        daemons[0].start()
+        daemons[1].kill()
+        await _until(engine, 2 * CONTRACTS // 3)
+        daemons[1].start()
+        progress = await _until(engine, CONTRACTS)
+    finally:
+        for daemon in daemons:
+            daemon.stop()
+    try:
+        await _assert_billed_once(engine, contracts, progress)
+    finally:
+        await engine.dispose()
+
+
+async def _assert_billed_once(engine: AsyncEngine, contracts: list[str], progress: RunProgress) -> None:
+    async with engine.connect() as conn:
+        invoices = (await conn.execute(sa.select(bl_invoice).where(bl_invoice.c.kind == "settlement"))).all()
+        receivables = (await conn.execute(sa.select(bl_receivable.c.document).where(
+            bl_receivable.c.kind == "invoice"))).scalars().all()
+        billed_entries = (await conn.execute(
+            sa.select(process_instance.c.key, sa.func.count())
+            .join(process_history, process_history.c.instance_id == process_instance.c.id)
+            .where(process_instance.c.machine == MACHINE, process_history.c.to_state == "billed")
+            .group_by(process_instance.c.key)
+        )).all()
+    assert sorted(row.contract for row in invoices) == sorted(contracts)  # each exactly once
+    assert {row.status for row in invoices} == {"issued"}
+    assert sorted(receivables) == sorted(row.number for row in invoices)
+    assert sorted(count for _key, count in billed_entries) == [1] * len(contracts)
+    series: dict[str, list[int]] = defaultdict(list)
+    for row in invoices:
+        series[row.number[:8]].append(int(row.number[8:]))
+    for prefix, numbers in series.items():
+        assert sorted(numbers) == list(range(1, len(numbers) + 1)), f"a gap in {prefix}: {sorted(numbers)}"
+    assert progress.finished and progress.billed == len(contracts) == progress.invoices
+    assert progress.total == sum((Decimal(row.total) for row in invoices), Decimal("0.00"))
