@@ -1,31 +1,36 @@
 """The billing worker: each ``billing.bill_requested`` on ``billing.work`` becomes a bill or a reason why not.
 
-    bill_requested ─→ bill_contract(decide = the tables of rules/decisions)
+    bill_requested ─→ bill_many(decide = the tables of rules/decisions)
         pre-check findings the table waits for only ─→ billing.waiting_for_reading
         other findings (pre or post)                ─→ billing.outsorted (stage, findings)
         an error only a person can fix              ─→ billing.outsorted (BILLING_ERROR)
-        billed and its documents filed              ─→ billing.billed, billing.invoiced
+        billed (invoice and receivable stored)      ─→ billing.billed
 
 A consumer of group ``proud.billing-worker``. ``billing.work`` is keyed by OPM, so one OPM's bills are made
 in order, and its partitions spread a mass run over the worker processes; each partition draws invoice
 numbers from its own series (``series_worker``), so no two consumers wait for one number row. The
 answers go to ``billing.orders`` keyed by the order, where the ``billing_order`` machine takes them. Bill,
-documents, ledger postings and answers are one transaction with the inbox row: a redelivered request bills
-nothing twice.
+ledger postings and answers are one transaction with the inbox row: a redelivered request bills nothing
+twice. A batch of messages (``many``, the runner's ``handler_many``) is billed by ``bill_many`` per series
+in one go, with the same answers as one message at a time.
 
-Nothing here sends the invoice to the customer: there is no e-mail, post or portal channel yet, so an order
-stays ``invoiced`` until one emits ``billing.sent``.
+The worker renders no documents: the invoice's PDF and ISDOC are rendered after the bill's transaction (from
+the stored row, which keeps the deposits), and ``billing.invoiced`` comes from that renderer. Nothing here
+sends the invoice to the customer either.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import structlog
 
-from gateway.billing.bill import INDIVIDUAL_BILLING_WORKER, bill_contract
+from gateway.billing.batch import BATCH_BILLS_MAX, BatchOutcome, BillRequest, Unbillable, bill_many
+from gateway.billing.bill import INDIVIDUAL_BILLING_WORKER
 from gateway.billing.checks import Checks, TableDecision
 from gateway.billing.invoices.numbering import WORKER_MAX
 from gateway.billing.order_intake import FinalBillIntake
@@ -83,42 +88,83 @@ def replies(request: BillRequested, outcome: bill.BillOutcome, decision: TableDe
 
 @dataclass(frozen=True, slots=True)
 class BillingWorker:
-    """The handler of ``billing.work``."""
+    """The handler of ``billing.work``: one message (``__call__``) or a batch of them (``many``), both
+    through ``bill_many``."""
 
-    files: FileStore
     checks: Checks
     #: The price lists: ``<rules_dir>/prices``.
     prices: Path
 
     def subscription(self) -> Subscription:
-        return Subscription(BILLING_WORKER_GROUP, (BILLING_WORK.name,), self)
+        return Subscription(BILLING_WORKER_GROUP, (BILLING_WORK.name,), self, self.many)
 
     async def __call__(self, ctx: HandlerContext) -> None:
-        request = ctx.envelope.payload
-        if not isinstance(request, BillRequested):
-            expected = BillRequested.message_type
-            raise HandlerRejected(f"the billing worker got {ctx.envelope.type}, expected {expected}")
+        request = _bill_requested(ctx)
         decision = TableDecision(self.checks)
         try:
-            # A savepoint: a bill that fails half-way leaves nothing behind when the answer is committed.
+            # A savepoint: a block of numbers refused (a series run out) leaves nothing behind when the answer
+            # is committed.
             async with ctx.conn.begin_nested():
-                outcome = await bill_contract(
-                    ctx.conn, contract=request.contract, period_from=request.period_from,
-                    period_to=request.period_to, now=ctx.now, worker=series_worker(ctx.record.partition),
-                    files=self.files, released=frozenset(request.released), issue=True, prices=self.prices,
-                    decision=decision,
+                [outcome] = await bill_many(
+                    ctx.conn, [_bill_request(request, decision)], now=ctx.now,
+                    worker=series_worker(ctx.record.partition), prices=self.prices,
                 )
         except (InvalidField, NotFound, Conflict) as exc:
-            # A person must fix master data or prices; the order shows them why instead of a dead letter.
-            finding = Finding(code=BILLING_ERROR, text=exc.message)
-            outcome = bill.Outsorted(stage="pre", findings=(finding,))
-        for reply in replies(request, outcome, decision):
-            ctx.emit_payload(BILLING_ORDERS.name, reply, key=request.order)
-        log.info("billing.order.answered", order=request.order, outcome=type(outcome).__name__)
+            outcome = Unbillable(exc)
+        _answer(ctx, request, outcome, decision)
+
+    async def many(self, contexts: Sequence[HandlerContext]) -> None:
+        """The batch's requests billed by ``bill_many`` per invoice series (partition), at most
+        ``BATCH_BILLS_MAX`` at a time. An error of a whole batch (a series run out) fails it: the runner
+        then applies the messages one by one, and ``__call__`` answers each."""
+        requests = [_bill_requested(ctx) for ctx in contexts]
+        decisions = [TableDecision(self.checks) for _ctx in contexts]
+        by_series: dict[int, list[int]] = defaultdict(list)
+        for index, ctx in enumerate(contexts):
+            by_series[series_worker(ctx.record.partition)].append(index)
+        for worker, indexes in by_series.items():
+            for start in range(0, len(indexes), BATCH_BILLS_MAX):
+                chunk = indexes[start:start + BATCH_BILLS_MAX]
+                outcomes = await bill_many(
+                    contexts[chunk[0]].conn, [_bill_request(requests[i], decisions[i]) for i in chunk],
+                    now=contexts[chunk[0]].now, worker=worker, prices=self.prices,
+                )
+                for index, outcome in zip(chunk, outcomes, strict=True):
+                    _answer(contexts[index], requests[index], outcome, decisions[index])
+
+
+def _bill_requested(ctx: HandlerContext) -> BillRequested:
+    request = ctx.envelope.payload
+    if not isinstance(request, BillRequested):
+        expected = BillRequested.message_type
+        raise HandlerRejected(f"the billing worker got {ctx.envelope.type}, expected {expected}")
+    return request
+
+
+def _bill_request(request: BillRequested, decision: TableDecision) -> BillRequest:
+    return BillRequest(
+        contract=request.contract, period_from=request.period_from, period_to=request.period_to,
+        released=frozenset(request.released), decision=decision,
+    )
+
+
+def _answer(
+    ctx: HandlerContext, request: BillRequested, outcome: BatchOutcome, decision: TableDecision
+) -> None:
+    if isinstance(outcome, Unbillable):
+        # A person must fix master data or prices; the order shows them why instead of a dead letter.
+        finding = Finding(code=BILLING_ERROR, text=outcome.message)
+        answered: bill.BillOutcome = bill.Outsorted(stage="pre", findings=(finding,))
+    else:
+        answered = outcome
+    for reply in replies(request, answered, decision):
+        ctx.emit_payload(BILLING_ORDERS.name, reply, key=request.order)
+    log.info("billing.order.answered", order=request.order, outcome=type(answered).__name__)
 
 
 def billing_subscriptions(settings: Settings, files: FileStore) -> list[Subscription]:
-    """The billing worker and the final-bill intake (``switch.final_bill_ordered`` → an order)."""
+    """The billing worker and the final-bill intake (``switch.final_bill_ordered`` → an order). ``files``:
+    the DMS store, for the consumers that file documents (the worker files none)."""
     rules = Path(settings.rules_dir)
-    worker = BillingWorker(files, Checks(rules), rules / PRICES_SUBDIRECTORY)
+    worker = BillingWorker(Checks(rules), rules / PRICES_SUBDIRECTORY)
     return [worker.subscription(), FinalBillIntake().subscription()]

@@ -4,7 +4,8 @@ clerk's API and CLI, on a manual clock.
 
 An order is placed over the API, the worker outsorts it for the missing closing reading, the clerk sees it
 (API and ``proud billing outsorted``), the reading is entered, the clerk releases the order, and it is
-billed and its documents filed (``invoiced``). Each step is awaited through the API, since the relay,
+billed. The worker renders no documents (the document renderer does, after the bill), so the order stays
+``billed`` here: no renderer runs in this daemon. Each step is awaited through the API, since the relay,
 consumers and scheduler run their own loops.
 """
 
@@ -122,13 +123,13 @@ async def test_an_order_is_outsorted_for_a_missing_reading_released_and_billed(a
     released = await app.cli("release", order, "--note", "closing reading entered")
     assert released.exit_code == 0, released.output
 
-    invoiced = await app.order_in(order, "invoiced")
-    assert invoiced["invoice"].startswith("FV2026") and invoiced["findings"] == []
+    billed = await app.order_in(order, "billed")
+    assert billed["invoice"].startswith("FV2026") and billed["findings"] == []
     detail = await app.call("GET", f"/api/ops/processes/billing_order/{order}", 200, Role.READER)
     assert [entry["to"] for entry in detail["history"]] == [
-        "due", "ready", "outsorted", "ready", "billed", "invoiced",
+        "due", "ready", "outsorted", "ready", "billed",
     ]
-    assert len(detail["data"]["documents"]) == 2  # the PDF and the ISDOC, filed by bill_contract
+    assert not detail["data"].get("documents")  # the worker files none: the renderer does, after the bill
     assert detail["data"]["released_by"].startswith("cli:")
     # A billed order is neither released nor cancelled: a bill is corrected by a credit note.
     await app.call("POST", f"/api/billing/orders/{order}/release", 409, json={"codes": ["READING_MISSING"]})
@@ -182,10 +183,10 @@ async def test_a_recent_period_waits_for_its_reading_and_asks_again_3_working_da
     assert isinstance(clock, ManualClock)
     clock.advance(dt.timedelta(days=3, minutes=1))  # Monday 09:00 → Thursday: 3 working days
 
-    invoiced = await app.order_in(order, "invoiced")
+    billed = await app.order_in(order, "billed")
     detail = await app.call("GET", f"/api/ops/processes/billing_order/{order}", 200, Role.READER)
     assert [entry["to"] for entry in detail["history"]] == [
-        "due", "ready", "waiting_for_reading", "ready", "billed", "invoiced",
+        "due", "ready", "waiting_for_reading", "ready", "billed",
     ]
-    assert detail["data"]["bill_requests"] == 2 and invoiced["invoice"].startswith("FV2026")
-    assert invoiced["waiting_for"] is None
+    assert detail["data"]["bill_requests"] == 2 and billed["invoice"].startswith("FV2026")
+    assert billed["waiting_for"] is None
