@@ -44,6 +44,13 @@ ARES_CACHE_ENTRIES_MAX: Final = 100_000
 ARES_CACHE_TTL_S_MAX: Final = 7 * 86_400.0
 #: Equal to ``connectors.ote.transport.TIMEOUT_S_MAX`` (asserted in ``connectors.ote.config``).
 OTE_TIMEOUT_S_MAX: Final = 300.0
+#: Bounds of one SMTP step and one SFTP operation: a partner slower than this is down, not slow.
+SMTP_TIMEOUT_S_MAX: Final = 300.0
+SFTP_TIMEOUT_S_MAX: Final = 300.0
+#: Settings that were replaced, and what replaces them: named at start rather than "unknown setting".
+REPLACED_SETTINGS: Final = {
+    "supplier_address": "supplier_street, supplier_house_number, supplier_postal_code and supplier_city",
+}
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -144,14 +151,68 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     #: Document files (DMS: contracts, welcome letters), stored by sha256; default ``<data_dir>/documents``.
     documents_dir: str | None = None
-    #: The supplier as it signs its letters (welcome letters, notices).
-    supplier_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "proud energie s.r.o."
-    supplier_address: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = (
-        "Vinohradská 1, 120 00 Praha 2"
+    #: The supplier (we, the issuer): signs the letters and issues the invoices. The defaults are SAMPLE
+    #: values (a made-up company on a bank's sample account) that a real install must replace. IČO, DIČ,
+    #: PSČ, IBAN and BIC are checked at start (``check_supplier``): a bad value stops start-up, named.
+    supplier_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = (
+        "proud energie s.r.o. (SAMPLE)"
     )
+    #: The seat: street (None for a village that addresses by house number only), číslo popisné
+    #: (optionally "/orientační"), city, PSČ. Letters print it as one line (``supplier_address``).
+    supplier_street: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = "Vinohradská"
+    supplier_house_number: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,6}(/[0-9]{1,5}[a-zA-Z]?)?$")] = "1"
+    supplier_city: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "Praha 2"
+    supplier_postal_code: str = "12000"
+    supplier_ico: str = "25097563"
+    supplier_dic: str = "CZ25097563"
+    #: The collection account printed on invoices and in their QR Platba and ISDOC payment details.
+    supplier_iban: str = "CZ6508000000192000145399"
+    supplier_bic: str = "GIBACZPX"
+    supplier_bank_name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "Česká spořitelna, a.s."
+    #: The commercial-register entry (spisová značka) for the invoice footer; None prints none.
+    supplier_register_entry: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+
+    #: Invoice e-mail (``connectors.einvoice``): ``smtp://[user:password@]host[:port]`` (STARTTLS when the
+    #: server offers it), ``smtps://…`` (TLS from the first byte). None: no SMTP server; the messages are
+    #: written as ``.eml`` files to ``mail_dir`` instead (the one-box demo).
+    smtp_url: Annotated[str, msgspec.Meta(pattern=r"^smtps?://\S+$")] | None = None
+    #: The sender of invoice e-mail (From, and the envelope sender); the SAMPLE domain delivers nowhere.
+    smtp_from: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = "faktury@proud.example"
+    #: Bound on each SMTP step (connect, each command, the data).
+    smtp_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=SMTP_TIMEOUT_S_MAX)] = 30.0
+    #: Where ``.eml`` files go without ``smtp_url``; default ``<data_dir>/mail``.
+    mail_dir: str | None = None
+    #: The print shop's SFTP server for paper invoices (``connectors.post``); None: letters are written to
+    #: ``print_dir`` instead (the one-box demo). With it set, user, key and known-hosts file are required.
+    print_sftp_host: str | None = None
+    print_sftp_port: Port = 22
+    print_sftp_user: str | None = None
+    #: Our private key (OpenSSH format, no passphrase) and the known_hosts file that pins the shop's host key.
+    print_sftp_key: str | None = None
+    print_sftp_known_hosts: str | None = None
+    #: The shop's drop directory, relative to the login directory or absolute.
+    print_sftp_dir: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "in"
+    print_sftp_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=SFTP_TIMEOUT_S_MAX)] = 30.0
+    #: Where letters go without ``print_sftp_host``; default ``<data_dir>/print``.
+    print_dir: str | None = None
     #: TOML file with the welcome letter's wording (``gateway/masterdata/templates/welcome_letter.toml`` is
     #: the model); None uses that packaged one. Checked at start: a bad file stops start-up.
     welcome_letter_template: str | None = None
+
+    @property
+    def supplier_address(self) -> str:
+        """The seat on one line, as letters print it: ``Vinohradská 1, 120 00 Praha 2``."""
+        street = f"{self.supplier_street} " if self.supplier_street else ""
+        code = self.supplier_postal_code
+        return f"{street}{self.supplier_house_number}, {code[:3]} {code[3:]} {self.supplier_city}"
+
+    @property
+    def effective_mail_dir(self) -> Path:
+        return Path(self.mail_dir) if self.mail_dir else Path(self.data_dir) / "mail"
+
+    @property
+    def effective_print_dir(self) -> Path:
+        return Path(self.print_dir) if self.print_dir else Path(self.data_dir) / "print"
 
     @property
     def bus_backend(self) -> Literal["kafka", "sql"]:
@@ -198,10 +259,13 @@ def load_settings(
         and key not in CLIENT_ENV_KEYS and key[len(ENV_PREFIX):].lower() not in Settings.__struct_fields__
     ]
     if unknown:
-        raise ConfigError(unknown[0], environ[unknown[0]], "unknown setting")
+        replaced = REPLACED_SETTINGS.get(unknown[0][len(ENV_PREFIX):].lower())
+        reason = f"replaced by {replaced}" if replaced else "unknown setting"
+        raise ConfigError(unknown[0], environ[unknown[0]], reason)
     if config_file is not None:
         values.update(_load_toml(Path(config_file)))
-    settings = Settings(**values)
+    settings = check_supplier(Settings(**values))
+    check_delivery(settings)
     if settings.retry_delay_s_initial > settings.retry_delay_s_max:
         raise ConfigError(
             "retry_delay_s_initial", settings.retry_delay_s_initial,
@@ -220,6 +284,56 @@ def _load_toml(path: Path) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, raw in document.items():
         if name not in Settings.__struct_fields__:
-            raise ConfigError(f"{path}:{name}", raw, "unknown setting")
+            replaced = REPLACED_SETTINGS.get(name)
+            reason = f"replaced by {replaced}" if replaced else "unknown setting"
+            raise ConfigError(f"{path}:{name}", raw, reason)
         values[name] = _convert(f"{path}:{name}", name, raw)
     return values
+
+
+#: The supplier settings that are identifiers, and the ``gateway.masterdata.identifiers`` kind of each.
+SUPPLIER_IDENTIFIERS: Final = (
+    ("supplier_ico", "ico"), ("supplier_dic", "dic"), ("supplier_postal_code", "postal_code"),
+    ("supplier_iban", "iban"),
+)
+
+
+def check_supplier(settings: Settings) -> Settings:
+    """The settings with the supplier's identifiers in their canonical form (``CZ 25097563`` →
+    ``CZ25097563``), or ``ConfigError`` naming the first that is not valid: IČO and DIČ by their check
+    digits (python-stdnum), PSČ, IBAN by schwifty (a Czech one also as a Czech account), BIC by schwifty."""
+    # Imported here: the validators' package imports the bus, which imports this module.
+    from schwifty import BIC
+    from schwifty import exceptions as schwifty_exceptions
+
+    from gateway.masterdata.base import InvalidIdentifier
+    from gateway.masterdata.identifiers import validate
+
+    checked: dict[str, str] = {}
+    for name, kind in SUPPLIER_IDENTIFIERS:
+        value = getattr(settings, name)
+        try:
+            checked[name] = validate(kind, value)
+        except InvalidIdentifier as exc:
+            raise ConfigError(name, value, exc.reason) from exc
+    try:
+        checked["supplier_bic"] = str(BIC(settings.supplier_bic))
+    except schwifty_exceptions.SchwiftyException as exc:
+        raise ConfigError("supplier_bic", settings.supplier_bic, f"is not a valid BIC ({exc})") from exc
+    if checked["supplier_dic"][2:] != checked["supplier_ico"] and len(checked["supplier_dic"]) == 10:
+        reason = f"is a company's DIČ, so it must be CZ + the IČO {checked['supplier_ico']}"
+        raise ConfigError("supplier_dic", settings.supplier_dic, reason)
+    return msgspec.structs.replace(settings, **checked)
+
+
+def check_delivery(settings: Settings) -> None:
+    """The print shop's SFTP needs a user, a key and a known-hosts file (the host key is always checked)."""
+    if settings.print_sftp_host is None:
+        return
+    for name in ("print_sftp_user", "print_sftp_key", "print_sftp_known_hosts"):
+        if getattr(settings, name) is None:
+            raise ConfigError(name, None, "is required with print_sftp_host")
+    for name in ("print_sftp_key", "print_sftp_known_hosts"):
+        path = Path(getattr(settings, name))
+        if not path.is_file():
+            raise ConfigError(name, str(path), "is not a readable file")

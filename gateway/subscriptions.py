@@ -5,6 +5,7 @@ connector instance, so ``gateway.market`` builds it in the daemon.)"""
 from __future__ import annotations
 
 from gateway.bench.handler import BenchHandler
+from gateway.billing.documents import document_subscriptions
 from gateway.billing.worker import billing_subscriptions
 from gateway.bus.handler import Subscription
 from gateway.bus.topics import BENCH_EVENTS
@@ -30,6 +31,8 @@ def builtin_subscriptions(settings: Settings) -> list[Subscription]:
         *switching_subscriptions(),
         readings_subscription(settings),
         *billing_subscriptions(settings, files),
+        # The invoice's documents after its bill (renderer), and their delivery (e-mail, ISDOC, paper).
+        *document_subscriptions(settings, files),
         # Only when this install also acts as a distribution system operator (``distributor_ean``).
         *([registration] if (registration := registration_subscription(settings)) is not None else []),
     ]

@@ -2,9 +2,9 @@
 (both validated by ``gateway.billing.invoices``) and filed in the DMS, linked to the contract, its account,
 its customer and the OPM, in the caller's transaction.
 
-The supplier printed on every invoice is ``SAMPLE_SUPPLIER`` unless the caller passes another: proud keeps
-no issuer settings yet (name, IČO, DIČ, collection account; an open point), and a SAMPLE issuer on a test
-bill is better than a setting that looks real.
+The supplier printed on every invoice comes from the settings (``supplier_of``: name, seat, IČO, DIČ,
+collection account, checked at start). ``SAMPLE_SUPPLIER`` is the settings' defaults, marked SAMPLE: what a
+caller without settings (a test, a CLI command on defaults) prints.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.billing.invoices.isdoc import isdoc_xml
 from gateway.billing.invoices.pdf import render_invoice_pdf
+from gateway.config import Settings
 from gateway.masterdata.documents import create_document
 from gateway.masterdata.filestore import FileStore
 from schemas.billing.bill import Invoice
@@ -34,16 +35,22 @@ from schemas.masterdata.common import Address
 from schemas.masterdata.customers import Customer as MasterCustomer
 from schemas.masterdata.opm import Opm
 
-#: SAMPLE issuer (not a real company's data): replace it by passing ``supplier`` until it is a setting.
-SAMPLE_SUPPLIER: Final = Supplier(
-    name="proud energie s.r.o. (SAMPLE)",
-    address=Address(street="Vinohradská", house_number="1", city="Praha 2", postal_code="12000"),
-    ico="25097563",
-    dic="CZ25097563",
-    bank_account=BankAccount(
-        iban="CZ6508000000192000145399", bic="GIBACZPX", bank_name="Česká spořitelna, a.s."
-    ),
-)
+
+def supplier_of(settings: Settings) -> Supplier:
+    """The issuer printed on invoices, from the ``supplier_*`` settings."""
+    return Supplier(
+        name=settings.supplier_name,
+        address=Address(street=settings.supplier_street, house_number=settings.supplier_house_number,
+                        city=settings.supplier_city, postal_code=settings.supplier_postal_code),
+        ico=settings.supplier_ico, dic=settings.supplier_dic,
+        bank_account=BankAccount(iban=settings.supplier_iban, bic=settings.supplier_bic,
+                                 bank_name=settings.supplier_bank_name),
+        register_entry=settings.supplier_register_entry,
+    )
+
+
+#: The settings' SAMPLE issuer (not a real company's data): what is printed without settings.
+SAMPLE_SUPPLIER: Final = supplier_of(Settings())
 #: Who files the documents in the DMS (the audit trail's actor).
 BILLING_ACTOR: Final = "system:billing"
 #: Where the customer's address is taken from, first found first; the supply address when none is.
@@ -58,10 +65,7 @@ def invoice_document(
 ) -> InvoiceDocument:
     """The document of an issued ``invoice`` (number and UUID drawn)."""
     assert invoice.number is not None and invoice.uuid is not None
-    known = {typed.kind: typed.address for typed in reversed(customer.addresses)}
-    address = billing_address or next(
-        (known[kind] for kind in CUSTOMER_ADDRESS_KINDS if kind in known), opm.supply_address
-    )
+    address = customer_address(customer, billing_address, opm)
     return InvoiceDocument(
         number=invoice.number, uuid=invoice.uuid, kind=invoice.kind, issue_date=invoice.issue_date,
         due_date=invoice.due_date, supplier=supplier,
@@ -72,6 +76,15 @@ def invoice_document(
         commodity=opm.commodity, opm_code=opm.code, supply_address=opm.supply_address,
         period_from=invoice.period_from, period_to=invoice.period_to, variable_symbol=invoice.account,
         settlement=invoice.settlement, deposits=deposits, original=original,
+    )
+
+
+def customer_address(customer: MasterCustomer, billing_address: Address | None, opm: Opm) -> Address:
+    """Where the customer's invoice goes: the account's billing address, else the customer's first address of
+    ``CUSTOMER_ADDRESS_KINDS``, else the supply address."""
+    known = {typed.kind: typed.address for typed in reversed(customer.addresses)}
+    return billing_address or next(
+        (known[kind] for kind in CUSTOMER_ADDRESS_KINDS if kind in known), opm.supply_address
     )
 
 
