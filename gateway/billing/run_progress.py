@@ -21,8 +21,10 @@ from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ordering import MACHINE
 from gateway.billing.run_tables import run as bl_run
 from gateway.billing.run_tables import run_item as bl_run_item
+from gateway.billing.topics import BILLING_ORDERS, BILLING_WORK
 from gateway.errors import NotFound
 from gateway.process.tables import process_instance
+from gateway.store.tables import dead_letter
 
 #: The states in which the run's work on an order is done (a clerk may still act on outsorted ones).
 SETTLED_STATES: Final = frozenset({
@@ -50,6 +52,9 @@ class RunProgress(msgspec.Struct, frozen=True, kw_only=True):
     outsorted_by_reason: dict[str, int]
     #: Orders the run has done its part for (``SETTLED_STATES``); ``orders - done`` are in flight.
     done: int
+    #: Orders in flight whose message is a dead letter (``billing.orders`` by order, ``billing.work`` by
+    #: OPM): they move again only when someone fixes the cause and replays it (``proud dlq``).
+    stuck: int
     billed: int
     invoices: int
     total: Decimal
@@ -60,6 +65,11 @@ class RunProgress(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def finished(self) -> bool:
         return self.status == "planned" and self.done == self.orders
+
+    @property
+    def stalled(self) -> bool:
+        """Nothing moves without a person: every order in flight is stuck on a dead letter."""
+        return self.status == "planned" and self.stuck > 0 and self.done + self.stuck >= self.orders
 
 
 async def run_progress(conn: AsyncConnection, run: str) -> RunProgress:
@@ -75,6 +85,7 @@ async def run_progress(conn: AsyncConnection, run: str) -> RunProgress:
         orders=orders, states=states, outsorted_by_reason=await _reasons(conn, run),
         done=sum(count for state, count in states.items() if state in SETTLED_STATES),
         billed=sum(count for state, count in states.items() if state in BILLED_STATES),
+        stuck=await _stuck(conn, run),
         invoices=money[0], total=money[1], balance_due=money[2], overpaid=money[3],
     )
 
@@ -91,6 +102,17 @@ async def _states(conn: AsyncConnection, run: str) -> dict[str, int]:
         .where(bl_run_item.c.run == run).group_by(state)
     )
     return {str(name): int(count) for name, count in (await conn.execute(query)).all()}
+
+
+async def _stuck(conn: AsyncConnection, run: str) -> int:
+    i, r, d = process_instance.c, bl_run_item.c, dead_letter.c
+    dead = sa.exists().where(d.status == "open", sa.or_(
+        sa.and_(d.topic == BILLING_WORK.name, d.key == r.opm),
+        sa.and_(d.topic == BILLING_ORDERS.name, d.key == r.order),
+    ))
+    in_flight = sa.or_(i.state.is_(None), i.state.not_in(sorted(SETTLED_STATES)))
+    query = sa.select(sa.func.count()).select_from(_joined()).where(r.run == run, in_flight, dead)
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def _reasons(conn: AsyncConnection, run: str) -> dict[str, int]:

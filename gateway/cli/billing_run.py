@@ -62,6 +62,8 @@ def run_command(
             )))
         except InvalidField as exc:
             fail(f"{exc.message} (value {exc.value!r})")
+    if wait and progress.stalled:
+        fail(f"run {progress.run} is stuck: {progress.stuck} orders wait on dead letters")
     if wait and not progress.finished:
         typer.echo(f"error: run {progress.run} is not done after {timeout_s:g} s; it goes on in the daemon "
                    f"(proud billing run-status {progress.run})", err=True)
@@ -128,7 +130,7 @@ async def _follow(engine: AsyncEngine, run: str, timeout_s: float) -> RunProgres
             progress = await _read(engine, run)
             bar.update(task, total=progress.orders, completed=progress.done,
                        description=f"run {run}: {progress.billed} billed")
-            if progress.finished or time.monotonic() >= deadline:
+            if progress.finished or progress.stalled or time.monotonic() >= deadline:
                 return progress
             await asyncio.sleep(POLL_INTERVAL_S)
 
@@ -154,11 +156,14 @@ def summary_lines(progress: RunProgress) -> list[str]:
         f"outsorted: {outsorted}" + (f" ({reasons})" if reasons else ""),
         f"waiting for reading: {states.get('waiting_for_reading', 0)}",
     ]
+    if progress.stuck:
+        lines.append(f"stuck: {progress.stuck} orders wait on a dead letter (proud dlq list: fix, replay)")
     in_flight = progress.orders - progress.done
     lines.append(
         f"run={progress.run} orders={progress.orders} done={progress.done} billed={progress.billed} "
         f"outsorted={outsorted} waiting={states.get('waiting_for_reading', 0)} "
-        f"cancelled={states.get('cancelled', 0)} in_flight={in_flight} total={progress.total}"
+        f"cancelled={states.get('cancelled', 0)} in_flight={in_flight} stuck={progress.stuck} "
+        f"total={progress.total}"
     )
     return lines
 
