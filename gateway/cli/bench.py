@@ -16,6 +16,7 @@ from gateway.bench.producer import ProducerSide
 from gateway.bus.base import Bus
 from gateway.bus.kafka import KafkaBus
 from gateway.bus.sqllog import SqlLogBus
+from gateway.cli.bench_billing import bench_billing
 from gateway.cli.bench_common import LOCAL_PG_URL, prepared_database, print_figures
 from gateway.clock import SystemClock
 from gateway.config import load_settings
@@ -105,3 +106,6 @@ async def _run_import(url: str, opm: int, batch: int) -> ImportBenchResult:
         return await run_import_bench(engine, opm=opm, batch_rows=batch)
     finally:
         await engine.dispose()
+
+
+bench_app.command("billing")(bench_billing)
