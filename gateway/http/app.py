@@ -27,7 +27,17 @@ from gateway.errors import (
     TransientError,
     Unauthenticated,
 )
-from gateway.http import advances, auth, billing, billing_orders, invoicing, ops, processes, switching
+from gateway.http import (
+    advances,
+    auth,
+    billing,
+    billing_orders,
+    billing_runs,
+    invoicing,
+    ops,
+    processes,
+    switching,
+)
 from gateway.http.keys import DAEMON
 from gateway.http.masterdata import MASTERDATA_ROUTES
 from gateway.http.openapi import API_REGISTRY, ApiRegistry, ApiRoutes, meta
@@ -58,7 +68,7 @@ _STATUS_BY_ERROR: Final[tuple[tuple[type[ProudError], int], ...]] = (
 #: what ``/api/openapi.json`` describes, from the same declarations.
 API_ROUTES: Final[tuple[ApiRoutes, ...]] = (
     meta, ops.api, processes.api, *MASTERDATA_ROUTES, switching.api, billing.api, billing_orders.api,
-    advances.api, invoicing.api,
+    billing_runs.api, advances.api, invoicing.api,
 )
 API_DESCRIPTION: Final = (
     "The billing back end's API. Send an API key (`proud keys create NAME --role ROLE`) as "

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,12 +27,13 @@ from gateway.cli.main import app as cli_app
 from gateway.clock import ManualClock
 from gateway.config import load_settings
 from gateway.daemon import Daemon
+from gateway.http.api_keys import Role
 from gateway.masterdata import tables as md
 from gateway.masterdata.filestore import LocalFileStore
 from gateway.switching.attention import SwitchAttention
 from tests.billing.bill.support import NOW, Supplied, read, supplied
 from tests.cli.test_cli import clean_environ
-from tests.http.support import free_port
+from tests.http.support import bearer, free_port, new_key
 from tests.process.rules_support import REPO_RULES
 
 #: Following a run of four orders; the daemon polls its consumers every 0.1 s.
@@ -120,6 +122,19 @@ async def test_a_run_bills_the_due_contracts_and_sums_them_up(daemon: Daemon, sq
     async with engine.connect() as conn:
         count = (await conn.execute(sa.select(sa.func.count()).select_from(bl_invoice))).scalar_one()
     assert count == 2
+
+    secret = await new_key(engine, Role.READER, "runs")
+    url = f"http://127.0.0.1:{daemon.settings.http_port}/api/billing/runs"
+    async with aiohttp.ClientSession(headers=bearer(secret)) as http:
+        async with http.get(url) as response:
+            assert response.status == 200 and (await response.json())["runs"] == ["2026-06"]
+        async with http.get(f"{url}/2026-06") as response:
+            body = await response.json()
+        assert response.status == 200, body
+        assert (body["orders"], body["billed"], body["invoices"], body["total"]) == (3, 2, 2, str(total))
+        assert body["outsorted_by_reason"] == {"READING_MISSING": 1}
+        async with http.get(f"{url}/1999-01") as response:
+            assert response.status == 404
 
 
 async def test_bad_input_names_the_field(daemon: Daemon, sqlite_url: str) -> None:
