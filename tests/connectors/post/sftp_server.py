@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import asyncssh
 import pytest
@@ -60,7 +60,7 @@ def known_hosts_file(directory: Path, public_key: str) -> Path:
     return path
 
 
-def _connect(known_hosts: Path) -> asyncssh.connection._ACMWrapper[asyncssh.SSHClientConnection]:
+def _connect(known_hosts: Path) -> Any:  # asyncssh's awaitable context manager of a connection
     if not CLIENT_KEY.is_file():
         pytest.fail(f"no SFTP client key at {CLIENT_KEY}; start the server with `make services`")
     return asyncssh.connect(HOST, port=PORT, username=USER, client_keys=[str(CLIENT_KEY)],
