@@ -21,12 +21,13 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.billing.documents import document_subscriptions
-from gateway.billing.documents_clerk import resend
+from gateway.billing.documents_clerk import mark_sent, resend
 from gateway.billing.run_tables import delivery as bl_delivery
 from gateway.billing.worker import billing_subscriptions
 from gateway.clock import ManualClock
 from gateway.config import load_settings
 from gateway.daemon import Daemon
+from gateway.errors import Conflict, NotFound
 from gateway.http.api_keys import Role
 from gateway.masterdata import tables as md
 from gateway.masterdata.filestore import LocalFileStore
@@ -145,6 +146,28 @@ async def test_a_refused_address_waits_for_the_clerk_and_is_resent(app: App, smt
     assert [tuple(row) for row in rows] == [
         ("refused.old@example.cz", "failed"), ("jana.nova@example.cz", "sent"),
     ]
+    async with engine.begin() as conn:
+        with pytest.raises(Conflict, match="only a send_failed order"):
+            await resend(conn, order, actor="key:clerk", note="again", now=NOW)
+        with pytest.raises(NotFound):
+            await mark_sent(conn, f"NO-SUCH@{PERIOD_TO_TEXT}", now=NOW)
+
+
+async def test_an_account_without_an_address_is_delivered_by_hand(app: App, smtp_server: SmtpServer) -> None:
+    engine = app.daemon.engine
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-06-30", "2500")
+    await set_delivery(engine, parties.account, "email_pdf", None)  # and the customer has no e-mail contact
+
+    order = await app.order(parties.contract)
+
+    failed = await app.process(order, "send_failed")
+    assert "no e-mail address" in failed["data"]["send_failure"]
+    async with engine.begin() as conn:
+        await mark_sent(conn, order, now=NOW)  # the clerk handed it over at the counter
+    sent = await app.process(order, "sent")
+    assert sent["data"]["channel"] == "manual" and smtp_server.received == []
 
 
 async def _attention_task(app: App, contract: str) -> str:
