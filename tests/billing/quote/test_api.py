@@ -57,6 +57,22 @@ async def test_refusals_name_the_field(api: MdApp) -> None:
 
 
 @pytest.mark.postgres
+async def test_technical_changes_over_http(api: MdApp) -> None:
+    # test_changes: the breaker raised on 16 April, priced per part.
+    request = electricity(product="E-FIX", consumption={"mwh": "12.000"},
+                          opm={"dso": "PRE", "rate": "D02d", "breaker_phases": 3, "breaker_amps": 25},
+                          opm_changes=[{"valid_from": "2026-04-16", "breaker_amps": 40}])
+    answer = await api.call("POST", "/api/billing/quote", 200, role=Role.READER, json=request)
+    assert [(line["period_to"], line["amount"]) for line in answer["lines"] if line["code"] == "BREAKER"] == [
+        ("2026-04-15", "752.50"), ("2026-12-31", "2924.00"),
+    ]
+    assert answer["total"] == "78627.69"
+    refused = await api.call("POST", "/api/billing/quote", 422, role=Role.READER,
+                             json=electricity(opm_changes=[{"valid_from": "2026-07-01", "rate": "D25d"}]))
+    assert (refused["field"], refused["value"]) == ("opm_changes[0].rate", "D25d")
+
+
+@pytest.mark.postgres
 async def test_the_route_is_in_the_openapi_document_for_readers(api: MdApp) -> None:
     document = await api.get("/api/openapi.json")
     operation = document["paths"]["/api/billing/quote"]["post"]
