@@ -44,7 +44,8 @@ SOURCE_MANUAL: Final = "manual"
 #: Digits after the decimal point a state entered may have (meters show whole units, some one decimal).
 STATE_DECIMALS_MAX: Final = 3
 #: [I] kWh per m³ for the provisional energy of a gas reading entered here (ote-market.md §7: "1 m³ ≈ 10.55
-#: kWh"); billing converts the volume with the period's conversion factor and calorific value instead.
+#: kWh"); billing converts the volume with the DSO's calorific value of each month instead (the price
+#: list's ``calorific``, ``gateway/billing/calorific.py``).
 GAS_KWH_PER_M3_PROVISIONAL: Final = Decimal("10.55")
 _KWH_QUANTUM: Final = Decimal("0.001")
 #: Days of states before a reading's day read to find the previous state of each register.
