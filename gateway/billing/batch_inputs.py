@@ -16,13 +16,23 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, Final
+from decimal import Decimal
+from typing import Any, Final, NamedTuple
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.billing.bill_inputs import BillInputs, find_product, price_problems, supply_over, terms_over
+from gateway.billing.bill_inputs import (
+    BillInputs,
+    check_register_layout,
+    find_product,
+    price_problems,
+    supply_over,
+    technical_in_period,
+    terms_over,
+)
 from gateway.billing.dso_codes import price_list_dso
 from gateway.billing.prices import PriceList
 from gateway.billing.quote import QUOTE_DAYS_MAX
@@ -59,7 +69,7 @@ class OpmRows:
     technical: list[Technical] = field(default_factory=list)
     meters: list[Any] = field(default_factory=list)
     supply: list[SupplyPeriod] = field(default_factory=list)
-    readings: list[Any] = field(default_factory=list)
+    readings: list[_RegisterReading] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -74,6 +84,17 @@ class BatchReads:
     price_list: PriceList
 
 
+def among(
+    conn: AsyncConnection, column: sa.ColumnElement[Any], values: Collection[Any]
+) -> sa.ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one statement text whatever the number
+    of values, so that asyncpg prepares it once per connection instead of once per batch size."""
+    if conn.dialect.name == "postgresql":
+        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == sa.any_(array)
+    return column.in_(values)
+
+
 def reading_window(period_from: dt.date, period_to: dt.date) -> tuple[dt.date, dt.date]:
     """The days whose readings a bill of the period uses: as ``bill_inputs`` loads the timeline."""
     return period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS) - _SLACK, period_to + _SLACK
@@ -84,13 +105,14 @@ async def read_batch(
 ) -> BatchReads:
     """The rows of ``contracts`` (unknown numbers are left out) and the readings of their OPMs touching
     ``window`` (the union of the requests' windows)."""
-    rows = (await conn.execute(_contracts_query().where(md.contract.c.number.in_(contracts)))).all()
+    rows = (await conn.execute(_contracts_query().where(among(conn, md.contract.c.number, contracts)))).all()
     versions = await versions_of(conn, [row.id for row in rows])
     found = {row.number: (row, versions[row.id]) for row in rows}
     opms = await _opms(conn, {row.opm_code for row in rows}, window)
     customers = await _customers(conn, {row.customer_number for row in rows})
     symbols = {terms.account for _row, terms_list in found.values() for terms in terms_list}
-    account_rows = await conn.execute(ACCOUNT_SELECT.where(md.account.c.variable_symbol.in_(symbols)))
+    by_symbol = among(conn, md.account.c.variable_symbol, symbols)
+    account_rows = await conn.execute(ACCOUNT_SELECT.where(by_symbol))
     accounts = {row.variable_symbol: account_from(row) for row in account_rows}
     return BatchReads(found, opms, customers, accounts, price_list)
 
@@ -110,9 +132,11 @@ def inputs_for(
     terms = terms_over(contract, period_from, period_to)
     opm_rows = reads.opms[contract.opm]
     opm = _opm_on(opm_rows, period_to)
+    technical = technical_in_period(opm_rows.technical, period_from, period_to)
     price_list = reads.price_list
     product = find_product(price_list, terms.product, contract.commodity)
     dso = price_list_dso(contract.commodity, opm.dso)
+    check_register_layout(opm.code, technical, price_list, dso, (period_from, period_to))
     supplied, supply_text = supply_over(contract.number, opm, period_from, period_to)
     timeline = _timeline(opm_rows, *reading_window(period_from, period_to))
     consumption = period_consumption(timeline, period_from, period_to)
@@ -121,6 +145,8 @@ def inputs_for(
     history = tuple(
         register_consumption(timeline, used.register, year_from, year_to) for used in consumption.registers
     )
+    period = (period_from, period_to)
+    problems = price_problems(price_list, opm, terms, product, dso, period, technical=technical)
     customer = reads.customers.get(contract.customer)
     if customer is None:
         raise NotFound(f"customer {contract.customer!r} does not exist")
@@ -130,8 +156,8 @@ def inputs_for(
     return BillInputs(
         contract=contract, terms=terms, customer=customer, account=account, opm=opm,
         period_from=period_from, period_to=period_to, price_list=price_list, product=product, dso=dso,
-        price_problems=tuple(price_problems(price_list, opm, terms, product, dso, (period_from, period_to))),
-        supplied=supplied, supply_text=supply_text, consumption=consumption, history=history,
+        price_problems=tuple(problems), supplied=supplied, supply_text=supply_text, consumption=consumption,
+        history=history, technical=technical,
     )
 
 
@@ -165,55 +191,85 @@ async def _opms(
     conn: AsyncConnection, codes: Collection[str], window: tuple[dt.date, dt.date]
 ) -> dict[str, OpmRows]:
     """Each OPM's row, supply address, technical history, meters, supply periods and readings."""
-    opm_rows = await conn.execute(sa.select(md.opm).where(md.opm.c.code.in_(codes)))
+    opm_rows = await conn.execute(sa.select(md.opm).where(among(conn, md.opm.c.code, codes)))
     found = {row.code: OpmRows(row) for row in opm_rows}
     by_id: dict[uuid.UUID, OpmRows] = {rows.row.id: rows for rows in found.values()}
     ids = list(by_id)
     a, tech, m, s = md.address.c, md.opm_technical.c, md.meter.c, md.supply.c
     for row in await conn.execute(
-        sa.select(md.address).where(a.opm_id.in_(ids), a.kind == _SUPPLY_ADDRESS_KIND)
+        sa.select(md.address).where(among(conn, a.opm_id, ids), a.kind == _SUPPLY_ADDRESS_KIND)
     ):
         by_id[row.opm_id].address = row
     for row in await conn.execute(
-        sa.select(md.opm_technical).where(tech.opm_id.in_(ids)).order_by(tech.opm_id, tech.effective_from)
+        sa.select(md.opm_technical).where(among(conn, tech.opm_id, ids))
+        .order_by(tech.opm_id, tech.effective_from)
     ):
         by_id[row.opm_id].technical.append(technical_from(row))
     for row in await conn.execute(
-        sa.select(md.meter).where(m.opm_id.in_(ids)).order_by(m.installed_on, m.id)
+        sa.select(md.meter).where(among(conn, m.opm_id, ids)).order_by(m.installed_on, m.id)
     ):
         by_id[row.opm_id].meters.append(row)
     for row in await conn.execute(
         sa.select(s.opm_id, md.contract.c.number, s.start, s.end)
-        .join(md.contract, md.contract.c.id == s.contract_id).where(s.opm_id.in_(ids)).order_by(s.start)
+        .join(md.contract, md.contract.c.id == s.contract_id).where(among(conn, s.opm_id, ids))
+        .order_by(s.start)
     ):
         by_id[row.opm_id].supply.append(SupplyPeriod(contract=row.number, start=row.start, end=row.end))
-    for row in await _readings(conn, codes, window):
-        found[row.opm].readings.append(row)
+    for reading in await _readings(conn, codes, window):
+        found[reading.opm].readings.append(reading)
     return found
+
+
+class _RegisterReading(NamedTuple):
+    """One register of a reading: the row ``timeline.load`` reads (reading joined to register)."""
+
+    opm: str
+    id: int
+    meter_id: str
+    date_from: dt.date
+    date_to: dt.date
+    kind: str
+    register: str
+    start_state: Decimal | None
+    end_state: Decimal | None
+    consumption_kwh: Decimal
+    volume_m3: Decimal | None
 
 
 async def _readings(
     conn: AsyncConnection, codes: Collection[str], window: tuple[dt.date, dt.date]
-) -> list[Any]:
-    """The readings in force of ``codes`` touching ``window`` (the columns ``timeline.load`` reads)."""
+) -> list[_RegisterReading]:
+    """The readings in force of ``codes`` touching ``window``, a row per register (as ``timeline.load``
+    reads them). Two queries, each on its index (readings by OPM, registers by reading): joined in one, the
+    planner may scan every register row once the batch names a few hundred OPMs."""
     r, g = rd.reading.c, rd.register.c
-    query = sa.select(
-        r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state, g.end_state,
-        g.consumption_kwh, g.volume_m3,
-    ).join(rd.register, g.reading_id == r.id).where(
-        r.opm.in_(codes), r.superseded_by.is_(None), r.status != "duplicate",
-        r.date_to >= window[0], r.date_from <= window[1],
+    readings = {row.id: row for row in await conn.execute(
+        sa.select(r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind).where(
+            among(conn, r.opm, codes), r.superseded_by.is_(None), r.status != "duplicate",
+            r.date_to >= window[0], r.date_from <= window[1],
+        )
+    )}
+    registers = await conn.execute(
+        sa.select(g.reading_id, g.register, g.start_state, g.end_state, g.consumption_kwh, g.volume_m3)
+        .where(among(conn, g.reading_id, list(readings)))
     )
-    return list(await conn.execute(query))
+    found = []
+    for row in registers:
+        reading = readings[row.reading_id]
+        found.append(_RegisterReading(
+            reading.opm, reading.id, reading.meter_id, reading.date_from, reading.date_to, reading.kind,
+            row.register, row.start_state, row.end_state, row.consumption_kwh, row.volume_m3,
+        ))
+    return found
 
 
 async def _customers(conn: AsyncConnection, numbers: Collection[str]) -> dict[str, Customer]:
     """The customers with their addresses (in the order given), as ``get_customer`` reads each."""
-    rows = list(await conn.execute(sa.select(md.customer).where(md.customer.c.number.in_(numbers))))
+    rows = list(await conn.execute(sa.select(md.customer).where(among(conn, md.customer.c.number, numbers))))
     addresses: dict[uuid.UUID, list[Any]] = defaultdict(list)
     a = md.address.c
     for address in await conn.execute(
-        sa.select(md.address).where(a.customer_id.in_([row.id for row in rows])).order_by(a.id)
+        sa.select(md.address).where(among(conn, a.customer_id, [row.id for row in rows])).order_by(a.id)
     ):
         addresses[address.customer_id].append(address)
     return {

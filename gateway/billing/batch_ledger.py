@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.billing.advances.tables import advance_document, advance_instalment
+from gateway.billing.batch_inputs import among
 from gateway.billing.deposits import PaidRequest, deposits_of
 from gateway.billing.ledger import invoice_from
 from gateway.billing.ledger_tables import invoice as bl_invoice
@@ -79,18 +80,18 @@ async def read_ledger(
     """The batch's ledger: issued settlements of ``contracts``, settlements and advances of ``accounts``."""
     i, r = bl_invoice.c, bl_receivable.c
     issued_rows = await conn.execute(sa.select(bl_invoice).where(
-        i.contract.in_(contracts), i.kind == "settlement", i.status == "issued",
+        among(conn, i.contract, contracts), i.kind == "settlement", i.status == "issued",
     ))
     issued = {(row.contract, row.period_to): invoice_from(row) for row in issued_rows}
     settled: dict[str, list[_Settled]] = defaultdict(list)
     for row in await conn.execute(sa.select(i.account, i.period_to, i.created_at, i.total).where(
-        i.account.in_(accounts), i.kind == "settlement", i.status == "issued",
+        among(conn, i.account, accounts), i.kind == "settlement", i.status == "issued",
     )):
         settled[row.account].append(_Settled(row.period_to, as_utc(row.created_at), row.total))
     advances: dict[str, list[PaidRequest]] = defaultdict(list)
     for paid in await conn.execute(
         sa.select(r.account, r.document, r.amount, r.open_amount, r.due_date, r.paid_on)
-        .where(r.account.in_(accounts), r.kind == "advance_request", r.amount - r.open_amount > 0)
+        .where(among(conn, r.account, accounts), r.kind == "advance_request", r.amount - r.open_amount > 0)
         .order_by(r.due_date, r.document)
     ):
         advances[paid.account].append(
@@ -108,7 +109,8 @@ async def _tax_documents(conn: AsyncConnection, accounts: Collection[str]) -> di
                   d.document)
         .join(advance_instalment, i.id == d.instalment_id)
         .join(bl_receivable, r.document == i.request_number)
-        .where(d.kind == "advance_tax_document", r.account.in_(accounts), r.kind == "advance_request")
+        .where(d.kind == "advance_tax_document", among(conn, r.account, accounts),
+               r.kind == "advance_request")
         .order_by(d.tax_point, d.number)
     )
     found: dict[str, list[TaxedDeposit]] = defaultdict(list)
@@ -127,7 +129,7 @@ async def lock_contracts(conn: AsyncConnection, numbers: Collection[str]) -> Non
     contracts wait for each other instead of deadlocking (one bill of a contract at a time)."""
     c = md.contract.c
     await conn.execute(
-        sa.select(c.id).where(c.number.in_(sorted(numbers))).order_by(c.number).with_for_update()
+        sa.select(c.id).where(among(conn, c.number, sorted(numbers))).order_by(c.number).with_for_update()
     )
 
 

@@ -27,11 +27,12 @@ from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.errors import Conflict, InvalidField, NotFound
 from gateway.masterdata.contracts import amend_contract
 from gateway.masterdata.filestore import FileStore
+from gateway.masterdata.opm import set_technical
 from schemas.billing.bill import Billed, Outsorted
 from schemas.masterdata.contracts import Amendment
 from tests.billing.batch.support import BATCH_WORKER, read_two_rate, request, supplied_two_rate
 from tests.billing.bill.support import NOW, add_advance, bill, day, read, supplied, supplied_gas
-from tests.masterdata.supply_helpers import ACTOR
+from tests.masterdata.supply_helpers import ACTOR, electricity_technical
 from tests.process.rules_support import REPO_RULES
 
 MARCH_END = dt.date(2026, 3, 31)
@@ -79,6 +80,17 @@ async def _scenario(engine: AsyncEngine, files: FileStore) -> list[BillRequest]:
     await read(engine, billed_before.opm, "2025-12-31", "1000")
     await read(engine, billed_before.opm, "2026-06-30", "1700")
     assert isinstance(await bill(engine, files, billed_before.contract, regenerate_advances=False), Billed)
+    stronger = await supplied(engine)  # a bigger breaker from April: the quote is cut at the change
+    await read(engine, stronger.opm, "2025-12-31", "1000")
+    await read(engine, stronger.opm, "2026-06-30", "2600")
+    relayout = await supplied(engine)  # single-rate to two-rate in May: refused like a terms change
+    async with engine.begin() as conn:
+        await set_technical(conn, ACTOR, NOW, stronger.opm, electricity_technical(
+            since="2026-04-01", breaker_amps=32,
+        ))
+        await set_technical(conn, ACTOR, NOW, relayout.opm, electricity_technical(
+            rate="D25d", since="2026-05-01",
+        ))
     growing = await supplied(engine)  # a small first quarter, then far above it
     await read(engine, growing.opm, "2025-12-31", "1000")
     await read(engine, growing.opm, "2026-03-31", "1010")
@@ -89,6 +101,7 @@ async def _scenario(engine: AsyncEngine, files: FileStore) -> list[BillRequest]:
         request(released_idle.contract, released=frozenset({"ZERO_CONSUMPTION"})), request(late.contract),
         request(changed.contract), request("NO-SUCH-CONTRACT"), request(billed_before.contract),
         request(billed_before.contract, period_from=dt.date(2026, 2, 1)),
+        request(stronger.contract), request(relayout.contract),
         request(growing.contract, period_to=MARCH_END), request(growing.contract, period_from=APRIL_FIRST),
         request(two_rate.contract),  # the same request again in the batch
     ]
@@ -163,12 +176,15 @@ async def test_a_batch_bills_as_bill_contract_in_turn(
     assert [_comparable(outcome) for outcome in outcomes] == [_comparable(outcome) for outcome in expected]
     assert rows == expected_rows
     kinds = [type(outcome).__name__ for outcome in outcomes]
-    assert kinds.count("Billed") == 7 and kinds.count("Unbillable") == 3, kinds
+    assert kinds.count("Billed") == 8 and kinds.count("Unbillable") == 4, kinds
     stages = [outcome.stage for outcome in outcomes if isinstance(outcome, Outsorted)]
     assert stages == ["pre", "pre", "post", "pre", "post"], outcomes
     assert [outcome.repeated for outcome in outcomes if isinstance(outcome, Billed)] == [
-        False, False, False, False, True, False, True,
+        False, False, False, False, True, False, False, True,
     ]
+    cut = outcomes[12]  # the bigger breaker from April
+    assert isinstance(cut, Billed) and cut.invoice.contract == requests[12].contract
+    assert len({line.period_from for line in cut.invoice.settlement.lines}) > 1  # priced in two parts
     fresh = [outcome.invoice for outcome in outcomes if isinstance(outcome, Billed) and not outcome.repeated]
     assert all(not invoice.documents for invoice in fresh)
     assert len(fresh[0].deposits) == 2  # the two advances paid in the period
