@@ -92,6 +92,7 @@ class BillingBenchResult:
         outsorted = sum(part.outsorted for part in self.slices)
         errors = sum(part.errors for part in self.slices)
         gas = sum(1 for k in range(self.opm) if k % bench.GAS_EVERY == bench.GAS_EVERY - 1)
+        cpu_ms = 1000 * sum(part.cpu_s for part in self.slices) / max(self.billed, 1)
         return "\n".join([
             f"run: {bench.run_prefix(self.run)} contracts, {self.workers} processes, batches of {self.batch}",
             f"prepared: {self.opm} OPMs ({self.opm - gas} electricity, {gas} gas), "
@@ -99,6 +100,7 @@ class BillingBenchResult:
             f"billed: {self.billed} settlements, {outsorted} outsorted, {errors} errors, "
             f"in {self.bill_s:.2f} s",
             f"stored: {self.invoices} invoices, {self.receivables} invoice receivables",
+            f"cpu: {cpu_ms:.2f} ms per settlement in the billing processes (PostgreSQL's not counted)",
         ])
 
     def line(self) -> str:
