@@ -8,6 +8,9 @@ writers anyway (``BEGIN IMMEDIATE``). Each worker has its own row: workers never
 
 A number is therefore final only when the caller's transaction that stores the document commits. Draw it as
 late as possible in that transaction: the row lock is held until the end.
+
+A mass run draws a block (``next_document_numbers``: ``count`` consecutive numbers in the same one upsert),
+so a batch of bills takes the row lock once; the block is all or none, like a single draw.
 """
 
 from __future__ import annotations
