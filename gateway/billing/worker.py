@@ -116,7 +116,11 @@ class BillingWorker:
     async def many(self, contexts: Sequence[HandlerContext]) -> None:
         """The batch's requests billed by ``bill_many`` per invoice series (partition), at most
         ``BATCH_BILLS_MAX`` at a time. An error of a whole batch (a series run out) fails it: the runner
-        then applies the messages one by one, and ``__call__`` answers each."""
+        then applies the messages one by one (a batch of one), and ``__call__`` answers each."""
+        if len(contexts) == 1:
+            await self(contexts[0])
+            return
+        assert all(ctx.conn is contexts[0].conn for ctx in contexts), "a batch is one transaction"
         requests = [_bill_requested(ctx) for ctx in contexts]
         decisions = [TableDecision(self.checks) for _ctx in contexts]
         by_series: dict[int, list[int]] = defaultdict(list)
