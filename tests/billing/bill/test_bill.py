@@ -156,7 +156,8 @@ async def test_a_gas_contract_is_billed_in_kwh_from_cubic_metres(
     outcome = await bill(engine, files, parties.contract)
 
     assert isinstance(outcome, Billed) and outcome.invoice.number is not None
-    # 500 m³ × 10.55 kWh/m³ (the provisional calorific value) = 5,275 kWh.
+    # 500 m³ shared to January … June by days, each month's m³ × GasNet's SAMPLE calorific value of that month
+    # (rules/prices/sample-2026/dso-GASNET.toml, 10.5498 kWh/m³ on average) = 5,274.89 → 5,275 kWh.
     energy = {line.quantity for line in outcome.invoice.settlement.lines if line.unit == "MWh"}
     assert energy == {Decimal("5.275")}
     # A household: no gas tax line.
