@@ -1,5 +1,7 @@
 """Individual billing (issue #6): ``bill_contract`` bills one contract for one period, ``rebill_contract``
-cancels an issued bill by a credit note and bills the period again. The billing worker and the API call them.
+cancels an issued bill by a credit note and bills the period again. The API and the CLI call them; the billing
+worker bills through ``batch.bill_many``, which shares steps 1, 3, 4 and 5 (``repeated``, ``pre_checked``,
+``priced``) and issues without documents.
 
 ``bill_contract`` in the caller's transaction:
 
