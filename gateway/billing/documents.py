@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from connectors.einvoice import einvoice_connector
 from connectors.post import post_connector
 from gateway.billing.bill_documents import file_documents, invoice_document, supplier_of
-from gateway.billing.documents_sending import Channels, InvoiceSender
+from gateway.billing.documents_sending import Channels, InvoiceSender, check_order
 from gateway.billing.ledger import get_invoice
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.topics import BILLING_DOCUMENTS, BILLING_ORDERS
@@ -56,19 +56,17 @@ DOCUMENTS_RENDERER_GROUP: Final = "proud.billing-documents"
 
 
 async def render_invoice_documents(
-    conn: AsyncConnection, files: FileStore, number: str, *, now: dt.datetime, supplier: Supplier
+    conn: AsyncConnection, files: FileStore, number: str, *, order: str, now: dt.datetime, supplier: Supplier
 ) -> tuple[tuple[uuid.UUID, ...], bool]:
     """The document ids of invoice ``number`` and whether they were rendered now (False: it had them).
 
-    In the caller's transaction; ``NotFound`` for an unknown invoice. Only a settlement is rendered here:
-    a credit note is rendered when it is issued (``rebill_contract``), so one without documents is a bug."""
+    In the caller's transaction; ``NotFound`` for an unknown invoice, ``HandlerRejected`` when the invoice is
+    not ``order``'s settlement (``check_order``: a credit note is rendered when it is issued)."""
     assert conn.in_transaction(), "documents are filed in the caller's transaction"
     invoice = await get_invoice(conn, number, for_update=True)
+    check_order(invoice, order)
     if invoice.documents:
         return invoice.documents, False
-    if invoice.kind != "settlement":
-        raise HandlerRejected(f"invoice {number} is a {invoice.kind} without documents; only a settlement's "
-                              "documents are rendered after its bill")
     contract = await get_contract(conn, invoice.contract, invoice.period_to)
     customer = await get_customer(conn, contract.customer)
     account = await get_account(conn, invoice.account)
@@ -103,7 +101,7 @@ class DocumentRenderer:
             expected = RenderRequested.message_type
             raise HandlerRejected(f"the document renderer got {ctx.envelope.type}, expected {expected}")
         ids, rendered = await render_invoice_documents(
-            ctx.conn, self.files, request.invoice, now=ctx.now, supplier=self.supplier
+            ctx.conn, self.files, request.invoice, order=request.order, now=ctx.now, supplier=self.supplier
         )
         documents = tuple(str(item) for item in ids)
         ctx.emit_payload(BILLING_ORDERS.name, Invoiced(order=request.order, invoice=request.invoice,

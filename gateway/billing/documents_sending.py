@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connectors.einvoice import Attachment, EinvoiceConnector, InvoiceMail, MailRefused
 from connectors.post import Letter, PostalAddress, PostConnector
+from gateway.billing.actions import order_key
 from gateway.billing.bill_documents import MEDIA_ISDOC, MEDIA_PDF, customer_address
 from gateway.billing.ledger import get_invoice
 from gateway.billing.run_tables import delivery as bl_delivery
@@ -93,11 +94,21 @@ def mail_recipient(account: Account, customer: Customer) -> str | None:
     return next(primary, None)
 
 
+def check_order(invoice: Invoice, order: str) -> None:
+    """Refuse a request whose invoice is not its order's bill: the invoice numbers of another database (a
+    restored copy, a second installation on the same Kafka) must never make us render or send ours."""
+    own = order_key(invoice.contract, invoice.period_to)
+    if invoice.kind != "settlement" or own != order:
+        raise HandlerRejected(f"invoice {invoice.number} is the bill of order {own} ({invoice.kind}), not of "
+                              f"order {order}")
+
+
 async def deliver(
     conn: AsyncConnection, files: FileStore, channels: Channels, request: SendRequested, now: dt.datetime
 ) -> Sent | SendFailed:
     """Deliver the invoice of ``request`` and record the attempt, in the caller's transaction."""
     invoice = await get_invoice(conn, request.invoice)
+    check_order(invoice, request.order)
     if not invoice.documents:
         raise HandlerRejected(f"invoice {request.invoice} has no documents to send (render them first)")
     account = await get_account(conn, invoice.account)

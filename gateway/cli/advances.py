@@ -14,7 +14,7 @@ import typer
 from gateway.billing.advances.documents import IssueSummary, issue_due
 from gateway.billing.advances.mass import REGENERATION_BATCH_SIZE, regenerate
 from gateway.billing.advances.schedules import Options
-from gateway.billing.bill_documents import SAMPLE_SUPPLIER
+from gateway.billing.bill_documents import supplier_of
 from gateway.billing.invoices.numbering import WORKER_MAX
 from gateway.cli import EXIT_USAGE, ConfigOption, cli_settings, fail, guarded, with_engine
 from gateway.clock import SystemClock
@@ -79,7 +79,7 @@ def issue_command(
                                         help="Number series of this billing worker.")] = 0,
     supplier: Annotated[Path | None, typer.Option(
         "--supplier", metavar="FILE.json", dir_okay=False,
-        help="The issuer (schemas/billing/invoice.py Supplier); default: the SAMPLE supplier.",
+        help="The issuer (schemas/billing/invoice.py Supplier); default: the supplier_* settings.",
     )] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -90,13 +90,13 @@ def issue_command(
             day = dt.date.fromisoformat(due_before)
         except ValueError:
             fail(f"--due-before: {due_before!r} is not a date YYYY-MM-DD", EXIT_USAGE)
-        issuer = SAMPLE_SUPPLIER
+        settings = cli_settings(ctx, config)
+        issuer = supplier_of(settings)
         if supplier is not None:
             try:
                 issuer = msgspec.json.decode(supplier.read_bytes(), type=Supplier)
             except msgspec.ValidationError as exc:
                 fail(f"--supplier {supplier}: {exc}", EXIT_USAGE)
-        settings = cli_settings(ctx, config)
         summary: IssueSummary = asyncio.run(with_engine(settings, lambda engine: issue_due(
             engine, SystemClock(), issuer, due_before=day, worker=worker,
         )))

@@ -17,6 +17,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.billing.bill import INDIVIDUAL_BILLING_WORKER, bill_contract
+from gateway.billing.bill_documents import supplier_of
 from gateway.cli import EXIT_FAILED, ConfigOption, JsonOption, cli_settings, guarded, with_engine
 from gateway.clock import SystemClock
 from gateway.masterdata.filestore import LocalFileStore
@@ -49,7 +50,7 @@ def bill_command(
         async with engine.begin() as conn:
             return await bill_contract(
                 conn, contract=contract, period_from=period_from.date(), period_to=period_to.date(), now=now,
-                worker=INDIVIDUAL_BILLING_WORKER, files=files, prices=prices,
+                worker=INDIVIDUAL_BILLING_WORKER, files=files, prices=prices, supplier=supplier_of(settings),
             )
 
     with guarded():

@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.billing.bill import INDIVIDUAL_BILLING_WORKER, bill_contract, rebill_contract
+from gateway.billing.bill_documents import supplier_of
 from gateway.billing.ledger import account_ledger, get_invoice
 from gateway.http.bodies import json_response
 from gateway.http.keys import DAEMON
@@ -60,6 +61,7 @@ async def bill(request: web.Request) -> web.Response:
         return await bill_contract(
             conn, contract=body.contract, period_from=body.period_from, period_to=body.period_to, now=now,
             worker=INDIVIDUAL_BILLING_WORKER, files=daemon.files, prices=_prices(request),
+            supplier=supplier_of(daemon.settings),
         )
 
     outcome = await write(request, "billing a contract", operation)
@@ -82,7 +84,7 @@ async def rebill(request: web.Request) -> web.Response:
     async def operation(conn: AsyncConnection, _who: str, now: dt.datetime) -> Rebilled:
         return await rebill_contract(
             conn, invoice=number, now=now, worker=INDIVIDUAL_BILLING_WORKER, files=daemon.files,
-            reason=body.reason, prices=_prices(request),
+            reason=body.reason, prices=_prices(request), supplier=supplier_of(daemon.settings),
         )
 
     rebilled = await write(request, "re-billing an invoice", operation)

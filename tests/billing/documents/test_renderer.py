@@ -5,21 +5,27 @@ invoice that already has documents, is answered with the same ids and nothing is
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.billing.bill_documents import MEDIA_ISDOC, MEDIA_PDF, supplier_of
 from gateway.billing.invoices.isdoc_schema import validate_invoice
 from gateway.billing.ledger import get_invoice
+from gateway.billing.run_tables import delivery as bl_delivery
 from gateway.billing.topics import BILLING_ORDERS
 from gateway.config import Settings
+from gateway.errors import HandlerRejected
 from gateway.masterdata import tables as md
 from gateway.masterdata.documents import read_content
 from gateway.masterdata.filestore import FileStore
 from schemas.billing.bill import Billed
 from schemas.billing.orders import Invoiced
 from tests.billing.bill.support import bill, read, supplied
-from tests.billing.documents.support import Issued, issued, render
+from tests.billing.documents.support import Issued, issued, render, send
+from tests.billing.documents.test_sending import channels
 from tests.billing.invoices.test_pdf import pdf_text
 
 #: A supplier of the settings other than the SAMPLE one: the documents print what the settings say.
@@ -94,3 +100,23 @@ async def test_an_invoice_billed_with_its_documents_keeps_them(engine: AsyncEngi
     assert isinstance(answer.payload, Invoiced)
     assert answer.payload.documents == tuple(str(item) for item in inline)
     assert await _documents_about(engine, outcome.invoice.number) == 2
+
+
+async def test_an_invoice_is_rendered_and_sent_only_for_its_own_order(
+    engine: AsyncEngine, files: FileStore, tmp_path: Path
+) -> None:
+    """A request naming our invoice number under another order (another database's numbers on a shared
+    Kafka, a restored copy) is refused, naming both orders, and renders or sends nothing."""
+    billed = await issued(engine)
+    other = await supplied(engine)
+    foreign = Issued(other, billed.invoice)  # the same number, another contract's order
+    with pytest.raises(HandlerRejected, match=f"bill of order {billed.order}.*not of order {foreign.order}"):
+        await render(engine, files, supplier_of(Settings()), foreign)
+    assert await _documents_about(engine, billed.invoice) == 0
+    await render(engine, files, supplier_of(Settings()), billed)
+    with pytest.raises(HandlerRejected, match=f"not of order {foreign.order}"):
+        await send(engine, files, channels(tmp_path), foreign)
+    async with engine.connect() as conn:
+        attempts = await conn.scalar(sa.select(sa.func.count()).select_from(bl_delivery).where(
+            bl_delivery.c.document == billed.invoice))
+    assert attempts == 0

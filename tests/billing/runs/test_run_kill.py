@@ -1,12 +1,15 @@
 """Kill -9 in the middle of a mass billing run: two daemon processes on real Kafka and PostgreSQL share the
-run (``billing.work``'s partitions), one is killed while it bills and started again, then the other; the
-run finishes with every contract billed exactly once.
+run (``billing.work``'s partitions), one is killed while the run is under way (billing, rendering the
+documents, sending) and started again, then the other; the run finishes with every contract billed exactly
+once. The bills themselves are made in batches in milliseconds; rendering PDF and ISDOC takes longer, so the
+kills land in the bill, the documents or the sending stage, wherever the run is at that moment.
 
 The run has a database of its own (a run orders every due contract in the database) and consumer groups of
 its own (Kafka is shared). Afterwards:
 
 - each contract has exactly one issued settlement for the period, one receivable, one ``billed`` entry in
-  its order's history;
+  its order's history, one set of documents (PDF and ISDOC) and one delivery attempt (the test accounts
+  have no e-mail address: ``send_failed``, a value, with a back-office task);
 - every invoice number series used has no gap (a number drawn in a killed transaction is drawn again);
 - the run's summary counts every order as billed and its total is the invoices' total.
 """
@@ -15,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +39,7 @@ from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.billing.ordering import MACHINE
 from gateway.billing.run_progress import RunProgress, run_progress
+from gateway.billing.run_tables import delivery as bl_delivery
 from gateway.billing.runs import plan_run
 from gateway.config import load_settings
 from gateway.masterdata import tables as md
@@ -66,6 +71,13 @@ async def run_db(pg_url: str) -> AsyncIterator[str]:
         await conn.execute(sa.text(f'CREATE DATABASE "{own}"'))
     url = f"{base}/{own}"
     await asyncio.to_thread(upgrade_sync, url)
+    # Contract numbers of this run's own, so that the orders' keys on the shared topics are too (another
+    # session running this test at the same time numbers its contracts from the same start otherwise).
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        start = random.randrange(10**7, 10**9)
+        await conn.execute(sa.insert(md.sequence).values(name="contract", next_value=start))
+    await engine.dispose()
     try:
         yield url
     finally:
@@ -121,11 +133,19 @@ async def _progress(engine: AsyncEngine) -> RunProgress:
         return await run_progress(conn, "2026-06")
 
 
-async def _until(engine: AsyncEngine, billed_at_least: int) -> RunProgress:
+#: The states in which an order of the test has been through every stage (the delivery attempt included).
+DELIVERED: Final = ("sent", "send_failed")
+
+
+def _delivered(progress: RunProgress) -> int:
+    return sum(progress.states.get(state, 0) for state in DELIVERED)
+
+
+async def _until(engine: AsyncEngine, billed_at_least: int, delivered_at_least: int = 0) -> RunProgress:
     deadline = time.monotonic() + RUN_WAIT_S
     while True:
         progress = await _progress(engine)
-        if progress.billed >= billed_at_least:
+        if progress.billed >= billed_at_least and _delivered(progress) >= delivered_at_least:
             return progress
         assert time.monotonic() < deadline, f"run stuck: {progress}"
         await asyncio.sleep(POLL_S)
@@ -157,13 +177,14 @@ async def test_a_killed_worker_process_bills_nothing_twice(
         assert planned.queued == CONTRACTS
         first = await _until(engine, 1)
         daemons[0].kill()
-        assert first.billed < CONTRACTS, "the run was over before the kill"
+        assert _delivered(first) < CONTRACTS, "the run was over before the kill"
         await _until(engine, CONTRACTS // 3)
         daemons[0].start()
+        second = await _until(engine, CONTRACTS // 3, delivered_at_least=1)
         daemons[1].kill()
-        await _until(engine, 2 * CONTRACTS // 3)
+        assert _delivered(second) < CONTRACTS, "the run was over before the second kill"
         daemons[1].start()
-        progress = await _until(engine, CONTRACTS)
+        progress = await _until(engine, CONTRACTS, delivered_at_least=CONTRACTS)
     finally:
         for daemon in daemons:
             daemon.stop()
@@ -178,6 +199,9 @@ async def _assert_billed_once(engine: AsyncEngine, contracts: list[str], progres
         invoices = (await conn.execute(sa.select(bl_invoice).where(bl_invoice.c.kind == "settlement"))).all()
         receivables = (await conn.execute(sa.select(bl_receivable.c.document).where(
             bl_receivable.c.kind == "invoice"))).scalars().all()
+        deliveries = (await conn.execute(sa.select(bl_delivery.c.document))).scalars().all()
+        filed_in_dms = (await conn.execute(sa.select(sa.func.count()).select_from(md.document).where(
+            md.document.c.kind == "invoice"))).scalar_one()
         billed_entries = (await conn.execute(
             sa.select(process_instance.c.key, sa.func.count())
             .join(process_history, process_history.c.instance_id == process_instance.c.id)
@@ -188,6 +212,10 @@ async def _assert_billed_once(engine: AsyncEngine, contracts: list[str], progres
     assert {row.status for row in invoices} == {"issued"}
     assert sorted(receivables) == sorted(row.number for row in invoices)
     assert sorted(count for _key, count in billed_entries) == [1] * len(contracts)
+    assert all(len(row.documents) == 2 for row in invoices), [row.documents for row in invoices]
+    filed = Counter(row for invoice in invoices for row in invoice.documents)
+    assert len(filed) == 2 * len(invoices) == filed_in_dms  # none on two invoices, none rendered twice
+    assert sorted(deliveries) == sorted(row.number for row in invoices)  # one attempt each
     series: dict[str, list[int]] = defaultdict(list)
     for row in invoices:
         series[row.number[:8]].append(int(row.number[8:]))
