@@ -1,5 +1,6 @@
-"""``proud billing order|orders|outsorted|release|cancel``: billing orders from the command line, the same
-operations as ``/api/billing/orders`` (``gateway.billing.ordering``), on the database of the settings.
+"""``proud billing order|orders|outsorted|release|cancel|resend|mark-sent``: billing orders from the command
+line, the same operations as ``/api/billing/orders`` (``gateway.billing.ordering``), on the database of the
+settings.
 
 Each change is queued on ``billing.orders`` through the outbox; the daemon's relay publishes it and the
 ``billing_order`` machine takes it. The actor recorded is ``cli:<login name>``.
@@ -17,7 +18,7 @@ import msgspec
 import typer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.billing import ordering
+from gateway.billing import documents_clerk, ordering
 from gateway.cli import ConfigOption, JsonOption, cli_settings, console, guarded, with_engine
 from gateway.clock import SystemClock
 from schemas.billing.orders import OrderDue
@@ -153,6 +154,32 @@ def cancel_command(
     typer.echo(f"cancelled {order}: message {message_id}")
 
 
+def resend_command(
+    ctx: typer.Context, order: OrderArgument, note: NoteOption = "", config: ConfigOption = None
+) -> None:
+    """Deliver the invoice of an order whose sending failed again (fix the address first)."""
+    now = SystemClock().now()
+
+    async def use(conn: AsyncConnection) -> object:
+        return await documents_clerk.resend(conn, order, actor=_actor(), note=note, now=now)
+
+    with guarded():
+        message_id = _run(ctx, config, use)
+    typer.echo(f"resending {order}: message {message_id}")
+
+
+def mark_sent_command(ctx: typer.Context, order: OrderArgument, config: ConfigOption = None) -> None:
+    """Record that the invoice of an order whose sending failed was delivered by hand (channel manual)."""
+    now = SystemClock().now()
+
+    async def use(conn: AsyncConnection) -> object:
+        return await documents_clerk.mark_sent(conn, order, now=now)
+
+    with guarded():
+        message_id = _run(ctx, config, use)
+    typer.echo(f"marked {order} sent by hand: message {message_id}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the commands to ``proud billing``."""
     app.command("order")(order_command)
@@ -160,3 +187,5 @@ def register(app: typer.Typer) -> None:
     app.command("outsorted")(outsorted_command)
     app.command("release")(release_command)
     app.command("cancel")(cancel_command)
+    app.command("resend")(resend_command)
+    app.command("mark-sent")(mark_sent_command)

@@ -17,7 +17,7 @@ import msgspec
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.billing import ordering
+from gateway.billing import documents_clerk, ordering
 from gateway.http.masterdata.common import read, read_json, write
 from gateway.http.openapi import ApiRoutes, PathParam, QueryParam
 from gateway.http.views import BadParameter, parse_limit
@@ -144,3 +144,36 @@ async def cancel_order(request: web.Request) -> Queued:
         return Queued(order=order, message_id=message_id, actor=who)
 
     return await write(request, "cancelling a billing order", operation)
+
+
+@api.post(
+    "/api/billing/orders/{order}/resend",
+    summary="Deliver the invoice of an order whose sending failed again (after the address was fixed)",
+    request=CancelIn, response=Queued, status=202, path_params=[ORDER], errors=[409, 413],
+)
+async def resend_order(request: web.Request) -> Queued:
+    """Queues ``billing.resend``; 409 unless the order is ``send_failed``."""
+    order = request.match_info["order"]
+    body = await read_json(request, CancelIn) if request.body_exists else CancelIn()
+
+    async def operation(conn: AsyncConnection, who: str, now: dt.datetime) -> Queued:
+        message_id = await documents_clerk.resend(conn, order, actor=who, note=body.note, now=now)
+        return Queued(order=order, message_id=message_id, actor=who)
+
+    return await write(request, "resending an invoice", operation)
+
+
+@api.post(
+    "/api/billing/orders/{order}/mark-sent",
+    summary="Record that the invoice of an order whose sending failed was delivered by hand",
+    response=Queued, status=202, path_params=[ORDER], errors=[409],
+)
+async def mark_order_sent(request: web.Request) -> Queued:
+    """Queues ``billing.sent`` with channel ``manual``; 409 unless the order is ``send_failed``."""
+    order = request.match_info["order"]
+
+    async def operation(conn: AsyncConnection, who: str, now: dt.datetime) -> Queued:
+        message_id = await documents_clerk.mark_sent(conn, order, now=now)
+        return Queued(order=order, message_id=message_id, actor=who)
+
+    return await write(request, "marking an invoice sent", operation)

@@ -10,6 +10,7 @@ the scheduler run their own loops.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,21 +20,24 @@ from typing import Any, Final
 import aiohttp
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 from gateway.billing.documents import document_subscriptions
-from gateway.billing.documents_clerk import mark_sent, resend
+from gateway.billing.documents_clerk import resend
 from gateway.billing.run_tables import delivery as bl_delivery
 from gateway.billing.worker import billing_subscriptions
+from gateway.cli.main import app as cli_app
 from gateway.clock import ManualClock
 from gateway.config import load_settings
 from gateway.daemon import Daemon
-from gateway.errors import Conflict, NotFound
+from gateway.errors import Conflict
 from gateway.http.api_keys import Role
 from gateway.masterdata import tables as md
 from gateway.masterdata.filestore import LocalFileStore
 from gateway.switching.attention import SwitchAttention
 from tests.billing.bill.support import NOW, PERIOD_TO, read, supplied
 from tests.billing.documents.support import set_delivery
+from tests.cli.test_cli import clean_environ
 from tests.connectors.einvoice.smtp_server import SmtpServer, attachments, smtp_server
 from tests.http.support import bearer, free_port, new_key, wait_for
 from tests.process.rules_support import REPO_RULES
@@ -49,6 +53,7 @@ class App:
     url: str
     key: str
     http: aiohttp.ClientSession
+    pg_url: str
 
     async def call(self, method: str, path: str, status: int, **body: Any) -> Any:
         async with self.http.request(method, self.url + path, headers=bearer(self.key), **body) as response:
@@ -76,7 +81,12 @@ class App:
 
 
 @pytest.fixture
-async def app(pg_url: str, tmp_path: Path, smtp_server: SmtpServer) -> AsyncIterator[App]:
+async def app(
+    pg_url: str, tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[App]:
+    # A command points structlog at its runner's stderr, closed when it returns, while the daemon in this
+    # process goes on logging: the commands here leave the logging as it is.
+    monkeypatch.setattr("gateway.cli.configure", lambda *_args: None)
     port = free_port()
     settings = load_settings(environ={
         "PROUD_DATABASE_URL": pg_url, "PROUD_HTTP_PORT": str(port), "PROUD_RULES_DIR": str(REPO_RULES),
@@ -94,7 +104,7 @@ async def app(pg_url: str, tmp_path: Path, smtp_server: SmtpServer) -> AsyncIter
     try:
         key = await new_key(daemon.engine, Role.OPERATOR, f"sending-{uuid.uuid4().hex[:10]}")
         async with aiohttp.ClientSession() as http:
-            yield App(daemon, f"http://127.0.0.1:{port}", key, http)
+            yield App(daemon, f"http://127.0.0.1:{port}", key, http, pg_url)
     finally:
         await daemon.stop()
 
@@ -133,8 +143,8 @@ async def test_a_refused_address_waits_for_the_clerk_and_is_resent(app: App, smt
     assert smtp_server.received == []
 
     await set_delivery(engine, parties.account, "email_pdf", "jana.nova@example.cz")  # the clerk fixes it
-    async with engine.begin() as conn:
-        await resend(conn, order, actor="key:clerk", note="address corrected", now=NOW)
+    queued = await app.call("POST", f"/api/billing/orders/{order}/resend", 202, json={"note": "fixed"})
+    assert queued["order"] == order
 
     sent = await app.process(order, "sent")
     assert [entry["to"] for entry in sent["history"]][-4:] == ["invoiced", "send_failed", "invoiced", "sent"]
@@ -146,11 +156,12 @@ async def test_a_refused_address_waits_for_the_clerk_and_is_resent(app: App, smt
     assert [tuple(row) for row in rows] == [
         ("refused.old@example.cz", "failed"), ("jana.nova@example.cz", "sent"),
     ]
+    refused = await app.call("POST", f"/api/billing/orders/{order}/resend", 409)
+    assert "only a send_failed order" in refused["error"]
+    await app.call("POST", f"/api/billing/orders/NO-SUCH@{PERIOD_TO_TEXT}/mark-sent", 404)
     async with engine.begin() as conn:
         with pytest.raises(Conflict, match="only a send_failed order"):
             await resend(conn, order, actor="key:clerk", note="again", now=NOW)
-        with pytest.raises(NotFound):
-            await mark_sent(conn, f"NO-SUCH@{PERIOD_TO_TEXT}", now=NOW)
 
 
 async def test_an_account_without_an_address_is_delivered_by_hand(app: App, smtp_server: SmtpServer) -> None:
@@ -164,8 +175,11 @@ async def test_an_account_without_an_address_is_delivered_by_hand(app: App, smtp
 
     failed = await app.process(order, "send_failed")
     assert "no e-mail address" in failed["data"]["send_failure"]
-    async with engine.begin() as conn:
-        await mark_sent(conn, order, now=NOW)  # the clerk handed it over at the counter
+    # The clerk handed it over at the counter and says so on the command line.
+    env = clean_environ(database_url=app.pg_url)
+    marked = await asyncio.to_thread(CliRunner().invoke, cli_app, ["billing", "mark-sent", order], env=env)
+    assert marked.exit_code == 0, marked.output
+    assert f"marked {order} sent by hand" in marked.stdout
     sent = await app.process(order, "sent")
     assert sent["data"]["channel"] == "manual" and smtp_server.received == []
 
