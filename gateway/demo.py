@@ -25,6 +25,7 @@ from gateway.bus import outbox
 from gateway.bus.base import OutgoingRecord
 from gateway.bus.topics import BENCH_EVENTS
 from gateway.clock import Clock
+from gateway.demo_billing import seed_billing_book
 from gateway.http.auth import ensure_demo_key
 from gateway.masterdata import tables as t
 from gateway.masterdata.accounts import create_account
@@ -123,9 +124,11 @@ async def seed(engine: AsyncEngine, clock: Clock) -> int:
     await ensure_demo_key(engine, clock)
     summary = await seed_masterdata(engine, clock, DEMO_CUSTOMERS)
     await sign_demo_contract(engine, clock)
+    readings = await seed_billing_book(engine, clock)  # proud billing run --period <last month> bills it
     log.info(
         "demo master data", created=summary.total("created"), unchanged=summary.total("unchanged"),
         failed=summary.failed, errors=[error.message() for error in summary.errors],
+        billing_readings=readings,
     )
     now = clock.now()
     items = [

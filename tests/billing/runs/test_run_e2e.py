@@ -20,20 +20,23 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner, Result
 
+from gateway.billing.documents import document_subscriptions
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
+from gateway.billing.run_tables import delivery as bl_delivery
 from gateway.billing.worker import billing_subscriptions
 from gateway.cli.main import app as cli_app
 from gateway.clock import ManualClock
 from gateway.config import load_settings
 from gateway.daemon import Daemon
+from gateway.demo_billing import seed_billing_book
 from gateway.http.api_keys import Role
 from gateway.masterdata import tables as md
 from gateway.masterdata.filestore import LocalFileStore
 from gateway.switching.attention import SwitchAttention
 from tests.billing.bill.support import NOW, Supplied, read, supplied
 from tests.cli.test_cli import clean_environ
-from tests.http.support import bearer, free_port, new_key
+from tests.http.support import bearer, free_port, new_key, wait_for
 from tests.process.rules_support import REPO_RULES
 
 #: Following a run of four orders; the daemon polls its consumers every 0.1 s.
@@ -51,7 +54,10 @@ async def daemon(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "PROUD_CONSUMER_POLL_TIMEOUT_S": "0.1", "PROUD_ARES_BASE_URL": "off",
     })
     files = LocalFileStore(settings.effective_documents_dir)
-    subscriptions = [*billing_subscriptions(settings, files), SwitchAttention().subscription()]
+    subscriptions = [
+        *billing_subscriptions(settings, files), *document_subscriptions(settings, files),
+        SwitchAttention().subscription(),
+    ]
     running = Daemon(settings, clock=ManualClock(NOW), subscriptions=subscriptions)
     await running.start()
     try:
@@ -143,3 +149,30 @@ async def test_bad_input_names_the_field(daemon: Daemon, sqlite_url: str) -> Non
     assert "period" in result.stderr and "2026-13" in result.stderr
     missing = await _cli(sqlite_url, "run-status", "1999-01")
     assert missing.exit_code == 1 and "no billing run '1999-01'" in missing.stderr
+
+
+async def test_the_demo_book_is_billed_filed_and_sent_by_each_channel(
+    daemon: Daemon, sqlite_url: str, tmp_path: Path
+) -> None:
+    """``make run``'s billing book (``gateway/demo_billing.py``): a run of October bills all four, and each
+    channel delivers to the demo's directories."""
+    recorded = await seed_billing_book(daemon.engine, daemon.clock)
+    assert recorded == 4 * 11  # 31 December and the ends of January … October
+    assert await seed_billing_book(daemon.engine, daemon.clock) == 0  # once
+
+    result = await _cli(sqlite_url, "run", "--period", "2026-10", "--timeout-s", RUN_TIMEOUT_S)
+    assert result.exit_code == 0, result.output
+    line = next(line for line in _ours(result) if line.startswith("run="))
+    summary = dict(pair.split("=", 1) for pair in line.split())
+    assert (summary["orders"], summary["billed"], summary["outsorted"]) == ("4", "4", "0")
+
+    async def delivered() -> list[tuple[str, str]] | None:
+        async with daemon.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(bl_delivery.c.channel, bl_delivery.c.status))).all()
+        return sorted((row.channel, row.status) for row in rows) if len(rows) == 4 else None
+
+    assert await wait_for(delivered, "the demo book's four deliveries") == [
+        ("email_pdf", "sent"), ("email_pdf", "sent"), ("isdoc", "sent"), ("paper", "sent"),
+    ]
+    assert len(list((tmp_path / "data" / "mail").glob("*.eml"))) == 3
+    assert len(list((tmp_path / "data" / "print").glob("*.pdf"))) == 1
