@@ -11,31 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from connectors.common import TransportConnector
 from connectors.einvoice.codec import InvoiceMail, invoice_message
 from connectors.einvoice.transport import DirectoryTransport, MailOutcome, MailTransport, SmtpTransport
 
 
-class EinvoiceConnector:
+class EinvoiceConnector(TransportConnector[MailTransport]):
     """Builds the message (``codec``) and hands it to the transport; start/stop are the transport's."""
-
-    def __init__(self, transport: MailTransport) -> None:
-        self._transport = transport
-        self._started = False
-
-    @property
-    def transport(self) -> MailTransport:
-        return self._transport
-
-    async def start(self) -> None:
-        if not self._started:
-            await self._transport.start()
-            self._started = True
-
-    async def stop(self) -> None:
-        """Idempotent."""
-        if self._started:
-            self._started = False
-            await self._transport.stop()
 
     async def send_invoice(self, mail: InvoiceMail, now: dt.datetime) -> MailOutcome:
         await self.start()  # a consumer built before the daemon's start opens its transport on first use

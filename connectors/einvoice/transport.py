@@ -17,10 +17,7 @@ replayed once the settings are fixed. No aiosmtplib or OS exception leaves this 
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import tempfile
 import urllib.parse
 from email.message import EmailMessage
 from pathlib import Path
@@ -29,6 +26,7 @@ from typing import Final, Protocol
 import aiosmtplib
 import msgspec
 
+from connectors.common import DropDirectory
 from gateway.errors import HandlerRejected, TransientError
 
 SMTP_PORT: Final = 25
@@ -130,13 +128,10 @@ class DirectoryTransport:
     """Writes each message to ``<directory>/<message-id>.eml`` (created at start)."""
 
     def __init__(self, directory: Path) -> None:
-        self._directory = directory
+        self._drop = DropDirectory(directory, MailUnavailable, "mail directory")
 
     async def start(self) -> None:
-        try:
-            await asyncio.to_thread(self._directory.mkdir, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise MailUnavailable(f"cannot create the mail directory {self._directory}: {exc}") from exc
+        await self._drop.start()
 
     async def stop(self) -> None:
         """Nothing to close (idempotent)."""
@@ -144,21 +139,5 @@ class DirectoryTransport:
     async def send(self, message: EmailMessage) -> MailOutcome:
         message_id = str(message["Message-ID"])
         name = _UNSAFE_FILENAME.sub("_", message_id.strip("<>")) + ".eml"
-        path = self._directory / name
-        try:
-            await asyncio.to_thread(_write_atomically, path, message.as_bytes())
-        except OSError as exc:
-            raise MailUnavailable(f"cannot write {path}: {exc}") from exc
+        path = await self._drop.write(name, message.as_bytes())
         return MailAccepted(message_id=message_id, detail=f"written to {path}")
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    """A reader never sees half a file: write a temporary file beside it, then rename it over."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -8,31 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from connectors.common import TransportConnector
 from connectors.post.letter import Letter, letter_files
 from connectors.post.transport import DirectoryTransport, PrintTransport, SftpTransport
 
 
-class PostConnector:
+class PostConnector(TransportConnector[PrintTransport]):
     """Turns the letter into its files (``letter``) and uploads them; start/stop are the transport's."""
-
-    def __init__(self, transport: PrintTransport) -> None:
-        self._transport = transport
-        self._started = False
-
-    @property
-    def transport(self) -> PrintTransport:
-        return self._transport
-
-    async def start(self) -> None:
-        if not self._started:
-            await self._transport.start()
-            self._started = True
-
-    async def stop(self) -> None:
-        """Idempotent."""
-        if self._started:
-            self._started = False
-            await self._transport.stop()
 
     async def send_letter(self, letter: Letter) -> str:
         """Upload the letter's PDF and manifest; where they went."""

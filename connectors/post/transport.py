@@ -14,14 +14,13 @@ raises ``PrintShopUnavailable``, a ``TransientError``: the bus retries and then 
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Final, Protocol
 
 import asyncssh
 
+from connectors.common import PARTIAL_PREFIX, DropDirectory
 from gateway.errors import TransientError
 
 #: Files of one upload at most (a letter is a PDF and its manifest).
@@ -29,7 +28,6 @@ FILES_PER_UPLOAD_MAX: Final = 8
 #: Bound on one whole upload; the settings cap ``print_sftp_timeout_s`` at the same value.
 TIMEOUT_S_MAX: Final = 300.0
 #: Prefix of the temporary names; the shop is told to ignore files that start with it.
-PARTIAL_PREFIX: Final = ".part-"
 
 
 class PrintShopUnavailable(TransientError):
@@ -104,33 +102,16 @@ class DirectoryTransport:
     """Writes the files into ``directory`` (created at start)."""
 
     def __init__(self, directory: Path) -> None:
-        self._directory = directory
+        self._drop = DropDirectory(directory, PrintShopUnavailable, "print directory")
 
     async def start(self) -> None:
-        try:
-            await asyncio.to_thread(self._directory.mkdir, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise PrintShopUnavailable(f"cannot create the print directory {self._directory}: {exc}") from exc
+        await self._drop.start()
 
     async def stop(self) -> None:
         """Nothing to close (idempotent)."""
 
     async def upload(self, files: Sequence[tuple[str, bytes]]) -> str:
         _check(files)
-        try:
-            for name, content in files:
-                await asyncio.to_thread(_write_atomically, self._directory / name, content)
-        except OSError as exc:
-            raise PrintShopUnavailable(f"cannot write into {self._directory}: {exc}") from exc
-        return str(self._directory)
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL_PREFIX)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        for name, content in files:
+            await self._drop.write(name, content)
+        return str(self._drop.directory)
