@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.billing.advances.tables import advance_document, advance_instalment
 from gateway.billing.batch_inputs import among
 from gateway.billing.deposits import PaidRequest, deposits_of
-from gateway.billing.ledger import invoice_from
+from gateway.billing.ledger import invoice_from, invoice_row, receivable_row
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.clock import as_utc
@@ -134,31 +133,10 @@ async def lock_contracts(conn: AsyncConnection, numbers: Collection[str]) -> Non
 
 
 async def store_invoices(conn: AsyncConnection, invoices: Sequence[Invoice], now: dt.datetime) -> None:
-    """Insert the issued settlements and post each balance as a receivable (as ``ledger.store_invoice``
-    does one by one), each table in one multi-row statement."""
+    """Insert the issued settlements and post each balance as a receivable (the rows of
+    ``ledger.store_invoice``), each table in one multi-row statement."""
     if not invoices:
         return
-    await conn.execute(sa.insert(bl_invoice), [_invoice_row(invoice, now) for invoice in invoices])
-    await conn.execute(sa.insert(bl_receivable), [
-        {
-            "account": invoice.account, "document": invoice.number, "kind": "invoice",
-            "amount": invoice.balance, "open_amount": invoice.balance, "due_date": invoice.due_date,
-            "paid_on": None, "posted_at": now,
-        }
-        for invoice in invoices
-    ])
-
-
-def _invoice_row(invoice: Invoice, now: dt.datetime) -> dict[str, Any]:
-    assert invoice.number is not None and invoice.uuid is not None and invoice.kind == "settlement"
-    return {
-        "number": invoice.number, "uuid": invoice.uuid, "kind": invoice.kind, "status": invoice.status,
-        "contract": invoice.contract, "account": invoice.account, "opm": invoice.opm,
-        "period_from": invoice.period_from, "period_to": invoice.period_to, "issue_date": invoice.issue_date,
-        "due_date": invoice.due_date, "total_base": invoice.total_base, "total_vat": invoice.total_vat,
-        "total": invoice.total, "advances_paid": invoice.advances_paid, "balance": invoice.balance,
-        "corrects": None, "cancelled_by": None,
-        "settlement": msgspec.json.encode(invoice.settlement).decode(),
-        "documents": [str(item) for item in invoice.documents],
-        "deposits": msgspec.json.encode(invoice.deposits).decode(), "created_at": now,
-    }
+    assert all(invoice.kind == "settlement" for invoice in invoices)
+    await conn.execute(sa.insert(bl_invoice), [invoice_row(invoice, now) for invoice in invoices])
+    await conn.execute(sa.insert(bl_receivable), [receivable_row(invoice, now) for invoice in invoices])

@@ -75,22 +75,34 @@ def invoice_from(row: Any) -> Invoice:
 
 async def store_invoice(conn: AsyncConnection, invoice: Invoice, now: dt.datetime) -> None:
     """Insert the issued invoice and post its receivable (a credit note's: see ``reverse``)."""
-    assert invoice.number is not None and invoice.uuid is not None
-    await conn.execute(sa.insert(bl_invoice).values(
-        number=invoice.number, uuid=invoice.uuid, kind=invoice.kind, status=invoice.status,
-        contract=invoice.contract, account=invoice.account, opm=invoice.opm, period_from=invoice.period_from,
-        period_to=invoice.period_to, issue_date=invoice.issue_date, due_date=invoice.due_date,
-        total_base=invoice.total_base, total_vat=invoice.total_vat, total=invoice.total,
-        advances_paid=invoice.advances_paid, balance=invoice.balance, corrects=invoice.corrects,
-        cancelled_by=None, settlement=msgspec.json.encode(invoice.settlement).decode(),
-        documents=[str(item) for item in invoice.documents],
-        deposits=msgspec.json.encode(invoice.deposits).decode(), created_at=now,
-    ))
+    await conn.execute(sa.insert(bl_invoice).values(invoice_row(invoice, now)))
     if invoice.kind == "settlement":
-        await conn.execute(sa.insert(bl_receivable).values(
-            account=invoice.account, document=invoice.number, kind="invoice", amount=invoice.balance,
-            open_amount=invoice.balance, due_date=invoice.due_date, paid_on=None, posted_at=now,
-        ))
+        await conn.execute(sa.insert(bl_receivable).values(receivable_row(invoice, now)))
+
+
+def invoice_row(invoice: Invoice, now: dt.datetime) -> dict[str, Any]:
+    """The ``bl_invoice`` row of an issued invoice (``batch_ledger`` inserts many at once)."""
+    assert invoice.number is not None and invoice.uuid is not None
+    return {
+        "number": invoice.number, "uuid": invoice.uuid, "kind": invoice.kind, "status": invoice.status,
+        "contract": invoice.contract, "account": invoice.account, "opm": invoice.opm,
+        "period_from": invoice.period_from, "period_to": invoice.period_to, "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date, "total_base": invoice.total_base, "total_vat": invoice.total_vat,
+        "total": invoice.total, "advances_paid": invoice.advances_paid, "balance": invoice.balance,
+        "corrects": invoice.corrects, "cancelled_by": None,
+        "settlement": msgspec.json.encode(invoice.settlement).decode(),
+        "documents": [str(item) for item in invoice.documents],
+        "deposits": msgspec.json.encode(invoice.deposits).decode(), "created_at": now,
+    }
+
+
+def receivable_row(invoice: Invoice, now: dt.datetime) -> dict[str, Any]:
+    """The receivable an issued settlement posts: its balance, due on its due date, open in full."""
+    assert invoice.kind == "settlement"
+    return {
+        "account": invoice.account, "document": invoice.number, "kind": "invoice", "amount": invoice.balance,
+        "open_amount": invoice.balance, "due_date": invoice.due_date, "paid_on": None, "posted_at": now,
+    }
 
 
 async def reverse(conn: AsyncConnection, original: Invoice, credit_note: Invoice, now: dt.datetime) -> None:
