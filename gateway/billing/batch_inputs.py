@@ -260,15 +260,17 @@ async def _readings(
         registers: Any = await driver.fetch(_REGISTERS_SQL, list(readings))
     else:
         r, g = rd.reading.c, rd.register.c
+        in_force = sa.and_(
+            r.opm.in_(codes), r.superseded_by.is_(None), r.status != "duplicate", r.date_to >= window[0],
+            r.date_from <= window[1],
+        )
         readings = {row.id: tuple(row) for row in await conn.execute(
-            sa.select(r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind).where(
-                r.opm.in_(codes), r.superseded_by.is_(None), r.status != "duplicate",
-                r.date_to >= window[0], r.date_from <= window[1],
-            )
+            sa.select(r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind).where(in_force)
         )}
+        # By a subquery, not a list of ids: SQLite bounds the parameters of one statement.
         registers = await conn.execute(
             sa.select(g.reading_id, g.register, g.start_state, g.end_state, g.consumption_kwh, g.volume_m3)
-            .where(g.reading_id.in_(list(readings)))
+            .where(g.reading_id.in_(sa.select(r.id).where(in_force)))
         )
     return [_RegisterReading(*readings[row[0]], *row[1:]) for row in registers]
 
