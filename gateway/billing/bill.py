@@ -199,7 +199,7 @@ def priced(
     ``deposits`` deducted, post-checked against the account's ``previous_total``; the draft invoice (no
     number, no deposits yet) or why it is outsorted."""
     paid = sum((deposit.amount for deposit in deposits), Decimal("0.00"))
-    settlement = quote(quote_request(inputs, paid), prices)
+    settlement = quote(quote_request(inputs, paid), prices, price_list=inputs.price_list)
     used = total_consumption(inputs.consumption)
     post = post_check_facts(settlement, consumption=used, unit=inputs.consumption.registers[0].unit,
                             previous_total=previous_total)

@@ -86,11 +86,19 @@ def resolve_list(root: Path, name: str | None, *, paths_allowed: bool) -> PriceL
     raise InvalidField("price_list", name, f"is not {where}")
 
 
-def quote(request: QuoteRequest, root: Path, *, paths_allowed: bool = False) -> Settlement:
-    """The settlement of ``request`` with the prices of its list (root: the price lists' directory)."""
+def quote(
+    request: QuoteRequest, root: Path, *, paths_allowed: bool = False, price_list: PriceList | None = None
+) -> Settlement:
+    """The settlement of ``request`` with the prices of its list (root: the price lists' directory).
+
+    ``price_list``: the request's list, resolved by the caller already (a batch of bills resolves it once:
+    resolving lists and stats the list's files to see whether they changed, a tenth of a bill's time)."""
     _check_request(request)
     advances = checked_decimal("advances_paid", request.advances_paid, ADVANCES_MAX, 2)
-    price_list = resolve_list(root, request.price_list, paths_allowed=paths_allowed)
+    if price_list is None:
+        price_list = resolve_list(root, request.price_list, paths_allowed=paths_allowed)
+    else:
+        assert request.price_list in (None, price_list.id), (request.price_list, price_list.id)
     _check_period(request, price_list)
     product = price_list.products.get(request.product)
     if product is None or product.commodity != request.commodity:
