@@ -22,6 +22,7 @@ from gateway.billing.ordering import MACHINE
 from gateway.billing.run_tables import run as bl_run
 from gateway.billing.run_tables import run_item as bl_run_item
 from gateway.billing.topics import BILLING_ORDERS, BILLING_WORK
+from gateway.clock import as_utc
 from gateway.errors import NotFound
 from gateway.process.tables import process_instance
 from gateway.store.tables import dead_letter
@@ -81,7 +82,7 @@ async def run_progress(conn: AsyncConnection, run: str) -> RunProgress:
     orders = sum(states.values())
     money = await _money(conn, run)
     return RunProgress(
-        run=run, period=row.period, dso=row.dso, status=row.status, created_at=row.created_at,
+        run=run, period=row.period, dso=row.dso, status=row.status, created_at=as_utc(row.created_at),
         orders=orders, states=states, outsorted_by_reason=await _reasons(conn, run),
         done=sum(count for state, count in states.items() if state in SETTLED_STATES),
         billed=sum(count for state, count in states.items() if state in BILLED_STATES),

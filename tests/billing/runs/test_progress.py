@@ -86,6 +86,7 @@ async def test_orders_by_state_reasons_and_money(engine: AsyncEngine) -> None:
         3, Decimal("2234.57"), Decimal("250.06"), Decimal("-100.10"),
     )
     assert not progress.finished and not progress.stalled
+    assert progress.created_at == NOW and progress.created_at.tzinfo is not None  # SQLite keeps no zone
 
 
 async def test_a_run_stuck_on_a_dead_letter_is_stalled_not_running(engine: AsyncEngine) -> None:
