@@ -43,6 +43,7 @@ from gateway.billing.topics import BILLING_ORDERS
 from gateway.bus import outbox
 from gateway.errors import InvalidField
 from gateway.masterdata import tables as md
+from gateway.month import Month
 from gateway.process.tables import process_instance
 from schemas.billing.orders import OrderDue, OrderReason
 from schemas.envelope import new_envelope
@@ -64,22 +65,16 @@ _ONE_DAY: Final = dt.timedelta(days=1)
 
 def parse_period(text: str) -> tuple[dt.date, dt.date]:
     """(first, last day) of a ``YYYY-MM`` period; ``InvalidField('period', …)`` otherwise."""
-    try:
-        first = dt.date.fromisoformat(f"{text}-01") if len(text) == 7 else None
-    except ValueError:
-        first = None
-    if first is None:
-        raise InvalidField("period", text, "expected a month as YYYY-MM, e.g. 2026-01")
-    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return first, following - _ONE_DAY
+    month = Month.parse(text, field="period")
+    return month.first_day, month.last_day
 
 
 def run_id(period: str, dso: str | None) -> str:
     """The run's key: ``2026-01``, or ``2026-01@<dso>`` for one DSO's OPMs."""
-    parse_period(period)
+    month = str(Month.parse(period, field="period"))
     if dso is not None and not dso.strip():
         raise InvalidField("dso", dso, "must name a DSO as master data has it, or be left out")
-    return period if dso is None else f"{period}@{dso}"
+    return month if dso is None else f"{month}@{dso}"
 
 
 def months_counted(start: dt.date, last: dt.date) -> int:
@@ -145,6 +140,7 @@ async def plan_run(
     """Order every contract due in ``period`` (of ``dso``'s OPMs when given); resumable and idempotent."""
     assert 0 < batch_size <= PLAN_BATCH_SIZE, batch_size
     identifier = run_id(period, dso)
+    period = str(Month.parse(period, field="period"))  # as the run's id has it
     _first, last_day = parse_period(period)
     async with engine.begin() as conn:
         await _ensure_run(conn, identifier, period, dso, now, actor)

@@ -27,9 +27,9 @@ from gateway.cli import (
 )
 from gateway.clock import SystemClock
 from gateway.distributor.identity import distributor_identity, require_source
-from gateway.distributor.readings import Month
 from gateway.distributor.report import MESSAGES_PER_BATCH_MAX, ReportSummary, run_report
 from gateway.errors import ConfigError, InvalidField
+from gateway.month import Month
 
 distributor_app = typer.Typer(
     help="The distributor (DSO) role: periodic reporting to CS OTE.", no_args_is_help=True

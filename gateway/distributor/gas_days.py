@@ -23,9 +23,10 @@ from typing import Final
 from gateway.billing.readings import timeline as tl
 from gateway.billing.readings.compute import difference
 from gateway.billing.readings.record import GAS_KWH_PER_M3_PROVISIONAL
-from gateway.distributor.readings import GasDay, GasMeterDays, Month
+from gateway.distributor.readings import GasDay, GasMeterDays
 from gateway.distributor.store_readings import boundaries, estimates_named, reported_states
 from gateway.masterdata.service_base import LOCAL_TIMEZONE
+from gateway.month import Month
 from gateway.readings.gas import energy_kwh
 
 #: [C] A gas day starts at 06:00 local time (GP6 ``gasDay``, e.g. ``2018-01-01T06:00:00+01:00``).

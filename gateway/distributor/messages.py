@@ -17,7 +17,8 @@ from gateway.distributor.codes import (
     REGISTER_BY_MASTERDATA_CODE,
 )
 from gateway.distributor.identity import DistributorIdentity
-from gateway.distributor.readings import GasMeterDays, MeterPeriod, Month, OpmRef, PeriodReadings
+from gateway.distributor.readings import GasMeterDays, MeterPeriod, OpmRef, PeriodReadings
+from gateway.month import Month
 from schemas.ote import (
     ElectricityReading,
     GasDayValue,

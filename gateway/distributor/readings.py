@@ -14,9 +14,7 @@ A source is any ``ReadingsSource``: ``(conn, opm, period) -> PeriodReadings``. T
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -26,44 +24,13 @@ from typing import Any, Final, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.errors import InvalidField
 from gateway.masterdata import tables as t
+from gateway.month import Month
 
-_MONTH: Final = re.compile(r"(\d{4})-(\d{2})")
 #: Reading kinds and causes of our own vocabulary (``codes`` maps them to OTE's codes); ``customer`` is a
 #: customer's self-reading the DSO accepted.
 ReadingKind = Literal["actual", "customer", "estimated"]
 ReadingCause = Literal["periodic", "switch", "final", "move", "control", "meter_change"]
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Month:
-    """A calendar month: the period of one report."""
-
-    year: int
-    month: int
-
-    def __post_init__(self) -> None:
-        assert 1 <= self.month <= 12 and 2000 <= self.year <= 9999, (self.year, self.month)
-
-    @classmethod
-    def parse(cls, text: str) -> Month:
-        """``YYYY-MM``, or ``InvalidField`` naming ``month`` and the value."""
-        match = _MONTH.fullmatch(text.strip())
-        if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
-            raise InvalidField("month", text, "is not a month YYYY-MM (2000-01 or later)")
-        return cls(int(match[1]), int(match[2]))
-
-    @property
-    def first_day(self) -> dt.date:
-        return dt.date(self.year, self.month, 1)
-
-    @property
-    def last_day(self) -> dt.date:
-        return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,12 +32,13 @@ from gateway.bus.base import OutgoingRecord
 from gateway.clock import Clock
 from gateway.distributor.identity import PROCESS_REPORT, DistributorIdentity, ote_send
 from gateway.distributor.messages import report_message
-from gateway.distributor.readings import Month, OpmRef, ReadingsSource
+from gateway.distributor.readings import OpmRef, ReadingsSource
 from gateway.distributor.sources import readings_for_period
 from gateway.distributor.tables import distributor_report
 from gateway.errors import InvalidField
 from gateway.masterdata import tables as t
 from gateway.masterdata.service_base import local_date
+from gateway.month import Month
 from schemas.envelope import new_envelope
 
 #: OPMs read per transaction; each gives at most one message, so this also bounds the messages queued at once.

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.billing.readings.record import SOURCE_MANUAL
 from gateway.distributor.gas_days import gas_meter_days
-from gateway.distributor.readings import MeterPeriod, Month, OpmRef, PeriodReadings, masterdata_readings
+from gateway.distributor.readings import MeterPeriod, OpmRef, PeriodReadings, masterdata_readings
 from gateway.distributor.store_readings import REPORTED_KINDS, counting, electricity_periods, load
+from gateway.month import Month
 from gateway.readings import tables as rd
 
 

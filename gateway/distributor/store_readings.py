@@ -40,7 +40,6 @@ from gateway.billing.readings.compute import difference
 from gateway.billing.readings.record import SOURCE_MANUAL
 from gateway.distributor.readings import (
     MeterPeriod,
-    Month,
     OpmRef,
     PeriodReadings,
     ReadingCause,
@@ -48,6 +47,7 @@ from gateway.distributor.readings import (
     RegisterPeriod,
 )
 from gateway.masterdata import tables as md
+from gateway.month import Month
 from gateway.readings import tables as rd
 from schemas.billing.readings import PointKind
 from schemas.readings import ReadingReason, Register

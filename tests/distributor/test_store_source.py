@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from connectors.ote import codec
 from gateway.billing.readings.record import GAS_KWH_PER_M3_PROVISIONAL, record_reading, store_states
 from gateway.clock import ManualClock
-from gateway.distributor.readings import Month
 from gateway.distributor.report import run_report
 from gateway.distributor.store_readings import START_STATE_DAYS_MAX, start_day
 from gateway.masterdata.opm import create_opm
 from gateway.masterdata.service_base import LOCAL_TIMEZONE
+from gateway.month import Month
 from gateway.readings import tables as rd
 from schemas.billing.readings import ReadingIn
 from schemas.masterdata.opm import Opm
