@@ -30,7 +30,7 @@ def builtin_subscriptions(settings: Settings) -> list[Subscription]:
         welcome_letters(settings, files).subscription(),
         *switching_subscriptions(),
         readings_subscription(settings),
-        *billing_subscriptions(settings, files),
+        *billing_subscriptions(settings),
         # The invoice's documents after its bill (renderer), and their delivery (e-mail, ISDOC, paper).
         *document_subscriptions(settings, files),
         # Only when this install also acts as a distribution system operator (``distributor_ean``).

@@ -38,7 +38,6 @@ from gateway.billing.topics import BILLING_ORDERS, BILLING_WORK
 from gateway.bus.handler import HandlerContext, Subscription
 from gateway.config import Settings
 from gateway.errors import Conflict, HandlerRejected, InvalidField, NotFound
-from gateway.masterdata.filestore import FileStore
 from schemas.billing import bill
 from schemas.billing.orders import (
     Billed,
@@ -166,9 +165,9 @@ def _answer(
     log.info("billing.order.answered", order=request.order, outcome=type(answered).__name__)
 
 
-def billing_subscriptions(settings: Settings, files: FileStore) -> list[Subscription]:
-    """The billing worker and the final-bill intake (``switch.final_bill_ordered`` → an order). ``files``:
-    the DMS store, for the consumers that file documents (the worker files none)."""
+def billing_subscriptions(settings: Settings) -> list[Subscription]:
+    """The billing worker and the final-bill intake (``switch.final_bill_ordered`` → an order); the
+    documents' consumers are ``documents.document_subscriptions``."""
     rules = Path(settings.rules_dir)
     worker = BillingWorker(Checks(rules), rules / PRICES_SUBDIRECTORY)
     return [worker.subscription(), FinalBillIntake().subscription()]

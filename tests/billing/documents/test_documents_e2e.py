@@ -96,7 +96,7 @@ async def app(
     })
     files = LocalFileStore(settings.effective_documents_dir)
     subscriptions = [
-        *billing_subscriptions(settings, files), *document_subscriptions(settings, files),
+        *billing_subscriptions(settings), *document_subscriptions(settings, files),
         SwitchAttention().subscription(),
     ]
     daemon = Daemon(settings, clock=ManualClock(NOW), subscriptions=subscriptions)

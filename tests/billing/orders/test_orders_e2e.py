@@ -30,7 +30,6 @@ from gateway.clock import ManualClock
 from gateway.config import load_settings
 from gateway.daemon import Daemon
 from gateway.http.api_keys import Role
-from gateway.masterdata.filestore import LocalFileStore
 from gateway.switching.attention import SwitchAttention
 from tests.billing.bill.support import NOW, PERIOD_FROM, PERIOD_TO, read, supplied
 from tests.cli.test_cli import clean_environ
@@ -83,8 +82,7 @@ async def app(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> A
         "PROUD_TIMER_POLL_INTERVAL_S": "0.05", "PROUD_CONSUMER_POLL_TIMEOUT_S": "0.1",
         "PROUD_ARES_BASE_URL": "off",
     })
-    files = LocalFileStore(settings.effective_documents_dir)
-    subscriptions = [*billing_subscriptions(settings, files), SwitchAttention().subscription()]
+    subscriptions = [*billing_subscriptions(settings), SwitchAttention().subscription()]
     daemon = Daemon(settings, clock=ManualClock(NOW), subscriptions=subscriptions)
     await daemon.start()
     try:

@@ -55,7 +55,7 @@ async def daemon(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     })
     files = LocalFileStore(settings.effective_documents_dir)
     subscriptions = [
-        *billing_subscriptions(settings, files), *document_subscriptions(settings, files),
+        *billing_subscriptions(settings), *document_subscriptions(settings, files),
         SwitchAttention().subscription(),
     ]
     running = Daemon(settings, clock=ManualClock(NOW), subscriptions=subscriptions)
