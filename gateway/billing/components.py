@@ -3,7 +3,6 @@ distribution, the nationwide regulated prices and the taxes. Texts are the invoi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,18 +14,14 @@ from gateway.billing.rating import (
     REGISTER_TEXT,
     Component,
     Priced,
-    Quantities,
     breaker_price,
     clip,
-    line,
     monthly_prices,
     mwh_prices,
-    vat_parts,
-    within,
 )
 from gateway.billing.technical import OpmState, band_key, breaker_key, grouped, poze_key, rate_key
 from gateway.errors import InvalidField
-from schemas.billing.settlement import QuoteRequest, SettlementLine
+from schemas.billing.settlement import QuoteRequest
 
 
 @dataclass(frozen=True)
@@ -109,34 +104,6 @@ def poze(states: list[OpmState], price_list: PriceList) -> Poze:
 def _poze_breaker(version: PozeVersion, state: OpmState) -> Decimal:
     assert state.breaker_phases is not None and state.breaker_amps is not None
     return breaker_price(version.breaker, state.breaker_phases, state.breaker_amps, "POZE", state.field)
-
-
-def poze_lines(variants: Poze, quantities: Quantities, vat: Sequence[Priced]) -> list[SettlementLine]:
-    """Per POZE price version, breaker and VAT rate the lower of the two variants' amounts (before rounding;
-    a tie: per MWh)."""
-    found = []
-    for per_mwh, per_month in zip(variants.mwh, variants.monthly, strict=True):
-        for start, end, vat_rate in vat_parts(per_mwh, vat):
-            found.extend(_poze_line(per_mwh, per_month, within(quantities, start, end), quantities, vat_rate))
-    return found
-
-
-def _poze_line(
-    per_mwh: Priced, per_month: Priced, inside: list[int], quantities: Quantities, vat_rate: Decimal,
-) -> list[SettlementLine]:
-    found: list[SettlementLine] = []
-    if inside:
-        mwh = sum((quantities.of("all", i) for i in inside), Decimal(0))
-        month_count = sum((quantities.of("months", i) for i in inside), Decimal(0))
-        start, end = quantities.pieces[inside[0]].start, quantities.pieces[inside[-1]].end
-        if mwh * per_mwh.unit_price <= month_count * per_month.unit_price:
-            if mwh:
-                found.append(line("POZE", "Podpora POZE (za MWh, nižší varianta)", start, end, mwh, "MWh",
-                                  per_mwh.unit_price, vat_rate))
-        else:
-            found.append(line("POZE", "Podpora POZE (za jistič, nižší varianta)", start, end, month_count,
-                              "month", per_month.unit_price, vat_rate))
-    return found
 
 
 def gas_components(

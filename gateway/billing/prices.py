@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Final, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -31,6 +31,9 @@ from gateway.billing.price_files import (
 )
 from gateway.errors import InvalidField, ProudError
 from gateway.http.bodies import invalid_field
+
+if TYPE_CHECKING:
+    from gateway.billing.rating_plan import RatingPlan
 
 LIST_FILE: Final = "list.toml"
 PRODUCTS_FILE: Final = "products.toml"
@@ -94,6 +97,9 @@ class PriceList:
     vat: list[VatVersion]
     #: Gas: DSO code → first day of a month → the distribution area's calorific value (kWh/m³) that month.
     calorific: dict[str, dict[dt.date, Decimal]]
+    #: The quotes' rating plans with this list's prices (``rating_plan``): kept with the list, so that a
+    #: changed list (a new object) never rates with an old plan.
+    plans: dict[Hashable, RatingPlan] = field(default_factory=dict, compare=False, repr=False)
 
 
 def vat_versions(meta: ListFile) -> list[VatVersion]:

@@ -8,29 +8,24 @@ naming the field and its value: HTTP 422, or the CLI's ``error:`` line.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 import msgspec
 
-from gateway.billing.components import (
-    electricity_components,
-    gas_components,
-    poze,
-    poze_lines,
-    product_components,
-)
-from gateway.billing.consumption import GasMonths, checked_decimal, register_totals
+from gateway.billing.components import electricity_components, gas_components, poze, product_components
+from gateway.billing.consumption import GasMonths, Registers, checked_decimal, register_totals
 from gateway.billing.prices import LIST_ID, PriceList, default_list, load_price_list, spans
-from gateway.billing.rating import Component, Priced, Quantities, lines
-from gateway.billing.settlement import settle
-from gateway.billing.split import allocate, cut, weights
+from gateway.billing.rating import Component, Priced
+from gateway.billing.rating_plan import RatingPlan, poze_templates, remember, templates_of
+from gateway.billing.split import cut, weights
 from gateway.billing.technical import OpmState, opm_states
 from gateway.errors import InvalidField
 from gateway.http.bodies import BODY_SHOWN_CHARS_MAX, invalid_field
 from gateway.http.views import BadParameter
-from schemas.billing.settlement import QuoteRequest, Settlement, SettlementLine
+from schemas.billing.settlement import QuoteRequest, Settlement
 
 #: Days one quote may span at most: a settlement covers a year or so; three leap years bound it.
 QUOTE_DAYS_MAX: Final = 3 * 366
@@ -104,10 +99,14 @@ def quote(
     if product is None or product.commodity != request.commodity:
         reason = f"is not a {request.commodity} product of {price_list.id} ({', '.join(price_list.products)})"
         raise InvalidField("product", request.product, reason)
+    key = _plan_key(request)
+    plan = price_list.plans.get(key)
+    if plan is not None:
+        return plan.rate(register_totals(request, _layout(plan.registers), plan.gas_months), advances)
     tdd = getattr(price_list.meta.tdd, request.commodity) if product.split_by_tdd else None
     states, components, registers = _components(request, price_list)
     gas_months = GasMonths(tdd, price_list.calorific.get(request.opm.dso, {}), price_list.id)
-    totals = register_totals(request, "vt_nt" if registers == ["vt", "nt"] else "single", gas_months)
+    totals = register_totals(request, _layout(registers), gas_months)
     variants = poze(states, price_list) if request.commodity == "electricity" else None
     vat_spans = spans(price_list.vat, price_list.meta.valid_to)
     vat = [Priced(span.valid_from, span.valid_to, span.entry.percent) for span in vat_spans]
@@ -117,15 +116,23 @@ def quote(
     changes |= {version.valid_from for version in variants.mwh} if variants else set()
     changes |= {rate.valid_from for rate in vat}
     pieces = cut(request.period_from, request.period_to, changes)
-    shares = weights(pieces, tdd)
-    quantities = Quantities(pieces, {register: allocate(total, shares) for register, total in totals.items()})
-    found: list[SettlementLine] = []
-    for component in components:
-        found.extend(lines(component, quantities, vat))
-    if variants is not None:
-        found.extend(poze_lines(variants, quantities, vat))
-    return settle(found, period=(request.period_from, request.period_to),
-                  round_to_whole_czk=product.round_to_whole_czk, advances_paid=advances)
+    plan = RatingPlan(
+        registers=tuple(registers), gas_months=gas_months, period=(request.period_from, request.period_to),
+        shares=tuple(weights(pieces, tdd)), templates=tuple(templates_of(components, pieces, vat)),
+        poze=tuple(poze_templates(variants.mwh, variants.monthly, pieces, vat) if variants else ()),
+        round_to_whole_czk=product.round_to_whole_czk,
+    )
+    return remember(price_list.plans, key, plan).rate(totals, advances)
+
+
+def _plan_key(request: QuoteRequest) -> Hashable:
+    """What a rating plan depends on: the request but for its consumption (or readings) and advances."""
+    return (request.commodity, request.period_from, request.period_to, request.opm, request.product,
+            request.gas_tax_exempt, tuple(request.opm_changes or ()))
+
+
+def _layout(registers: Sequence[str]) -> Registers:
+    return "vt_nt" if tuple(registers) == ("vt", "nt") else "single"
 
 
 def _components(

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal
 
 from gateway.billing.price_files import Band, MonthlyVersion, MwhVersion
 from gateway.billing.prices import PriceList, spans
-from gateway.billing.split import Piece, half_up, months
+from gateway.billing.split import half_up
 from gateway.errors import InvalidField
 from schemas.billing.settlement import SettlementLine
 
@@ -45,23 +45,6 @@ class Component:
     text: str
     source: Source
     versions: list[Priced]
-
-
-@dataclass(frozen=True)
-class Quantities:
-    """What each piece holds: MWh per register, and months; computed once, read by every line."""
-
-    pieces: list[Piece]
-    mwh: dict[str, list[Decimal]]
-    by_source: dict[str, list[Decimal]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        totals = [sum(values, Decimal("0.000")) for values in zip(*self.mwh.values(), strict=True)]
-        by_source = {**self.mwh, "all": totals, "months": [months(piece) for piece in self.pieces]}
-        object.__setattr__(self, "by_source", by_source)
-
-    def of(self, source: Source, index: int) -> Decimal:
-        return self.by_source[source][index]
 
 
 def clip(versions: Sequence[Priced], start: dt.date, end: dt.date) -> list[Priced]:
@@ -93,35 +76,12 @@ def breaker_price(bands: Sequence[Band], phases: int, amps: int, what: str, fiel
     raise InvalidField(f"{field}.breaker_amps", amps, f"{what} has no breaker band for {phases} × {amps} A")
 
 
-def within(quantities: Quantities, start: dt.date, end: dt.date) -> list[int]:
-    """The pieces lying within ``start`` … ``end`` (the period is cut at every bound, so none straddles)."""
-    return [i for i, piece in enumerate(quantities.pieces) if start <= piece.start and piece.end <= end]
-
-
 def vat_parts(version: Priced, vat: Sequence[Priced]) -> list[tuple[dt.date, dt.date, Decimal]]:
     """The parts of a price version under each VAT rate: (first day, last day, rate)."""
     return [
         (max(version.valid_from, rate.valid_from), min(version.valid_to, rate.valid_to), rate.unit_price)
         for rate in vat if rate.valid_from <= version.valid_to and version.valid_from <= rate.valid_to
     ]
-
-
-def lines(component: Component, quantities: Quantities, vat: Sequence[Priced]) -> list[SettlementLine]:
-    """One line per price version and VAT rate that has pieces with a quantity; zero quantities give no
-    line. ``vat``: the VAT rate's versions (``unit_price`` is the percent)."""
-    found = []
-    for version in component.versions:
-        for start, end, vat_rate in vat_parts(version, vat):
-            inside = within(quantities, start, end)
-            quantity = sum((quantities.of(component.source, i) for i in inside), Decimal(0))
-            if not inside or quantity == 0:
-                continue
-            found.append(line(
-                component.code, component.text,
-                quantities.pieces[inside[0]].start, quantities.pieces[inside[-1]].end,
-                quantity, UNIT_BY_SOURCE.get(component.source, "MWh"), version.unit_price, vat_rate,
-            ))
-    return found
 
 
 def line(

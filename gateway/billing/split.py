@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -96,18 +97,24 @@ def _exponent(value: Decimal) -> int:
 
 def allocate(total: Decimal, shares: Sequence[int]) -> list[Decimal]:
     """``total`` shared in proportion to ``shares`` by cumulative rounding to ``MWH_STEP``; sums exactly."""
+    running = cumulative_kwh(total, shares)
+    return [
+        Decimal(after - before).scaleb(-3).quantize(MWH_STEP) for before, after in itertools.pairwise(running)
+    ]
+
+
+def cumulative_kwh(total: Decimal, shares: Sequence[int]) -> list[int]:
+    """Whole kWh of ``total`` (MWh) up to each piece: ``[0, round(kwh × S₁ / S), …, kwh]`` where ``Sᵢ`` is
+    the sum of the first ``i`` shares; a piece's share is the difference of two neighbours."""
     assert total >= 0 and total == total.quantize(MWH_STEP)
     kwh, whole = int(total.scaleb(3)), sum(shares)
     assert whole > 0
-    running = previous = 0
-    quantities = []
+    running, reached = 0, [0]
     for share in shares:
         running += share
-        reached = (2 * kwh * running + whole) // (2 * whole)  # half-up of kwh × running / whole
-        quantities.append(Decimal(reached - previous).scaleb(-3).quantize(MWH_STEP))
-        previous = reached
-    assert previous == kwh
-    return quantities
+        reached.append((2 * kwh * running + whole) // (2 * whole))  # half-up of kwh × running / whole
+    assert reached[-1] == kwh
+    return reached
 
 
 def half_up(value: Decimal, step: Decimal) -> Decimal:
