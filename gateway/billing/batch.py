@@ -11,7 +11,7 @@ turn would give, at a fraction of the queries:
    request that cannot be billed as asked (``InvalidField``, ``NotFound``, ``Conflict``) is an
    ``Unbillable`` value: it never fails the batch.
 4. **Issue**: the billed requests' numbers as one block of the worker's series (no gap), then the invoices and
-   their receivables in multi-row statements.
+   their receivables in one statement per table (a COPY on PostgreSQL).
 
 No documents are rendered here (``documents`` empty): the invoice keeps its ``deposits``, and its PDF and
 ISDOC are rendered after the transaction from the stored row. The advance schedules are not regenerated

@@ -21,7 +21,6 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.billing.bill_inputs import (
@@ -37,8 +36,8 @@ from gateway.billing.dso_codes import price_list_dso
 from gateway.billing.prices import PriceList
 from gateway.billing.quote import QUOTE_DAYS_MAX
 from gateway.billing.readings import timeline as tl
-from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX, register_consumption
-from gateway.billing.readings.service import PREVIOUS_YEAR_DAYS, period_consumption
+from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX
+from gateway.billing.readings.service import PREVIOUS_YEAR_DAYS, consumption_and_history
 from gateway.errors import InvalidField, NotFound
 from gateway.masterdata import tables as md
 from gateway.masterdata.accounts import _SELECT as ACCOUNT_SELECT
@@ -49,6 +48,7 @@ from gateway.masterdata.opm import _meter as meter_from
 from gateway.masterdata.opm import _technical as technical_from
 from gateway.masterdata.service_base import address_from_row, as_utc, typed_address_from_row
 from gateway.readings import tables as rd
+from gateway.store.db import among
 from schemas.masterdata.accounts import Account
 from schemas.masterdata.common import Contact
 from schemas.masterdata.contracts import Terms
@@ -82,17 +82,6 @@ class BatchReads:
     customers: dict[str, Customer]
     accounts: dict[str, Account]
     price_list: PriceList
-
-
-def among(
-    conn: AsyncConnection, column: sa.ColumnElement[Any], values: Collection[Any]
-) -> sa.ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one statement text whatever the number
-    of values, so that asyncpg prepares it once per connection instead of once per batch size."""
-    if conn.dialect.name == "postgresql":
-        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
-        return column == sa.any_(array)
-    return column.in_(values)
 
 
 def reading_window(period_from: dt.date, period_to: dt.date) -> tuple[dt.date, dt.date]:
@@ -139,12 +128,7 @@ def inputs_for(
     check_register_layout(opm.code, technical, price_list, dso, (period_from, period_to))
     supplied, supply_text = supply_over(contract.number, opm, period_from, period_to)
     timeline = _timeline(opm_rows, *reading_window(period_from, period_to))
-    consumption = period_consumption(timeline, period_from, period_to)
-    year_from = period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS)
-    year_to = period_from - dt.timedelta(days=1)
-    history = tuple(
-        register_consumption(timeline, used.register, year_from, year_to) for used in consumption.registers
-    )
+    consumption, history = consumption_and_history(timeline, period_from, period_to)
     period = (period_from, period_to)
     problems = price_problems(price_list, opm, terms, product, dso, period, technical=technical)
     customer = reads.customers.get(contract.customer)

@@ -1,6 +1,6 @@
 """The ledger side of a batch of bills: what it reads of ``bl_invoice`` and ``bl_receivable`` in a constant
 number of queries (issued settlements of its contracts, settlement totals and paid advance requests of its
-accounts, the tax documents of those requests) and the multi-row writes of its invoices and receivables.
+accounts, the tax documents of those requests) and the writes of its invoices and receivables, one statement per table.
 
 ``LedgerReads`` answers each request as ``ledger.issued_settlement``, ``ledger.previous_settlement_total``
 and ``deposits.paid_advances`` would, and takes the batch's own invoices as they are issued (``add``): a
@@ -20,13 +20,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.billing.advances.tables import advance_document, advance_instalment
-from gateway.billing.batch_inputs import among
 from gateway.billing.deposits import PaidRequest, deposits_of
 from gateway.billing.ledger import invoice_from, invoice_row, receivable_row
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.clock import as_utc
 from gateway.masterdata import tables as md
+from gateway.store.db import among, insert_rows
 from schemas.billing.bill import Invoice
 from schemas.billing.invoice import Deposit, InvoiceDocument, TaxedDeposit
 
@@ -134,9 +134,9 @@ async def lock_contracts(conn: AsyncConnection, numbers: Collection[str]) -> Non
 
 async def store_invoices(conn: AsyncConnection, invoices: Sequence[Invoice], now: dt.datetime) -> None:
     """Insert the issued settlements and post each balance as a receivable (the rows of
-    ``ledger.store_invoice``), each table in one multi-row statement."""
+    ``ledger.store_invoice``), each table in one statement (``insert_rows``: a COPY on PostgreSQL)."""
     if not invoices:
         return
     assert all(invoice.kind == "settlement" for invoice in invoices)
-    await conn.execute(sa.insert(bl_invoice), [invoice_row(invoice, now) for invoice in invoices])
-    await conn.execute(sa.insert(bl_receivable), [receivable_row(invoice, now) for invoice in invoices])
+    await insert_rows(conn, bl_invoice, [invoice_row(invoice, now) for invoice in invoices])
+    await insert_rows(conn, bl_receivable, [receivable_row(invoice, now) for invoice in invoices])

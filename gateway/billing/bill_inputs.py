@@ -38,8 +38,8 @@ from gateway.billing.price_files import Product
 from gateway.billing.prices import PriceList
 from gateway.billing.quote import QUOTE_DAYS_MAX, resolve_list
 from gateway.billing.readings import timeline as tl
-from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX, register_consumption
-from gateway.billing.readings.service import PREVIOUS_YEAR_DAYS, period_consumption
+from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX
+from gateway.billing.readings.service import PREVIOUS_YEAR_DAYS, consumption_and_history
 from gateway.errors import InvalidField
 from gateway.masterdata import tables as t
 from gateway.masterdata.accounts import get_account
@@ -195,12 +195,7 @@ async def _consumption(
     slack = dt.timedelta(days=NEAREST_STATE_DAYS_MAX + 1)
     year_from = period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS)
     timeline = await tl.load(conn, code, year_from - slack, period_to + slack)
-    consumption = period_consumption(timeline, period_from, period_to)
-    year_to = period_from - dt.timedelta(days=1)
-    history = tuple(
-        register_consumption(timeline, used.register, year_from, year_to) for used in consumption.registers
-    )
-    return consumption, history
+    return consumption_and_history(timeline, period_from, period_to)
 
 
 def terms_over(contract: Contract, period_from: dt.date, period_to: dt.date) -> Terms:

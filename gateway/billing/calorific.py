@@ -14,20 +14,32 @@ exactly ``m³ × factor × value`` rounded, as a single calorific value does.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
+from typing import Final
 
 from gateway.billing.split import cut, weights
+
+#: Periods (with their weights) whose month weights are remembered: a mass run bills a few periods.
+PERIODS_CACHED_MAX: Final = 256
 
 
 def month_weights(
     period_from: dt.date, period_to: dt.date, tdd: Sequence[Decimal] | None,
-) -> list[tuple[dt.date, int]]:
+) -> tuple[tuple[dt.date, int], ...]:
     """(first day of the month, the period's weight in it) for each month of the period."""
+    return _month_weights(period_from, period_to, None if tdd is None else tuple(tdd))
+
+
+@functools.lru_cache(maxsize=PERIODS_CACHED_MAX)
+def _month_weights(
+    period_from: dt.date, period_to: dt.date, tdd: tuple[Decimal, ...] | None,
+) -> tuple[tuple[dt.date, int], ...]:
     pieces = cut(period_from, period_to, ())
     shares = weights(pieces, tdd)
-    return [(piece.start.replace(day=1), share) for piece, share in zip(pieces, shares, strict=True)]
+    return tuple((piece.start.replace(day=1), share) for piece, share in zip(pieces, shares, strict=True))
 
 
 def missing_months(

@@ -12,7 +12,8 @@ A finding whose code a clerk released for the order is dropped: the clerk has lo
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+import time
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 from pathlib import Path
@@ -30,6 +31,9 @@ POSTCHECK_TABLE: Final = "billing_postcheck"
 #: Findings one table may yield; each row yields at most one, so more means a table gone wrong.
 FINDINGS_MAX: Final = 50
 _ZEN_DIGITS: Final = Context(prec=DECIMAL_DIGITS_MAX, rounding=ROUND_HALF_UP)
+#: Seconds between two looks at a table's file: a mass run checks thousands of bills a second, and an edit
+#: saved in the GoRules editor may well take a second to apply.
+TABLE_RECHECK_S: Final = 1.0
 #: Longest finding text kept: a clerk reads it in a list, and a runaway expression must not fill a message.
 FINDING_TEXT_CHARS_MAX: Final = 1_000
 
@@ -95,21 +99,26 @@ class Checks:
     """The two tables of a rules directory, read when first needed and again when a file changes (the
     GoRules editor saves over them; a daemon without billing still starts)."""
 
-    def __init__(self, rules_dir: Path) -> None:
+    def __init__(self, rules_dir: Path, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._directory = rules_dir / "decisions"
-        self._tables: dict[str, tuple[int, CheckTable]] = {}
+        self._monotonic = monotonic
+        #: Name → (the file's mtime, the table, when the file was last looked at).
+        self._tables: dict[str, tuple[int, CheckTable, float]] = {}
 
     def table(self, name: str) -> CheckTable:
+        """The table, read again when its file changed (looked at once per ``TABLE_RECHECK_S``)."""
+        known = self._tables.get(name)
+        now = self._monotonic()
+        if known is not None and now - known[2] < TABLE_RECHECK_S:
+            return known[1]
         path = self._directory / f"{name}.json"
         try:
             changed = path.stat().st_mtime_ns
         except OSError as exc:
             raise ConfigError("rules_dir", str(path), f"no decision table: {exc}") from exc
-        known = self._tables.get(name)
-        if known is None or known[0] != changed:
-            known = (changed, CheckTable(path))
-            self._tables[name] = known
-        return known[1]
+        table = known[1] if known is not None and known[0] == changed else CheckTable(path)
+        self._tables[name] = (changed, table, now)
+        return table
 
     def precheck(self, facts: Mapping[str, Any], released: Collection[str] = ()) -> PreCheck:
         table = self.table(PRECHECK_TABLE)

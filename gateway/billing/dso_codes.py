@@ -8,6 +8,7 @@ reports it as the finding ``PRICE_MISSING``, never guesses.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Final
@@ -41,6 +42,12 @@ def dso_key(dso: str) -> str:
     return "".join(char for char in text if char.isascii() and char.isalnum())
 
 
+#: DSO names remembered with their price-list code: a book names a handful of DSOs, a mass run each of them
+#: thousands of times.
+DSO_NAMES_CACHED_MAX: Final = 1_024
+
+
+@functools.lru_cache(maxsize=DSO_NAMES_CACHED_MAX)
 def price_list_dso(commodity: Commodity, dso: str) -> str | None:
     """The price-list code of ``dso`` (master data) for ``commodity``; None when the table lacks it."""
     return DSO_PRICE_CODES.get((commodity, dso_key(dso)))

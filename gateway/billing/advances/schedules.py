@@ -70,7 +70,7 @@ def plan_schedule(
     if frequency not in INSTALMENTS_PER_YEAR:
         raise InvalidField("advance_frequency", frequency, "the account pays no advances")
     price_list = resolve_list(options.prices_root, options.price_list, paths_allowed=options.paths_allowed)
-    dso = price_list_dso(basis.commodity, basis.dso)  # type: ignore[arg-type]
+    dso = price_list_dso(basis.commodity, basis.dso)
     if dso is None:
         raise InvalidField("opm.dso", basis.dso, "has no price-list code (gateway/billing/dso_codes.py)")
     product = plan.product_code(price_list, basis.commodity, basis.product)

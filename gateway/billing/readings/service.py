@@ -16,7 +16,7 @@ from gateway.billing.readings import timeline as tl
 from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX, consumption, register_consumption
 from gateway.billing.readings.plausibility import findings
 from gateway.errors import InvalidField
-from schemas.billing.readings import Consumption
+from schemas.billing.readings import Consumption, RegisterConsumption
 
 #: The previous year a jump is judged against: the days before the period.
 PREVIOUS_YEAR_DAYS: Final = 365
@@ -40,13 +40,21 @@ async def consumption_of(
 
 def period_consumption(timeline: tl.Timeline, period_from: dt.date, period_to: dt.date) -> Consumption:
     """The consumption and its findings from a timeline loaded for the period and the year before."""
+    return consumption_and_history(timeline, period_from, period_to)[0]
+
+
+def consumption_and_history(
+    timeline: tl.Timeline, period_from: dt.date, period_to: dt.date
+) -> tuple[Consumption, tuple[RegisterConsumption, ...]]:
+    """``period_consumption`` and, per register in its order, the year before the period (which its
+    findings judge a jump against; a bill's post-checks compare with it too)."""
     registers = consumption(timeline, period_from, period_to)
     year_from = period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS)
     year_to = period_from - dt.timedelta(days=1)
-    previous = {
-        used.register: register_consumption(timeline, used.register, year_from, year_to) for used in registers
-    }
-    return Consumption(
+    history = tuple(register_consumption(timeline, used.register, year_from, year_to) for used in registers)
+    previous = {used.register: year for used, year in zip(registers, history, strict=True)}
+    found = Consumption(
         opm=timeline.opm, period_from=period_from, period_to=period_to, registers=registers,
         findings=findings(timeline.opm, period_from, period_to, registers, previous),
     )
+    return found, history

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import zen
 
-from gateway.billing.checks import POSTCHECK_TABLE, PRECHECK_TABLE, Checks, TableDecision
+from gateway.billing.checks import POSTCHECK_TABLE, PRECHECK_TABLE, TABLE_RECHECK_S, Checks, TableDecision
 from gateway.process.expressions import from_zen, to_zen
 from schemas.billing.orders import Finding
 
@@ -169,11 +169,15 @@ def test_a_changed_table_is_read_again(tmp_path: Path) -> None:
     source = (RULES / "decisions" / f"{POSTCHECK_TABLE}.json").read_text(encoding="utf-8")
     target = decisions / f"{POSTCHECK_TABLE}.json"
     target.write_text(source, encoding="utf-8")
-    checks = Checks(tmp_path)
+    now = [100.0]
+    checks = Checks(tmp_path, monotonic=lambda: now[0])
     assert checks.postcheck(post(total=Decimal("20000"))) == ()
 
     target.write_text(source.replace("3 * history_total", "2 * history_total"), encoding="utf-8")
     os.utime(target, ns=(1, 1))
+    now[0] += TABLE_RECHECK_S / 2
+    assert checks.postcheck(post(total=Decimal("20000"))) == ()  # not looked at again yet
+    now[0] += TABLE_RECHECK_S / 2
 
     assert codes(checks.postcheck(post(total=Decimal("20000")))) == ["FAR_ABOVE_HISTORY"]
 
