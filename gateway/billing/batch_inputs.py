@@ -216,19 +216,23 @@ class _RegisterReading(NamedTuple):
     register: str
     start_state: Decimal | None
     end_state: Decimal | None
-    consumption_kwh: Decimal
+    #: Only with no ``end_state`` (consumption without meter states): the timeline reads them then alone.
+    consumption_kwh: Decimal | None
     volume_m3: Decimal | None
 
 
-#: The two reading queries of ``_readings`` for PostgreSQL's driver directly: the register rows are most of
-#: what a batch reads (a row per register and month), and asyncpg's records cost a third of SQLAlchemy rows.
+#: ``_readings``'s query for PostgreSQL's driver directly: the register rows are most of what a batch reads (a
+#: row per register and month), and asyncpg's records cost a third of SQLAlchemy rows. The OPMs as a set
+#: the planner joins by the readings' index (then each reading's registers by theirs). A state's consumption
+#: and volume are read only where it has no end state (``timeline._add_reading``): decoding a numeric is
+#: the most of a row's cost.
 _READINGS_SQL: Final = (
-    "SELECT opm, id, meter_id, date_from, date_to, kind FROM rd_reading WHERE opm = ANY($1::varchar[]) "
-    "AND superseded_by IS NULL AND status <> 'duplicate' AND date_to >= $2 AND date_from <= $3"
-)
-_REGISTERS_SQL: Final = (
-    "SELECT reading_id, register, start_state, end_state, consumption_kwh, volume_m3 FROM rd_register "
-    "WHERE reading_id = ANY($1::bigint[])"
+    "SELECT r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state, g.end_state, "
+    "CASE WHEN g.end_state IS NULL THEN g.consumption_kwh END, "
+    "CASE WHEN g.end_state IS NULL THEN g.volume_m3 END "
+    "FROM rd_reading r JOIN rd_register g ON g.reading_id = r.id "
+    "WHERE r.opm IN (SELECT unnest($1::varchar[])) AND r.superseded_by IS NULL AND r.status <> 'duplicate' "
+    "AND r.date_to >= $2 AND r.date_from <= $3"
 )
 
 
@@ -236,27 +240,20 @@ async def _readings(
     conn: AsyncConnection, codes: Collection[str], window: tuple[dt.date, dt.date]
 ) -> list[_RegisterReading]:
     """The readings in force of ``codes`` touching ``window``, a row per register (as ``timeline.load``
-    reads them). Two queries, each on its index (readings by OPM, registers by reading): joined in one, the
-    planner may scan every register row once the batch names a few hundred OPMs."""
+    reads them)."""
     if conn.dialect.name == "postgresql":
         driver: Any = (await conn.get_raw_connection()).driver_connection  # the same session and transaction
-        readings = {row[1]: tuple(row) for row in await driver.fetch(_READINGS_SQL, list(codes), *window)}
-        registers: Any = await driver.fetch(_REGISTERS_SQL, list(readings))
+        rows: Any = await driver.fetch(_READINGS_SQL, list(codes), *window)
     else:
         r, g = rd.reading.c, rd.register.c
-        in_force = sa.and_(
-            r.opm.in_(codes), r.superseded_by.is_(None), r.status != "duplicate", r.date_to >= window[0],
-            r.date_from <= window[1],
+        rows = await conn.execute(
+            sa.select(r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state,
+                      g.end_state, g.consumption_kwh, g.volume_m3)
+            .join(rd.register, g.reading_id == r.id)
+            .where(r.opm.in_(codes), r.superseded_by.is_(None), r.status != "duplicate",
+                   r.date_to >= window[0], r.date_from <= window[1])
         )
-        readings = {row.id: tuple(row) for row in await conn.execute(
-            sa.select(r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind).where(in_force)
-        )}
-        # By a subquery, not a list of ids: SQLite bounds the parameters of one statement.
-        registers = await conn.execute(
-            sa.select(g.reading_id, g.register, g.start_state, g.end_state, g.consumption_kwh, g.volume_m3)
-            .where(g.reading_id.in_(sa.select(r.id).where(in_force)))
-        )
-    return [_RegisterReading(*readings[row[0]], *row[1:]) for row in registers]
+    return [_RegisterReading._make(row) for row in rows]
 
 
 async def _customers(conn: AsyncConnection, numbers: Collection[str]) -> dict[str, Customer]:

@@ -1,6 +1,7 @@
 """The ledger side of a batch of bills: what it reads of ``bl_invoice`` and ``bl_receivable`` in a constant
 number of queries (issued settlements of its contracts, settlement totals and paid advance requests of its
-accounts, the tax documents of those requests) and the writes of its invoices and receivables, one statement per table.
+accounts, the tax documents of those requests) and the writes of its invoices and receivables, one
+statement per table.
 
 ``LedgerReads`` answers each request as ``ledger.issued_settlement``, ``ledger.previous_settlement_total``
 and ``deposits.paid_advances`` would, and takes the batch's own invoices as they are issued (``add``): a

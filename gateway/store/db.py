@@ -132,13 +132,14 @@ def translate_errors(what: str) -> Iterator[None]:
 def among(
     conn: AsyncConnection, column: sa.ColumnElement[Any], values: Collection[Any]
 ) -> sa.ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``column = ANY(:array)``: one statement text whatever the number
-    of values, so that asyncpg prepares it once per connection instead of once per batch size, and one
-    parameter that the planner estimates as a few rows (a long ``IN`` list of parameters made it scan and
-    hash whole tables to join a batch's rows)."""
+    """``column IN values``; on PostgreSQL ``column IN (SELECT unnest(:array))``: one statement text
+    whatever the number of values, so that asyncpg prepares it once per connection instead of once per
+    batch size, and a shape the planner joins by the column's index (a batch's keys against a large table).
+    ``column = ANY(:array)`` was planned as a scan of the whole table comparing every row with every key
+    once a batch named a few hundred (20 ms for 500 contracts of 136,000)."""
     if conn.dialect.name == "postgresql":
         array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
-        return column == sa.any_(array)
+        return column.in_(sa.select(sa.func.unnest(array)))
     return column.in_(values)
 
 
