@@ -160,15 +160,8 @@ def _opm_on(rows: OpmRows, as_of: dt.date) -> Opm:
 
 def _timeline(rows: OpmRows, since: dt.date, until: dt.date) -> tl.Timeline:
     """The OPM's timeline as ``timeline.load(code, since, until)`` builds it, from the batch's rows."""
-    meters = [tl._meter_info(meter) for meter in rows.meters]
-    points = [point for meter in rows.meters for point in tl._change_points(meter)]
-    intervals: list[tl.Interval] = []
-    for reading in rows.readings:
-        if reading.date_to >= since and reading.date_from <= until:
-            tl._add_reading(reading, points, intervals)
-    unknown = {p.meter for p in points} | {i.meter for i in intervals}
-    meters.extend(tl.MeterInfo(serial) for serial in sorted(unknown - {meter.serial for meter in meters}))
-    return tl.build(rows.row.code, tl.UNIT_OF_COMMODITY[rows.row.commodity], meters, points, intervals)
+    readings = (row for row in rows.readings if row.date_to >= since and row.date_from <= until)
+    return tl.from_rows(rows.row.code, rows.row.commodity, rows.meters, readings)
 
 
 async def _opms(

@@ -56,7 +56,18 @@ def gas_kwh(
     """Whole kWh of ``m3`` over ``period`` (module docstring); every month must have a value."""
     shares = month_weights(period[0], period[1], tdd)
     assert m3 >= 0 and factor > 0 and all(month in values for month, _ in shares)
-    weighted = sum((share * Fraction(values[month]) for month, share in shares), Fraction(0))
-    exact = Fraction(m3) * Fraction(factor) * weighted / sum(share for _, share in shares)
-    whole = (exact + Fraction(1, 2)).__floor__()  # half-up: the value is not negative
-    return Decimal(whole)
+    average = _average(shares, tuple(values[month] for month, _ in shares))
+    m3_top, m3_bottom = m3.as_integer_ratio()
+    factor_top, factor_bottom = factor.as_integer_ratio()
+    top = m3_top * factor_top * average.numerator
+    bottom = m3_bottom * factor_bottom * average.denominator
+    return Decimal((2 * top + bottom) // (2 * bottom))  # half-up: the value is not negative
+
+
+@functools.lru_cache(maxsize=PERIODS_CACHED_MAX)
+def _average(shares: tuple[tuple[dt.date, int], ...], values: tuple[Decimal, ...]) -> Fraction:
+    """The calorific value averaged over the months by their weights, exactly (the same for every OPM of a
+    distribution area and period)."""
+    weighted = sum((share * Fraction(value) for (_, share), value in zip(shares, values, strict=True)),
+                   Fraction(0))
+    return weighted / sum(share for _, share in shares)

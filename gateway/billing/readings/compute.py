@@ -16,6 +16,7 @@ an estimate), not an error.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from decimal import Decimal
 from typing import Final
@@ -31,6 +32,7 @@ NEAREST_STATE_DAYS_MAX: Final = 45
 #: (10^digits): a meter does not go round more than half its range between two readings, a wrong state does.
 ROLLOVER_SHARE_MAX: Final = Decimal("0.5")
 _ONE_DAY: Final = dt.timedelta(days=1)
+_NEAREST: Final = dt.timedelta(days=NEAREST_STATE_DAYS_MAX)
 
 assert 0 < NEAREST_STATE_DAYS_MAX < 366
 assert 0 < ROLLOVER_SHARE_MAX < 1
@@ -94,12 +96,18 @@ def meter_span(
 def nearest(points: list[Point], day: dt.date, period_from: dt.date, period_to: dt.date) -> Point | None:
     """The state nearest ``day`` within ``NEAREST_STATE_DAYS_MAX``; of two as near, the one inside the
     period (its end of the day before ``period_from`` counts as inside), then the better kind."""
-    candidates = [point for point in points if abs((point.day - day).days) <= NEAREST_STATE_DAYS_MAX]
+    # The points are in day order (``timeline.build``): the candidates are one run of them.
+    first = bisect.bisect_left(points, day - _NEAREST, key=_day)
+    candidates = points[first:bisect.bisect_right(points, day + _NEAREST, lo=first, key=_day)]
     if not candidates:
         return None
     return min(candidates, key=lambda point: (
         abs((point.day - day).days), not inside(point.day, period_from, period_to), point.rank(),
     ))
+
+
+def _day(point: Point) -> dt.date:
+    return point.day
 
 
 def inside(day: dt.date, period_from: dt.date, period_to: dt.date) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, NamedTuple
@@ -44,6 +44,8 @@ UNIT_OF_COMMODITY: Final[dict[str, Unit]] = {"electricity": "kWh", "gas": "m3"}
 _KIND_RANK: Final[dict[PointKind, int]] = {
     "actual": 0, "installation": 0, "removal": 0, "customer": 1, "estimated": 2,
 }
+#: Worse than every kind: no end state that day.
+_RANK_NONE: Final = max(_KIND_RANK.values()) + 1
 _ONE_DAY: Final = dt.timedelta(days=1)
 
 MeterRegister = tuple[str, Register]
@@ -166,15 +168,30 @@ async def load(conn: AsyncConnection, code: str, since: dt.date, until: dt.date)
     if row is None:
         raise NotFound(f"OPM {code!r} does not exist")
     meter_rows = list(await conn.execute(sa.select(md.meter).where(md.meter.c.opm_id == row.id)))
+    return from_rows(code, row.commodity, meter_rows, await _readings(conn, code, since, until))
+
+
+def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: Iterable[Any]) -> Timeline:
+    """The timeline of an OPM's meters (``md_meter`` rows) and readings (a row per reading and register,
+    as ``_readings`` selects them); a batch of bills reads those rows for many OPMs at once."""
     meters = [_meter_info(meter) for meter in meter_rows]
     points = [point for meter in meter_rows for point in _change_points(meter)]
     intervals: list[Interval] = []
-    for reading in await _readings(conn, code, since, until):
-        _add_reading(reading, points, intervals)
+    readings = list(readings)
+    # The best kind of end state per meter, register and day: a reading's start state on such a day, of no
+    # better kind, always loses to it in ``build`` (an end state ranks before a start state), so it is not
+    # made at all. Monthly readings start where the month before ended: half the states a timeline reads.
+    ends: dict[tuple[str, str, dt.date], int] = {}
+    for reading in readings:
+        if reading.end_state is not None:
+            key = (reading.meter_id, reading.register, reading.date_to)
+            ends[key] = min(ends.get(key, _RANK_NONE), _KIND_RANK[reading.kind])
+    for reading in readings:
+        _add_reading(reading, points, intervals, ends)
     # Meters the readings name that master data does not have: their dates and digits are unknown.
     unknown = {p.meter for p in points} | {i.meter for i in intervals}
     meters.extend(MeterInfo(serial) for serial in sorted(unknown - {meter.serial for meter in meters}))
-    return build(code, UNIT_OF_COMMODITY[row.commodity], meters, points, intervals)
+    return build(code, UNIT_OF_COMMODITY[commodity], meters, points, intervals)
 
 
 async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.date) -> list[Any]:
@@ -189,7 +206,9 @@ async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.
     return list(await conn.execute(query))
 
 
-def _add_reading(row: Any, points: list[Point], intervals: list[Interval]) -> None:
+def _add_reading(
+    row: Any, points: list[Point], intervals: list[Interval], ends: dict[tuple[str, str, dt.date], int]
+) -> None:
     register: Register = row.register
     if row.end_state is None:
         # Consumption only (gas daily values): m³ where the source sent it, as the meter counts.
@@ -199,7 +218,8 @@ def _add_reading(row: Any, points: list[Point], intervals: list[Interval]) -> No
     points.append(Point(row.meter_id, register, row.date_to, row.end_state, row.kind, row.id))
     if row.start_state is not None:
         day = row.date_from - _ONE_DAY
-        points.append(Point(row.meter_id, register, day, row.start_state, row.kind, row.id, True))
+        if ends.get((row.meter_id, register, day), _RANK_NONE) > _KIND_RANK[row.kind]:
+            points.append(Point(row.meter_id, register, day, row.start_state, row.kind, row.id, True))
 
 
 def _meter_info(row: Any) -> MeterInfo:

@@ -1,0 +1,74 @@
+"""``timeline.from_rows`` leaves out the start states that can never stand (an end state of no worse kind
+on the same meter, register and day); the timeline is the one ``build`` makes of every state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.billing.readings import timeline as tl
+
+START = dt.date(2026, 1, 1)
+
+
+class Row(NamedTuple):
+    id: int
+    meter_id: str
+    date_from: dt.date
+    date_to: dt.date
+    kind: str
+    register: str
+    start_state: Decimal | None
+    end_state: Decimal | None
+    consumption_kwh: Decimal | None = None
+    volume_m3: Decimal | None = None
+
+
+def _every_state(rows: list[Row]) -> tl.Timeline:
+    points = []
+    for row in rows:
+        points.append(tl.Point(row.meter_id, row.register, row.date_to, row.end_state, row.kind, row.id))
+        if row.start_state is not None:
+            day = row.date_from - dt.timedelta(days=1)
+            points.append(tl.Point(row.meter_id, row.register, day, row.start_state, row.kind, row.id, True))
+    return tl.build("859182400000000001", "kWh", [tl.MeterInfo("M1")], points, [])
+
+
+@st.composite
+def readings(draw: st.DrawFn) -> list[Row]:
+    rows = []
+    for index in range(draw(st.integers(1, 14))):
+        first = START + dt.timedelta(days=draw(st.integers(0, 90)))
+        last = first + dt.timedelta(days=draw(st.integers(0, 40)))
+        states = draw(st.lists(st.integers(0, 9_999), min_size=2, max_size=2))
+        start = None if draw(st.booleans()) else Decimal(states[0])
+        kind = draw(st.sampled_from(["actual", "customer", "estimated"]))
+        register = draw(st.sampled_from(["vt", "nt"]))
+        rows.append(Row(index + 1, "M1", first, last, kind, register, start, Decimal(states[1])))
+    return rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(readings())
+def test_states_left_out_would_not_have_stood(rows: list[Row]) -> None:
+    meter: Any = type("MeterRow", (), {"serial": "M1", "installed_on": None, "removed_on": None,
+                                       "registers": [], "initial_readings": None, "final_readings": None})
+    found = tl.from_rows("859182400000000001", "electricity", [meter], rows)
+    assert found.points == _every_state(rows).points
+
+
+def test_a_better_kind_of_start_state_stands_over_an_end_state() -> None:
+    day = dt.date(2026, 1, 31)
+    estimate = Row(1, "M1", START, day, "estimated", "vt", None, Decimal(100))
+    actual = Row(2, "M1", day + dt.timedelta(days=1), dt.date(2026, 2, 28), "actual", "vt", Decimal(90),
+                 Decimal(200))
+    meter: Any = type("MeterRow", (), {"serial": "M1", "installed_on": None, "removed_on": None,
+                                       "registers": [], "initial_readings": None, "final_readings": None})
+    found = tl.from_rows("859182400000000001", "electricity", [meter], [estimate, actual])
+    assert [(point.day, point.state, point.kind) for point in found.points_of("M1", "vt")] == [
+        (day, Decimal(90), "actual"), (dt.date(2026, 2, 28), Decimal(200), "actual"),
+    ]
