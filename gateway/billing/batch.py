@@ -115,7 +115,7 @@ def _bill_one(
     stopped = pre_checked(inputs, today=today, released=request.released, decision=decision)
     if stopped is not None:
         return stopped
-    account = inputs.account.variable_symbol
+    account = inputs.account
     deposits = ledger.paid_advances(account, request.period_from, request.period_to)
     previous = ledger.previous_settlement_total(account, request.period_from)
     draft = priced(inputs, deposits, previous, today=today, released=request.released, decision=decision,

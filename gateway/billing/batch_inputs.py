@@ -1,8 +1,8 @@
 """What a batch of bills reads from master data and the reading store: for every request the same
 ``BillInputs`` as ``bill_inputs.read_inputs`` gives, but read for the whole batch in a constant number of
-queries (contracts and their terms, OPMs with address, technical data, meters and supply, customers with
-their addresses, accounts, the readings of every OPM over the batch's window) and assembled per request with
-``bill_inputs``'s pure helpers.
+queries (contracts and their terms, OPMs with address, technical data, meters and supply, the customers'
+segments, the accounts' variable symbols, the readings of every OPM over the batch's window) and assembled
+per request with ``bill_inputs``'s pure helpers.
 
 Each request gets its own view of the rows: the contract and the OPM as of its ``period_to``, and only the
 readings touching its own window (the period, the year before it and the nearest-state slack), so that a
@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, NamedTuple
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,19 +38,14 @@ from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX
 from gateway.billing.readings.service import PREVIOUS_YEAR_DAYS, consumption_and_history
 from gateway.errors import InvalidField, NotFound
 from gateway.masterdata import tables as md
-from gateway.masterdata.accounts import _SELECT as ACCOUNT_SELECT
-from gateway.masterdata.accounts import _account as account_from
 from gateway.masterdata.contract_read import _contracts_query, contract_from, versions_of
-from gateway.masterdata.customers import _display_name
 from gateway.masterdata.opm import _meter as meter_from
 from gateway.masterdata.opm import _technical as technical_from
-from gateway.masterdata.service_base import address_from_row, as_utc, typed_address_from_row
+from gateway.masterdata.service_base import address_from_row, as_utc
 from gateway.readings import tables as rd
 from gateway.store.db import among
-from schemas.masterdata.accounts import Account
-from schemas.masterdata.common import Contact
+from schemas.masterdata.common import Segment
 from schemas.masterdata.contracts import Terms
-from schemas.masterdata.customers import Customer
 from schemas.masterdata.opm import Opm, SupplyPeriod, Technical
 
 #: Days around a period whose states a consumption may use (as ``bill_inputs`` loads them).
@@ -74,13 +67,13 @@ class OpmRows:
 
 @dataclass(slots=True)
 class BatchReads:
-    """The master data and readings of a batch's contracts, by contract number, OPM code, customer number
-    and variable symbol."""
+    """The master data and readings of a batch's contracts, by contract number and OPM code; the segment of
+    each customer (by number) and the accounts' variable symbols (what billing needs of them)."""
 
     contracts: dict[str, tuple[Any, list[Terms]]]
     opms: dict[str, OpmRows]
-    customers: dict[str, Customer]
-    accounts: dict[str, Account]
+    customers: dict[str, Segment]
+    accounts: set[str]
     price_list: PriceList
 
 
@@ -98,11 +91,14 @@ async def read_batch(
     versions = await versions_of(conn, [row.id for row in rows])
     found = {row.number: (row, versions[row.id]) for row in rows}
     opms = await _opms(conn, {row.opm_code for row in rows}, window)
-    customers = await _customers(conn, {row.customer_number for row in rows})
+    c, a = md.customer.c, md.account.c
+    customers = dict((await conn.execute(sa.select(c.number, c.segment).where(
+        among(conn, c.number, {row.customer_number for row in rows})
+    ))).tuples().all())
     symbols = {terms.account for _row, terms_list in found.values() for terms in terms_list}
-    by_symbol = among(conn, md.account.c.variable_symbol, symbols)
-    account_rows = await conn.execute(ACCOUNT_SELECT.where(by_symbol))
-    accounts = {row.variable_symbol: account_from(row) for row in account_rows}
+    accounts = set((await conn.execute(
+        sa.select(a.variable_symbol).where(among(conn, a.variable_symbol, symbols))
+    )).scalars().all())
     return BatchReads(found, opms, customers, accounts, price_list)
 
 
@@ -131,14 +127,14 @@ def inputs_for(
     consumption, history = consumption_and_history(timeline, period_from, period_to)
     period = (period_from, period_to)
     problems = price_problems(price_list, opm, terms, product, dso, period, technical=technical)
-    customer = reads.customers.get(contract.customer)
-    if customer is None:
+    segment = reads.customers.get(contract.customer)
+    if segment is None:
         raise NotFound(f"customer {contract.customer!r} does not exist")
-    account = reads.accounts.get(terms.account)
-    if account is None:
+    if terms.account not in reads.accounts:
         raise NotFound(f"account {terms.account!r} does not exist")
     return BillInputs(
-        contract=contract, terms=terms, customer=customer, account=account, opm=opm,
+        contract=contract, terms=terms, customer=contract.customer, segment=segment, account=terms.account,
+        opm=opm,
         period_from=period_from, period_to=period_to, price_list=price_list, product=product, dso=dso,
         price_problems=tuple(problems), supplied=supplied, supply_text=supply_text, consumption=consumption,
         history=history, technical=technical,
@@ -247,27 +243,3 @@ async def _readings(
                    r.date_to >= window[0], r.date_from <= window[1])
         )
     return [_RegisterReading._make(row) for row in rows]
-
-
-async def _customers(conn: AsyncConnection, numbers: Collection[str]) -> dict[str, Customer]:
-    """The customers with their addresses (in the order given), as ``get_customer`` reads each."""
-    rows = list(await conn.execute(sa.select(md.customer).where(among(conn, md.customer.c.number, numbers))))
-    addresses: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    a = md.address.c
-    for address in await conn.execute(
-        sa.select(md.address).where(among(conn, a.customer_id, [row.id for row in rows])).order_by(a.id)
-    ):
-        addresses[address.customer_id].append(address)
-    return {
-        row.number: Customer(
-            id=row.id, number=row.number, kind=row.kind, segment=row.segment,
-            name=_display_name(row.kind, row.first_name, row.last_name, row.company_name),
-            first_name=row.first_name, last_name=row.last_name, birth_date=row.birth_date,
-            birth_number=row.birth_number, company_name=row.company_name, ico=row.ico, dic=row.dic,
-            legal_form=row.legal_form, consent_einvoice=row.consent_einvoice,
-            consent_marketing=row.consent_marketing, contacts=msgspec.convert(row.contacts, list[Contact]),
-            addresses=[typed_address_from_row(address) for address in addresses[row.id]],
-            version=row.version, created_at=as_utc(row.created_at), updated_at=as_utc(row.updated_at),
-        )
-        for row in rows
-    }

@@ -62,6 +62,8 @@ from gateway.billing.quote import quote
 from gateway.errors import Conflict, InvalidField
 from gateway.ids import uuid7
 from gateway.masterdata import tables as md
+from gateway.masterdata.accounts import get_account
+from gateway.masterdata.customers import get_customer
 from gateway.masterdata.filestore import FileStore
 from gateway.masterdata.service_base import local_date
 from gateway.process.calendar import WorkingCalendar
@@ -114,8 +116,8 @@ async def bill_contract(
     stopped = pre_checked(inputs, today=today, released=released, decision=decision)
     if stopped is not None:
         return stopped
-    deposits = await paid_advances(conn, inputs.account.variable_symbol, period_from, period_to)
-    previous = await previous_settlement_total(conn, inputs.account.variable_symbol, period_from)
+    deposits = await paid_advances(conn, inputs.account, period_from, period_to)
+    previous = await previous_settlement_total(conn, inputs.account, period_from)
     draft = priced(inputs, deposits, previous, today=today, released=released, decision=decision,
                    prices=prices)
     if isinstance(draft, Outsorted):
@@ -235,7 +237,7 @@ def _with_blocking(found: tuple[Finding, ...], facts: dict[str, object], inputs:
 def _draft(inputs: BillInputs, settlement: Settlement, issue_date: dt.date) -> Invoice:
     return Invoice(
         number=None, kind="settlement", status="issued", contract=inputs.contract.number,
-        account=inputs.account.variable_symbol, opm=inputs.opm.code, period_from=inputs.period_from,
+        account=inputs.account, opm=inputs.opm.code, period_from=inputs.period_from,
         period_to=inputs.period_to, issue_date=issue_date,
         due_date=issue_date + dt.timedelta(days=PAYMENT_TERM_DAYS), total_base=settlement.total_base,
         total_vat=settlement.total_vat, total=settlement.total, advances_paid=settlement.advances_paid,
@@ -251,12 +253,13 @@ async def _issue(
     draw to the commit, so it is drawn last but for what needs it."""
     number = await next_document_number(conn, "settlement", draft.issue_date.year, worker)
     invoice = msgspec.structs.replace(draft, number=number, uuid=uuid7(), deposits=tuple(deposits))
+    account = await get_account(conn, inputs.account)
     document = invoice_document(
-        invoice, supplier=supplier, customer=inputs.customer, billing_address=inputs.account.billing_address,
-        opm=inputs.opm, deposits=deposits,
+        invoice, supplier=supplier, customer=await get_customer(conn, inputs.customer),
+        billing_address=account.billing_address, opm=inputs.opm, deposits=deposits,
     )
     ids = await file_documents(conn, files, now, document, contract=inputs.contract.number,
-                               customer=inputs.customer.number)
+                               customer=inputs.customer)
     invoice = msgspec.structs.replace(invoice, documents=ids)
     await store_invoice(conn, invoice, now)
     return invoice

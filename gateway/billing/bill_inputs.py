@@ -49,9 +49,8 @@ from gateway.masterdata.opm import get_opm
 from schemas.billing.readings import Consumption, RegisterConsumption
 from schemas.billing.settlement import Consumption as QuoteConsumption
 from schemas.billing.settlement import OpmChange, QuoteOpm, QuoteRequest
-from schemas.masterdata.accounts import Account
+from schemas.masterdata.common import Segment
 from schemas.masterdata.contracts import Contract, Terms
-from schemas.masterdata.customers import Customer
 from schemas.masterdata.opm import Opm, Technical
 
 #: [I] The gas conversion factor (objemový přepočítací koeficient: the meter's pressure and temperature,
@@ -73,8 +72,12 @@ class BillInputs:
 
     contract: Contract
     terms: Terms
-    customer: Customer
-    account: Account
+    #: The customer's number and segment (a household's gas is exempt from the gas tax): what a bill needs
+    #: of the customer; the documents read the whole customer when they are made.
+    customer: str
+    segment: Segment
+    #: The contract account's variable symbol (the terms' account).
+    account: str
     opm: Opm
     period_from: dt.date
     period_to: dt.date
@@ -112,9 +115,10 @@ async def read_inputs(
     consumption, history = await _consumption(conn, opm.code, period_from, period_to)
     period = (period_from, period_to)
     problems = price_problems(price_list, opm, terms, product, dso, period, technical=technical)
+    customer = await get_customer(conn, contract.customer)
     return BillInputs(
-        contract=contract, terms=terms, customer=await get_customer(conn, contract.customer),
-        account=await get_account(conn, terms.account), opm=opm, period_from=period_from,
+        contract=contract, terms=terms, customer=customer.number, segment=customer.segment,
+        account=(await get_account(conn, terms.account)).variable_symbol, opm=opm, period_from=period_from,
         period_to=period_to, price_list=price_list, product=product, dso=dso, price_problems=tuple(problems),
         supplied=supplied, supply_text=supply_text, consumption=consumption, history=history,
         technical=technical,
@@ -293,7 +297,7 @@ def quote_request(inputs: BillInputs, advances_paid: Decimal) -> QuoteRequest:
             opm=QuoteOpm(dso=inputs.dso, band=first.gas_band), product=inputs.product.code,
             price_list=inputs.price_list.id, consumption=QuoteConsumption(kwh=kwh),
             advances_paid=advances_paid, opm_changes=_changes(versions, ("gas_band",)),
-            gas_tax_exempt=inputs.customer.segment in GAS_TAX_EXEMPT_SEGMENTS,
+            gas_tax_exempt=inputs.segment in GAS_TAX_EXEMPT_SEGMENTS,
         )
     rate = inputs.price_list.rates[inputs.dso][first.distribution_rate or ""]
     if rate.registers == "vt_nt":
