@@ -10,19 +10,33 @@ using a feature not handled here, keeps going through zen.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import zen
 
 _SUPPORTED_HIT_POLICIES = frozenset({"first", "collect"})
+#: A field that is a path of plain names (no operator, call or index).
+_PATH: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_KEYWORDS: Final = frozenset({"true", "false", "null", "and", "or", "not", "in"})
+#: A unary cell of literals only: comparisons, lists and ranges of numbers, strings, booleans and null.
+_LITERAL: Final = r"""(-?[0-9]+(\.[0-9]+)?|"[^"\\]*"|'[^'\\]*'|true|false|null)"""
+_LITERALS: Final = re.compile(
+    rf"((<=|>=|<|>|==|!=)\s*)?{_LITERAL}(\s*,\s*((<=|>=|<|>|==|!=)\s*)?{_LITERAL})*"
+    rf"|[\[\(]\s*{_LITERAL}\s*\.\.\s*{_LITERAL}\s*[\]\)]"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class _Input:
     field: Any | None  # compiled expression giving ``$``; None: cells are full expressions
     cells: tuple[Any | None, ...]  # per row: a compiled unary (or full) expression, None = any value
+    #: The field as a path of names (``payload.amount``), read here instead of by zen; None: an expression.
+    path: tuple[str, ...] | None = None
+    #: Per row: the cell compares ``$`` with literals only, so zen gets ``$`` alone instead of the context.
+    literal: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +55,7 @@ class CompiledTable:
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         """The decision's ``result``, as zen would return it (an object; a list for ``collect``)."""
         scope = dict(context)
-        values = [None if i.field is None else i.field.evaluate(scope) for i in self.inputs]
+        values = [_value(i, scope) for i in self.inputs]
         matches = []
         for row in range(self.rows):
             if self._matches(row, scope, values):
@@ -58,9 +72,15 @@ class CompiledTable:
             cell = column.cells[row]
             if cell is None:
                 continue
-            if column.field is not None:
+            if column.field is None:
+                matched = cell.evaluate(scope)
+            elif column.literal[row]:
+                # zen converts every value of the scope it is given: a cell of literals needs ``$`` alone.
+                matched = cell.evaluate({"$": value})
+            else:
                 scope["$"] = value
-            if not cell.evaluate(scope):
+                matched = cell.evaluate(scope)
+            if not matched:
                 return False
         return True
 
@@ -108,8 +128,11 @@ def _compile_content(content: Mapping[str, Any]) -> CompiledTable | None:
     inputs = []
     for column in content.get("inputs") or []:
         field = (column.get("field") or "").strip()
-        cells = tuple(_cell(rule.get(column["id"], ""), unary=bool(field)) for rule in rules)
-        inputs.append(_Input(zen.compile_expression(field) if field else None, cells))
+        texts = [str(rule.get(column["id"], "") or "").strip() for rule in rules]
+        cells = tuple(_cell(text, unary=bool(field)) for text in texts)
+        compiled = zen.compile_expression(field) if field else None
+        path = tuple(field.split(".")) if _PATH.fullmatch(field) and field not in _KEYWORDS else None
+        inputs.append(_Input(compiled, cells, path, tuple(bool(_LITERALS.fullmatch(text)) for text in texts)))
     outputs = []
     for column in content.get("outputs") or []:
         path = tuple(str(column.get("field") or "").split("."))
@@ -117,6 +140,19 @@ def _compile_content(content: Mapping[str, Any]) -> CompiledTable | None:
             return None
         outputs.append(_Output(path, tuple(_cell(rule.get(column["id"], ""), unary=False) for rule in rules)))
     return CompiledTable(str(content["hitPolicy"]), len(rules), tuple(inputs), tuple(outputs))
+
+
+def _value(column: _Input, scope: dict[str, Any]) -> Any:
+    """The column's ``$``: a path read as zen reads it (a missing name or a non-object on the way is null),
+    any other field by zen."""
+    if column.path is None:
+        return None if column.field is None else column.field.evaluate(scope)
+    value: Any = scope
+    for name in column.path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(name)
+    return value
 
 
 def _cell(text: object, *, unary: bool) -> Any | None:
