@@ -75,17 +75,24 @@ def lookup(context: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+#: The types zen takes as they are.
+_AS_IS: Final = frozenset({str, int, bool, float})
+
+
 def to_zen(value: Any) -> Any:
     """The JSON-like value zen receives: Decimals as numbers, dates as ISO strings."""
     # Exact types first: this runs over the whole context for every guard, expression and decision, and
     # ``isinstance`` against the ``Mapping`` ABC costs more than the rest of the conversion.
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None or kind is float:
+    if kind in _AS_IS or value is None:
         return value
-    if kind is dict:
-        return {k if type(k) is str else str(k): to_zen(v) for k, v in value.items()}
+    if kind is dict:  # a plain value is taken as it is here, without a call per value
+        return {
+            k if type(k) is str else str(k): v if type(v) in _AS_IS or v is None else to_zen(v)
+            for k, v in value.items()
+        }
     if kind is list:
-        return [to_zen(v) for v in value]
+        return [v if type(v) in _AS_IS or v is None else to_zen(v) for v in value]
     if kind is Decimal:
         return _zen_decimal(value)
     return _to_zen_other(value)
