@@ -45,9 +45,9 @@ from gateway.config import load_settings
 from gateway.masterdata import tables as md
 from gateway.process.tables import process_history, process_instance
 from gateway.store.db import create_engine
-from gateway.store.migrate import upgrade_sync
 from gateway.subscriptions import builtin_subscriptions
 from tests.billing.bill.support import NOW, read, supplied
+from tests.db_fixtures import own_database
 from tests.http.support import free_port
 from tests.process.rules_support import REPO_RULES
 from tests.scenarios.market import PROCESS_GROUPS, start_groups_at_end
@@ -63,27 +63,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 @pytest.fixture
 async def run_db(pg_url: str) -> AsyncIterator[str]:
     """A fresh database next to the session's, migrated; dropped afterwards."""
-    base, _, name = pg_url.rpartition("/")
-    own = f"{name}_runkill"
-    admin = create_engine(pg_url).execution_options(isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
-        await conn.execute(sa.text(f'CREATE DATABASE "{own}"'))
-    url = f"{base}/{own}"
-    await asyncio.to_thread(upgrade_sync, url)
-    # Contract numbers of this run's own, so that the orders' keys on the shared topics are too (another
-    # session running this test at the same time numbers its contracts from the same start otherwise).
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        start = random.randrange(10**7, 10**9)
-        await conn.execute(sa.insert(md.sequence).values(name="contract", next_value=start))
-    await engine.dispose()
-    try:
+    async with own_database(pg_url, "runkill") as url:
+        # Contract numbers of this run's own, so that the orders' keys on the shared topics are too (another
+        # session running this test at the same time numbers its contracts from the same start otherwise).
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            start = random.randrange(10**7, 10**9)
+            await conn.execute(sa.insert(md.sequence).values(name="contract", next_value=start))
+        await engine.dispose()
         yield url
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 class DaemonProcess:
