@@ -15,8 +15,7 @@ import datetime as dt
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -62,7 +61,7 @@ class OpmRows:
     technical: list[Technical] = field(default_factory=list)
     meters: list[Any] = field(default_factory=list)
     supply: list[SupplyPeriod] = field(default_factory=list)
-    readings: list[_RegisterReading] = field(default_factory=list)
+    readings: list[tl.ReadingRow] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -193,27 +192,10 @@ async def _opms(
     return found
 
 
-class _RegisterReading(NamedTuple):
-    """One register of a reading: the row ``timeline.load`` reads (reading joined to register)."""
-
-    opm: str
-    id: int
-    meter_id: str
-    date_from: dt.date
-    date_to: dt.date
-    kind: str
-    register: str
-    start_state: Decimal | None
-    end_state: Decimal | None
-    #: Only with no ``end_state`` (consumption without meter states): the timeline reads them then alone.
-    consumption_kwh: Decimal | None
-    volume_m3: Decimal | None
-
-
 #: ``_readings``'s query for PostgreSQL's driver directly: the register rows are most of what a batch reads (a
 #: row per register and month), and asyncpg's records cost a third of SQLAlchemy rows. The OPMs as a set
 #: the planner joins by the readings' index (then each reading's registers by theirs). A state's consumption
-#: and volume are read only where it has no end state (``timeline._add_reading``): decoding a numeric is
+#: and volume are read only where it has no end state (``timeline.ReadingRow``): decoding a numeric is
 #: the most of a row's cost.
 _READINGS_SQL: Final = (
     "SELECT r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state, g.end_state, "
@@ -227,7 +209,7 @@ _READINGS_SQL: Final = (
 
 async def _readings(
     conn: AsyncConnection, codes: Collection[str], window: tuple[dt.date, dt.date]
-) -> list[_RegisterReading]:
+) -> list[tl.ReadingRow]:
     """The readings in force of ``codes`` touching ``window``, a row per register (as ``timeline.load``
     reads them)."""
     if conn.dialect.name == "postgresql":
@@ -242,4 +224,4 @@ async def _readings(
             .where(r.opm.in_(codes), r.superseded_by.is_(None), r.status != "duplicate",
                    r.date_to >= window[0], r.date_from <= window[1])
         )
-    return [_RegisterReading._make(row) for row in rows]
+    return [tl.ReadingRow._make(row) for row in rows]

@@ -73,6 +73,24 @@ class Point(NamedTuple):
         return (_KIND_RANK[self.kind], int(self.from_start), -(self.reading_id or 0))
 
 
+class ReadingRow(NamedTuple):
+    """One register of a stored reading, as a timeline reads it (``rd_reading`` joined to ``rd_register``):
+    what ``from_rows`` takes, for one OPM from the store or for many from a batch of bills."""
+
+    opm: str
+    id: int
+    meter_id: str
+    date_from: dt.date
+    date_to: dt.date
+    kind: PointKind
+    register: Register
+    start_state: Decimal | None
+    end_state: Decimal | None
+    #: Only needed with no ``end_state`` (consumption without meter states: gas daily values).
+    consumption_kwh: Decimal | None
+    volume_m3: Decimal | None
+
+
 @dataclass(frozen=True, slots=True)
 class Interval:
     """A reading's consumption without meter states (gas daily values), for days ``first`` … ``last``."""
@@ -171,9 +189,11 @@ async def load(conn: AsyncConnection, code: str, since: dt.date, until: dt.date)
     return from_rows(code, row.commodity, meter_rows, await _readings(conn, code, since, until))
 
 
-def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: Iterable[Any]) -> Timeline:
-    """The timeline of an OPM's meters (``md_meter`` rows) and readings (a row per reading and register,
-    as ``_readings`` selects them); a batch of bills reads those rows for many OPMs at once."""
+def from_rows(
+    code: str, commodity: str, meter_rows: Sequence[Any], readings: Iterable[ReadingRow]
+) -> Timeline:
+    """The timeline of an OPM's meters (``md_meter`` rows) and readings; a batch of bills reads those rows
+    for many OPMs at once."""
     meters = [_meter_info(meter) for meter in meter_rows]
     points = [point for meter in meter_rows for point in _change_points(meter)]
     intervals: list[Interval] = []
@@ -194,25 +214,26 @@ def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: It
     return build(code, UNIT_OF_COMMODITY[commodity], meters, points, intervals)
 
 
-async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.date) -> list[Any]:
+async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.date) -> list[ReadingRow]:
     r, g = rd.reading.c, rd.register.c
     query = sa.select(
-        r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state, g.end_state,
+        r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state, g.end_state,
         g.consumption_kwh, g.volume_m3,
     ).join(rd.register, g.reading_id == r.id).where(
         r.opm == code, r.superseded_by.is_(None), r.status != "duplicate",
         r.date_to >= since, r.date_from <= until,
     )
-    return list(await conn.execute(query))
+    return [ReadingRow._make(row) for row in await conn.execute(query)]
 
 
 def _add_reading(
-    row: Any, points: list[Point], intervals: list[Interval], ends: dict[tuple[str, str, dt.date], int]
+    row: ReadingRow, points: list[Point], intervals: list[Interval], ends: dict[tuple[str, str, dt.date], int]
 ) -> None:
     register: Register = row.register
     if row.end_state is None:
         # Consumption only (gas daily values): m³ where the source sent it, as the meter counts.
         used = row.volume_m3 if row.volume_m3 is not None else row.consumption_kwh
+        assert used is not None, f"reading {row.id}: consumption_kwh is NOT NULL and read without end state"
         intervals.append(Interval(row.id, row.meter_id, register, row.date_from, row.date_to, used))
         return
     points.append(Point(row.meter_id, register, row.date_to, row.end_state, row.kind, row.id))

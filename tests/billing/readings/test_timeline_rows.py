@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,33 +13,26 @@ from hypothesis import strategies as st
 from gateway.billing.readings import timeline as tl
 
 START = dt.date(2026, 1, 1)
+OPM = "859182400000000001"
 
 
-class Row(NamedTuple):
-    id: int
-    meter_id: str
-    date_from: dt.date
-    date_to: dt.date
-    kind: str
-    register: str
-    start_state: Decimal | None
-    end_state: Decimal | None
-    consumption_kwh: Decimal | None = None
-    volume_m3: Decimal | None = None
-
-
-def _every_state(rows: list[Row]) -> tl.Timeline:
+def _every_state(rows: list[tl.ReadingRow]) -> tl.Timeline:
     points = []
     for row in rows:
         points.append(tl.Point(row.meter_id, row.register, row.date_to, row.end_state, row.kind, row.id))
         if row.start_state is not None:
             day = row.date_from - dt.timedelta(days=1)
             points.append(tl.Point(row.meter_id, row.register, day, row.start_state, row.kind, row.id, True))
-    return tl.build("859182400000000001", "kWh", [tl.MeterInfo("M1")], points, [])
+    return tl.build(OPM, "kWh", [tl.MeterInfo("M1")], points, [])
+
+
+def _row(reading: int, first: dt.date, last: dt.date, kind: str, register: str, start: Decimal | None,
+         end: Decimal) -> tl.ReadingRow:
+    return tl.ReadingRow(OPM, reading, "M1", first, last, kind, register, start, end, None, None)
 
 
 @st.composite
-def readings(draw: st.DrawFn) -> list[Row]:
+def readings(draw: st.DrawFn) -> list[tl.ReadingRow]:
     rows = []
     for index in range(draw(st.integers(1, 14))):
         first = START + dt.timedelta(days=draw(st.integers(0, 90)))
@@ -48,27 +41,27 @@ def readings(draw: st.DrawFn) -> list[Row]:
         start = None if draw(st.booleans()) else Decimal(states[0])
         kind = draw(st.sampled_from(["actual", "customer", "estimated"]))
         register = draw(st.sampled_from(["vt", "nt"]))
-        rows.append(Row(index + 1, "M1", first, last, kind, register, start, Decimal(states[1])))
+        rows.append(_row(index + 1, first, last, kind, register, start, Decimal(states[1])))
     return rows
 
 
 @settings(max_examples=300, deadline=None)
 @given(readings())
-def test_states_left_out_would_not_have_stood(rows: list[Row]) -> None:
+def test_states_left_out_would_not_have_stood(rows: list[tl.ReadingRow]) -> None:
     meter: Any = type("MeterRow", (), {"serial": "M1", "installed_on": None, "removed_on": None,
                                        "registers": [], "initial_readings": None, "final_readings": None})
-    found = tl.from_rows("859182400000000001", "electricity", [meter], rows)
+    found = tl.from_rows(OPM, "electricity", [meter], rows)
     assert found.points == _every_state(rows).points
 
 
 def test_a_better_kind_of_start_state_stands_over_an_end_state() -> None:
     day = dt.date(2026, 1, 31)
-    estimate = Row(1, "M1", START, day, "estimated", "vt", None, Decimal(100))
-    actual = Row(2, "M1", day + dt.timedelta(days=1), dt.date(2026, 2, 28), "actual", "vt", Decimal(90),
-                 Decimal(200))
+    estimate = _row(1, START, day, "estimated", "vt", None, Decimal(100))
+    february_end = dt.date(2026, 2, 28)
+    actual = _row(2, day + dt.timedelta(days=1), february_end, "actual", "vt", Decimal(90), Decimal(200))
     meter: Any = type("MeterRow", (), {"serial": "M1", "installed_on": None, "removed_on": None,
                                        "registers": [], "initial_readings": None, "final_readings": None})
-    found = tl.from_rows("859182400000000001", "electricity", [meter], [estimate, actual])
+    found = tl.from_rows(OPM, "electricity", [meter], [estimate, actual])
     assert [(point.day, point.state, point.kind) for point in found.points_of("M1", "vt")] == [
         (day, Decimal(90), "actual"), (dt.date(2026, 2, 28), Decimal(200), "actual"),
     ]
