@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -49,7 +48,6 @@ from gateway.distributor.readings import (
 from gateway.masterdata import tables as md
 from gateway.month import Month
 from gateway.readings import tables as rd
-from schemas.billing.readings import PointKind
 from schemas.readings import ReadingReason, Register
 
 #: A state at most this many days from the end of the previous month stands for it: a reader is not at every
@@ -86,8 +84,8 @@ async def load(conn: AsyncConnection, opm: OpmRef, period: Month) -> Loaded:
     """Master data's meters (dates, digits, change states) and the store's manual states from
     ``START_STATE_DAYS_MAX`` days before the month to its end."""
     meter_rows = list(await conn.execute(sa.select(md.meter).where(md.meter.c.opm_id == opm.id)))
-    meters = [_meter_info(row) for row in meter_rows]
-    points = [point for row in meter_rows for point in _change_points(row)]
+    meters = [tl.meter_info(row) for row in meter_rows]
+    points = [point for row in meter_rows for point in tl.change_points(row)]
     since = period.first_day - _ONE_DAY - dt.timedelta(days=START_STATE_DAYS_MAX)
     reasons: dict[int, ReadingReason] = {}
     for row in await _manual_rows(conn, opm.code, since, period.last_day):
@@ -113,26 +111,6 @@ async def _manual_rows(conn: AsyncConnection, code: str, since: dt.date, until: 
         r.date_to >= since, r.date_from <= until,
     )
     return list(await conn.execute(query))
-
-
-def _meter_info(row: Any) -> tl.MeterInfo:
-    digits = {tl.REGISTER_OF_CODE[register["code"]]: int(register["digits"]) for register in row.registers}
-    return tl.MeterInfo(row.serial, row.installed_on, row.removed_on, digits)
-
-
-def _change_points(row: Any) -> list[tl.Point]:
-    """The meter's installation and removal states, at the end of the day before the change."""
-    found = []
-    changes: tuple[tuple[Any, dt.date | None, PointKind], ...] = (
-        (row.initial_readings, row.installed_on, "installation"),
-        (row.final_readings, row.removed_on, "removal"),
-    )
-    for states, day, kind in changes:
-        for code, value in (states or {}).items():
-            assert day is not None, (row.serial, kind)
-            register = tl.REGISTER_OF_CODE[code]
-            found.append(tl.Point(row.serial, register, day - _ONE_DAY, Decimal(value), kind))
-    return found
 
 
 def counting(timeline: tl.Timeline, period: Month) -> list[tl.MeterInfo]:

@@ -194,8 +194,8 @@ def from_rows(
 ) -> Timeline:
     """The timeline of an OPM's meters (``md_meter`` rows) and readings; a batch of bills reads those rows
     for many OPMs at once."""
-    meters = [_meter_info(meter) for meter in meter_rows]
-    points = [point for meter in meter_rows for point in _change_points(meter)]
+    meters = [meter_info(meter) for meter in meter_rows]
+    points = [point for meter in meter_rows for point in change_points(meter)]
     intervals: list[Interval] = []
     readings = list(readings)
     # The best kind of end state per meter, register and day: a reading's start state on such a day, of no
@@ -243,12 +243,14 @@ def _add_reading(
             points.append(Point(row.meter_id, register, day, row.start_state, row.kind, row.id, True))
 
 
-def _meter_info(row: Any) -> MeterInfo:
+def meter_info(row: Any) -> MeterInfo:
+    """A meter of master data (an ``md_meter`` row): its dates and each register's digits."""
     digits = {REGISTER_OF_CODE[register["code"]]: int(register["digits"]) for register in row.registers}
     return MeterInfo(row.serial, row.installed_on, row.removed_on, digits)
 
 
-def _change_points(row: Any) -> list[Point]:
+def change_points(row: Any) -> list[Point]:
+    """A meter's installation and removal states (an ``md_meter`` row), at the end of the day before."""
     found = []
     changes: tuple[tuple[Any, dt.date | None, PointKind], ...] = (
         (row.initial_readings, row.installed_on, "installation"),
