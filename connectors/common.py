@@ -11,7 +11,8 @@ from typing import Final, Generic, Protocol, TypeVar
 
 from gateway.errors import TransientError
 
-#: Files being written carry this prefix until they are complete (a reader skips them).
+#: Files being written carry this prefix until they are complete (a reader skips them; the print shop is
+#: told to ignore files that start with it).
 PARTIAL_PREFIX: Final = ".part-"
 
 

@@ -27,7 +27,6 @@ from gateway.errors import TransientError
 FILES_PER_UPLOAD_MAX: Final = 8
 #: Bound on one whole upload; the settings cap ``print_sftp_timeout_s`` at the same value.
 TIMEOUT_S_MAX: Final = 300.0
-#: Prefix of the temporary names; the shop is told to ignore files that start with it.
 
 
 class PrintShopUnavailable(TransientError):

@@ -29,12 +29,13 @@ from typing import Final
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.billing.batch_inputs import BatchReads, inputs_for, read_batch, reading_window
+from gateway.billing.batch_inputs import BatchReads, inputs_for, read_batch
 from gateway.billing.batch_ledger import LedgerReads, lock_contracts, read_ledger, store_invoices
 from gateway.billing.bill import PRICES_ROOT_DEFAULT, pre_checked, priced, repeated
 from gateway.billing.bill_checks import CheckDecision, decide
 from gateway.billing.invoices.numbering import next_document_numbers
 from gateway.billing.quote import resolve_list
+from gateway.billing.readings.service import reading_window
 from gateway.errors import Conflict, InvalidField, NotFound
 from gateway.ids import uuid7
 from gateway.masterdata.service_base import local_date

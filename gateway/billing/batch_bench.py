@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.billing.batch import BillRequest, Unbillable, bill_many
 from gateway.billing.checks import Checks, TableDecision
-from gateway.readings.store import copy_payload
+from gateway.store.db import copy_payload
 from schemas.billing.bill import Billed
 
 PERIOD: Final = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))

@@ -33,8 +33,7 @@ from gateway.billing.dso_codes import price_list_dso
 from gateway.billing.prices import PriceList
 from gateway.billing.quote import QUOTE_DAYS_MAX
 from gateway.billing.readings import timeline as tl
-from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX
-from gateway.billing.readings.service import PREVIOUS_YEAR_DAYS, consumption_and_history
+from gateway.billing.readings.service import consumption_and_history, reading_window
 from gateway.errors import InvalidField, NotFound
 from gateway.masterdata import tables as md
 from gateway.masterdata.contract_read import _contracts_query, contract_from, versions_of
@@ -47,8 +46,6 @@ from schemas.masterdata.common import Segment
 from schemas.masterdata.contracts import Terms
 from schemas.masterdata.opm import Opm, SupplyPeriod, Technical
 
-#: Days around a period whose states a consumption may use (as ``bill_inputs`` loads them).
-_SLACK: Final = dt.timedelta(days=NEAREST_STATE_DAYS_MAX + 1)
 _SUPPLY_ADDRESS_KIND: Final = "supply"
 
 
@@ -74,11 +71,6 @@ class BatchReads:
     customers: dict[str, Segment]
     accounts: set[str]
     price_list: PriceList
-
-
-def reading_window(period_from: dt.date, period_to: dt.date) -> tuple[dt.date, dt.date]:
-    """The days whose readings a bill of the period uses: as ``bill_inputs`` loads the timeline."""
-    return period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS) - _SLACK, period_to + _SLACK
 
 
 async def read_batch(

@@ -38,8 +38,7 @@ from gateway.billing.price_files import Product
 from gateway.billing.prices import PriceList
 from gateway.billing.quote import QUOTE_DAYS_MAX, resolve_list
 from gateway.billing.readings import timeline as tl
-from gateway.billing.readings.compute import NEAREST_STATE_DAYS_MAX
-from gateway.billing.readings.service import PREVIOUS_YEAR_DAYS, consumption_and_history
+from gateway.billing.readings.service import consumption_and_history, reading_window
 from gateway.errors import InvalidField
 from gateway.masterdata import tables as t
 from gateway.masterdata.accounts import get_account
@@ -196,9 +195,7 @@ async def _consumption(
 ) -> tuple[Consumption, tuple[RegisterConsumption, ...]]:
     """The period's consumption and the year before it, from one read of the OPM's states (the same read
     and computation as ``consumption_of``, which keeps the year before to itself)."""
-    slack = dt.timedelta(days=NEAREST_STATE_DAYS_MAX + 1)
-    year_from = period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS)
-    timeline = await tl.load(conn, code, year_from - slack, period_to + slack)
+    timeline = await tl.load(conn, code, *reading_window(period_from, period_to))
     return consumption_and_history(timeline, period_from, period_to)
 
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Final
 
 from gateway.billing.consumption import GasMonths
-from gateway.billing.rating import UNIT_BY_SOURCE, Component, Priced, line, vat_parts
+from gateway.billing.rating import UNIT_BY_SOURCE, Component, Priced, Source, line, vat_parts
 from gateway.billing.settlement import settle
 from gateway.billing.split import MWH_STEP, Piece, cumulative_kwh, months
 from schemas.billing.settlement import Settlement, SettlementLine
@@ -38,7 +38,7 @@ class LineTemplate:
 
     code: str
     text: str
-    source: str
+    source: Source
     first: int
     last: int
     start: dt.date

@@ -140,8 +140,8 @@ async def plan_run(
     """Order every contract due in ``period`` (of ``dso``'s OPMs when given); resumable and idempotent."""
     assert 0 < batch_size <= PLAN_BATCH_SIZE, batch_size
     identifier = run_id(period, dso)
-    period = str(Month.parse(period, field="period"))  # as the run's id has it
-    _first, last_day = parse_period(period)
+    month = Month.parse(period, field="period")
+    period, last_day = str(month), month.last_day  # the period as the run's id has it
     async with engine.begin() as conn:
         await _ensure_run(conn, identifier, period, dso, now, actor)
         open_contracts = await _open_order_contracts(conn)

@@ -19,11 +19,11 @@ import struct
 import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
-import asyncpg
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store.db import copy_payload
 
 HEADER: Final = b"PGCOPY\n\xff\r\n\x00" + bytes(4) + bytes(4)  # signature, flags, header extension length
 TRAILER: Final = b"\xff\xff"
@@ -149,14 +149,5 @@ async def copy_binary(
     conn: AsyncConnection, table: str, columns: Sequence[str], rows: Sequence[bytes]
 ) -> None:
     """COPY rows encoded here into ``table``, on the asyncpg connection under ``conn`` (same session, so
-    same transaction). asyncpg's own errors are raised as SQLAlchemy's, as every other statement's are."""
-    raw_conn = await conn.get_raw_connection()
-    driver: Any = raw_conn.driver_connection
-    # A memoryview, because asyncpg takes bytes for a file name (os.fspath accepts them).
-    payload = memoryview(b"".join((HEADER, *rows, TRAILER)))
-    try:
-        await driver.copy_to_table(table, source=payload, columns=columns, format="binary")
-    except asyncpg.exceptions.IntegrityConstraintViolationError as exc:
-        raise sa.exc.IntegrityError(f"COPY {table}", None, exc) from exc
-    except asyncpg.exceptions.DataError as exc:
-        raise sa.exc.DataError(f"COPY {table}", None, exc) from exc
+    same transaction); asyncpg's errors are raised as SQLAlchemy's (``store.db.copy_payload``)."""
+    await copy_payload(conn, table, columns, b"".join((HEADER, *rows, TRAILER)), "binary")

@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,7 +33,7 @@ from gateway.readings.prepare import (
     headers,
 )
 from gateway.readings.topics import METER_READINGS
-from gateway.store.db import is_postgres
+from gateway.store.db import copy_payload, is_postgres
 
 #: Readings one ``file_readings`` call decides and writes (one statement per table); callers cut larger
 #: inputs into batches of at most this many.
@@ -197,22 +196,6 @@ async def _copy_rest(conn: AsyncConnection, batch: PreparedBatch, plan: Plan) ->
     if registers:
         await copy_payload(conn, t.register.name, REGISTER_COLUMNS, b"".join(registers), "text")
     await copy_binary(conn, "outbox", OUTBOX_COLUMNS, events)
-
-
-async def copy_payload(
-    conn: AsyncConnection, table: str, columns: Sequence[str], payload: bytes, format_: str
-) -> None:
-    """COPY a whole ``payload`` (``binary`` with header and trailer, or ``text`` lines) into ``table``, on the
-    asyncpg connection under ``conn``; asyncpg's errors are raised as SQLAlchemy's (as in ``copy_binary``)."""
-    assert format_ in ("binary", "text"), format_
-    raw_conn = await conn.get_raw_connection()
-    driver: Any = raw_conn.driver_connection
-    try:
-        await driver.copy_to_table(table, source=memoryview(payload), columns=columns, format=format_)
-    except asyncpg.exceptions.IntegrityConstraintViolationError as exc:
-        raise sa.exc.IntegrityError(f"COPY {table}", None, exc) from exc
-    except asyncpg.exceptions.DataError as exc:
-        raise sa.exc.DataError(f"COPY {table}", None, exc) from exc
 
 
 async def _insert(

@@ -161,10 +161,31 @@ async def insert_rows(conn: AsyncConnection, table: sa.Table, rows: Sequence[Map
         for row in rows
     ]
     driver: Any = (await conn.get_raw_connection()).driver_connection  # the same session and transaction
-    try:
+    with _copy_errors(table.name):
         await driver.copy_records_to_table(table.name, records=records, columns=columns)
+
+
+async def copy_payload(
+    conn: AsyncConnection, table: str, columns: Sequence[str], payload: bytes, format_: str
+) -> None:
+    """COPY a whole ``payload`` (``binary`` with header and trailer, or ``text`` lines) into ``table``, on the
+    asyncpg connection under ``conn`` (same session, so same transaction)."""
+    assert format_ in ("binary", "text"), format_
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    with _copy_errors(table):
+        # A memoryview, because asyncpg takes bytes for a file name (os.fspath accepts them).
+        await driver.copy_to_table(table, source=memoryview(payload), columns=columns, format=format_)
+
+
+@contextlib.contextmanager
+def _copy_errors(table: str) -> Iterator[None]:
+    """asyncpg's errors of a COPY raised as SQLAlchemy's, as every other statement's are."""
+    try:
+        yield
     except asyncpg.exceptions.IntegrityConstraintViolationError as exc:
-        raise sa.exc.IntegrityError(f"COPY {table.name}", None, exc) from exc
+        raise sa.exc.IntegrityError(f"COPY {table}", None, exc) from exc
+    except asyncpg.exceptions.DataError as exc:
+        raise sa.exc.DataError(f"COPY {table}", None, exc) from exc
 
 
 def _bind_of(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:

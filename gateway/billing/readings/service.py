@@ -22,6 +22,7 @@ from schemas.billing.readings import Consumption, RegisterConsumption
 PREVIOUS_YEAR_DAYS: Final = 365
 #: Longest period asked for (a settlement covers a year, a final bill after a long dispute a few).
 PERIOD_DAYS_MAX: Final = 5 * 366
+_SLACK: Final = dt.timedelta(days=NEAREST_STATE_DAYS_MAX + 1)
 
 
 async def consumption_of(
@@ -32,10 +33,14 @@ async def consumption_of(
         raise InvalidField("period_to", period_to.isoformat(), f"is before period_from {period_from}")
     if (period_to - period_from).days >= PERIOD_DAYS_MAX:
         raise InvalidField("period_to", period_to.isoformat(), f"is more than {PERIOD_DAYS_MAX} days on")
-    slack = dt.timedelta(days=NEAREST_STATE_DAYS_MAX + 1)
-    year_from = period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS)
-    timeline = await tl.load(conn, code, year_from - slack, period_to + slack)
+    timeline = await tl.load(conn, code, *reading_window(period_from, period_to))
     return period_consumption(timeline, period_from, period_to)
+
+
+def reading_window(period_from: dt.date, period_to: dt.date) -> tuple[dt.date, dt.date]:
+    """The days whose readings a period's consumption uses: the period and the year before it, with the
+    slack of the nearest states around both."""
+    return period_from - dt.timedelta(days=PREVIOUS_YEAR_DAYS) - _SLACK, period_to + _SLACK
 
 
 def period_consumption(timeline: tl.Timeline, period_from: dt.date, period_to: dt.date) -> Consumption:

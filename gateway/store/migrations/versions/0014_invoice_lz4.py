@@ -1,8 +1,9 @@
 """The settlement JSON of ``bl_invoice`` compressed with lz4 on PostgreSQL
 
 A settlement's JSON (2–3 kB) is over the TOAST threshold, so PostgreSQL compresses every one it stores;
-its default method (pglz) took about three times the CPU of lz4 in a mass run's inserts. Servers built
-without lz4 (it is optional) keep the default. SQLite has nothing of the kind.
+its default method (pglz) took about three times the CPU of lz4 when 20,000 stored settlements were
+inserted again (16 µs against 5 µs a row). Servers built without lz4 (it is optional) keep the default.
+SQLite has nothing of the kind.
 
 Revision ID: 0014_invoice_lz4
 Revises: 0013_billing_runs
