@@ -80,12 +80,12 @@ async def read_ledger(
     """The batch's ledger: issued settlements of ``contracts``, settlements and advances of ``accounts``."""
     i, r = bl_invoice.c, bl_receivable.c
     issued_rows = await conn.execute(sa.select(bl_invoice).where(
-        among(conn, i.contract, contracts), i.kind == "settlement", i.status == "issued",
+        among(conn, i.contract, contracts, growing=True), i.kind == "settlement", i.status == "issued",
     ))
     issued = {(row.contract, row.period_to): invoice_from(row) for row in issued_rows}
     settled: dict[str, list[_Settled]] = defaultdict(list)
     for row in await conn.execute(sa.select(i.account, i.period_to, i.created_at, i.total).where(
-        among(conn, i.account, accounts), i.kind == "settlement", i.status == "issued",
+        among(conn, i.account, accounts, growing=True), i.kind == "settlement", i.status == "issued",
     )):
         settled[row.account].append(_Settled(row.period_to, as_utc(row.created_at), row.total))
     advances: dict[str, list[PaidRequest]] = defaultdict(list)
