@@ -6,6 +6,10 @@ For a graph that is exactly one decision table between the request and the respo
 cell once with zen's own expression compiler and walk the rows ourselves. The result is the same as zen's
 (``tests/process/test_decision_table.py`` checks them against each other); any other graph, or a table
 using a feature not handled here, keeps going through zen.
+
+A cell zen cannot evaluate is zen's "no": an input cell that fails (``< 20`` against null or a text, a field
+expression that fails) does not match, and a row one of whose outputs fails is passed over as if it had not
+matched — the rule author's table goes on to its next row rather than failing the whole decision.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ _LITERALS: Final = re.compile(
     rf"((<=|>=|<|>|==|!=)\s*)?{_LITERAL}(\s*,\s*((<=|>=|<|>|==|!=)\s*)?{_LITERAL})*"
     rf"|[\[\(]\s*{_LITERAL}\s*\.\.\s*{_LITERAL}\s*[\]\)]"
 )
+
+
+#: ``$`` of a column whose field expression failed: none of its cells matches (a cell left empty still does).
+_FAILED: Final = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +66,14 @@ class CompiledTable:
         values = [_value(i, scope) for i in self.inputs]
         matches = []
         for row in range(self.rows):
-            if self._matches(row, scope, values):
-                matches.append(self._output(row, scope))
-                if self.hit_policy == "first":
-                    return matches[0]
+            if not self._matches(row, scope, values):
+                continue
+            output = self._output(row, scope)
+            if output is None:
+                continue
+            if self.hit_policy == "first":
+                return output
+            matches.append(output)
         return matches if self.hit_policy == "collect" else {}
 
     def evaluate_many(self, contexts: Sequence[Mapping[str, Any]]) -> list[Any]:
@@ -72,19 +84,25 @@ class CompiledTable:
             cell = column.cells[row]
             if cell is None:
                 continue
-            if column.field is None:
-                matched = cell.evaluate(scope)
-            elif column.literal[row]:
-                # zen converts every value of the scope it is given: a cell of literals needs ``$`` alone.
-                matched = cell.evaluate({"$": value})
-            else:
-                scope["$"] = value
-                matched = cell.evaluate(scope)
+            if value is _FAILED:
+                return False
+            try:
+                if column.field is None:
+                    matched = cell.evaluate(scope)
+                elif column.literal[row]:
+                    # zen converts every value of the scope it is given: a cell of literals needs ``$`` alone.
+                    matched = cell.evaluate({"$": value})
+                else:
+                    scope["$"] = value
+                    matched = cell.evaluate(scope)
+            except RuntimeError:  # zen's evaluation error: the cell does not match, as in zen's graph
+                return False
             if not matched:
                 return False
         return True
 
-    def _output(self, row: int, scope: dict[str, Any]) -> dict[str, Any]:
+    def _output(self, row: int, scope: dict[str, Any]) -> dict[str, Any] | None:
+        """The row's outputs; None when one of them fails (zen passes over such a row)."""
         result: dict[str, Any] = {}
         for column in self.outputs:
             cell = column.cells[row]
@@ -93,7 +111,10 @@ class CompiledTable:
             target = result
             for part in column.path[:-1]:
                 target = target.setdefault(part, {})
-            target[column.path[-1]] = cell.evaluate(scope)
+            try:
+                target[column.path[-1]] = cell.evaluate(scope)
+            except RuntimeError:
+                return None
         return result
 
 
@@ -146,7 +167,12 @@ def _value(column: _Input, scope: dict[str, Any]) -> Any:
     """The column's ``$``: a path read as zen reads it (a missing name or a non-object on the way is null),
     any other field by zen."""
     if column.path is None:
-        return None if column.field is None else column.field.evaluate(scope)
+        if column.field is None:
+            return None
+        try:
+            return column.field.evaluate(scope)
+        except RuntimeError:
+            return _FAILED
     value: Any = scope
     for name in column.path:
         if not isinstance(value, dict):

@@ -163,3 +163,58 @@ def test_a_field_path_is_read_as_zen_reads_it() -> None:
     for context in ({"payload": {"amount": 5}}, {"payload": {}}, {}, {"payload": "text"}, {"payload": None},
                     {"payload": [1, 2]}, {"payload": {"amount": {"x": 1}}}):
         assert _value(amount, dict(context)) == field.evaluate(context), context
+
+
+def _one_table(
+    fields: list[str], rules: list[list[str]], outputs: list[str], policy: str
+) -> dict[str, object]:
+    """A graph of one table: a column per field, the rules' cells, one output ``o{n}`` per row's text."""
+    inputs = [{"id": f"i{k}", "field": field} for k, field in enumerate(fields)]
+    return {
+        "nodes": [
+            {"id": "in", "type": "inputNode", "name": "in"},
+            {"id": "t", "type": "decisionTableNode", "name": "t", "content": {
+                "hitPolicy": policy, "inputs": inputs,
+                "outputs": [{"id": "o", "field": "row"}, {"id": "p", "field": "said"}],
+                "rules": [
+                    {"_id": str(n), "o": str(n), "p": output,
+                     **{f"i{k}": cell for k, cell in enumerate(cells)}}
+                    for n, (cells, output) in enumerate(zip(rules, outputs, strict=True))
+                ],
+            }},
+            {"id": "out", "type": "outputNode", "name": "out"},
+        ],
+        "edges": [
+            {"id": "e1", "sourceId": "in", "targetId": "t"}, {"id": "e2", "sourceId": "t", "targetId": "out"},
+        ],
+    }
+
+
+@pytest.mark.parametrize("policy", ["collect", "first"])
+@pytest.mark.parametrize(("fields", "cells", "output", "context"), [
+    (["a"], ["< 20"], '"x"', {"a": None}),  # ordering null
+    (["a"], ["< 20"], '"x"', {}),  # a name the context lacks
+    (["a"], [">= 20"], '"x"', {"a": "text"}),  # ordering a text
+    (["a"], ["[1..5]"], '"x"', {"a": None}),  # a range against null
+    (["a", "b"], ["< 20", "true"], '"x"', {"a": None, "b": True}),
+    ([""], ["a < 20"], '"x"', {"a": None}),  # a condition cell
+    ([""], ["x + 1 > 2"], '"x"', {"x": "text"}),
+    (["x + 1"], ["null"], '"x"', {"x": "text"}),  # a field expression that fails: even null does not match
+    (["x + 1"], ['!= null'], '"x"', {"x": "text"}),
+    (["a"], [""], "x + 1", {"x": "text"}),  # an output that fails: the row is passed over
+    (["a"], [""], "upper(x)", {"x": None}),
+    (["a"], ["< 20"], '"x"', {"a": 3}),  # and the same tables where nothing fails
+    (["a"], [""], "x + 1", {"x": 1}),
+])
+def test_a_cell_that_fails_is_no_match_as_in_zen(
+    policy: str, fields: list[str], cells: list[str], output: str, context: dict[str, object]
+) -> None:
+    """A cell zen cannot evaluate does not match, a row whose output fails is passed over, and the next
+    row (here one that matches anything) still counts — also for the first hit."""
+    document = _one_table(fields, [cells, [""] * len(fields)], [output, '"second"'], policy)
+    table = compile_table(document)
+    assert table is not None
+    expected = _zen(document, context)
+    assert table.evaluate(context) == expected
+    first_row_failed = context not in ({"a": 3}, {"x": 1})
+    assert (expected in ([{"row": 1, "said": "second"}], {"row": 1, "said": "second"})) == first_row_failed
