@@ -200,7 +200,12 @@ async def _consumption(
 
 
 def terms_over(contract: Contract, period_from: dt.date, period_to: dt.date) -> Terms:
-    """The one terms version in force over the whole period, else ``InvalidField`` saying where to cut."""
+    """The one terms version in force over the whole period, else ``InvalidField`` saying where to cut; a
+    period the previous billing system billed (up to ``billed_until``) is not billed again."""
+    if contract.billed_until is not None and period_from <= contract.billed_until:
+        reason = (f"contract {contract.number} was billed up to {contract.billed_until} by the previous "
+                  f"billing system: bill from {contract.billed_until + dt.timedelta(days=1)}")
+        raise InvalidField("period_from", period_from.isoformat(), reason)
     overlapping = [
         terms for terms in contract.versions if terms.effective_from <= period_to
         and (terms.effective_to is None or terms.effective_to >= period_from)

@@ -79,7 +79,8 @@ async def order_due(
     period_from: dt.date | None = None,
 ) -> OrderDue:
     """The ``billing.order_due`` of a contract up to ``period_to``: account, OPM and commodity from master
-    data; ``period_from`` by default the day after the contract's latest earlier order, else its start."""
+    data; ``period_from`` by default the day after the contract's latest earlier order or after what the
+    previous billing system billed (``billed_until``), whichever is later, else the contract's start."""
     contracts = await load(conn, t.contract.c.number == contract, period_to)
     if not contracts:
         raise NotFound(f"contract {contract!r} is not in master data")
@@ -89,7 +90,11 @@ async def order_due(
     terms = found.terms or in_force(found.versions, period_to) or last_terms
     if terms is None:
         raise InvalidField("contract", contract, "has no terms, so no contract account to bill")
-    start = period_from or await _next_period_start(conn, contract, period_to) or found.valid_from
+    billed = [day for day in (
+        await _next_period_start(conn, contract, period_to),
+        found.billed_until + _ONE_DAY if found.billed_until else None,
+    ) if day is not None]
+    start = period_from or (max(billed) if billed else found.valid_from)
     if period_to < start:
         raise InvalidField("period_to", period_to.isoformat(), f"is before the period's start {start}")
     return OrderDue(

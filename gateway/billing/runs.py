@@ -94,7 +94,7 @@ class Candidate:
     supply_end: dt.date | None
     account: str | None  # the variable symbol of the terms in force at the period's end
     billing_cycle: str | None
-    billed_to: dt.date | None  # the latest issued settlement's period end
+    billed_to: dt.date | None  # the latest issued settlement's period end, or the previous system's
 
 
 def due_order(candidate: Candidate, last_day: dt.date) -> OrderDue | None:
@@ -195,7 +195,7 @@ async def _candidates(
     last bill."""
     c, s, o = md.contract.c, md.supply.c, md.opm.c
     query = (
-        sa.select(c.id, c.number, c.commodity, o.code, s.start, s.end)
+        sa.select(c.id, c.number, c.commodity, c.billed_until, o.code, s.start, s.end)
         .join(md.supply, s.contract_id == c.id).join(md.opm, o.id == c.opm_id)
         .where(c.number > after, s.start <= last_day).order_by(c.number).limit(limit)
     )
@@ -210,10 +210,17 @@ async def _candidates(
         Candidate(
             contract=row.number, contract_id=row.id, commodity=row.commodity, opm=row.code,
             supply_start=row.start, supply_end=row.end, account=accounts.get(row.id, (None, None))[0],
-            billing_cycle=accounts.get(row.id, (None, None))[1], billed_to=billed.get(row.number),
+            billing_cycle=accounts.get(row.id, (None, None))[1],
+            billed_to=_latest(billed.get(row.number), row.billed_until),
         )
         for row in rows
     ]
+
+
+def _latest(billed_to: dt.date | None, billed_until: dt.date | None) -> dt.date | None:
+    """The end of what is billed: proud's latest settlement or the previous system's ``billed_until``."""
+    known = [day for day in (billed_to, billed_until) if day is not None]
+    return max(known) if known else None
 
 
 async def _accounts(

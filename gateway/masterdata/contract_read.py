@@ -104,4 +104,5 @@ def contract_from(row: Any, versions: list[Terms], as_of: dt.date) -> Contract:
         withdrawal_until=row.withdrawal_until,
         ended_on=row.ended_on, terms=None if withdrawn else in_force(versions, as_of), versions=versions,
         version=row.version, created_at=as_utc(row.created_at), updated_at=as_utc(row.updated_at),
+        billed_until=row.billed_until,
     )

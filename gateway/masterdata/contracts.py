@@ -55,6 +55,9 @@ async def create_contract(conn: AsyncConnection, actor: str, now: dt.datetime, d
     if data.valid_to is not None and data.valid_to < data.valid_from:
         reason = f"is before the contract starts on {data.valid_from}"
         raise InvalidField("valid_to", data.valid_to.isoformat(), reason)
+    if data.billed_until is not None and data.billed_until < data.valid_from:
+        reason = f"is before the contract starts on {data.valid_from}: nothing of it was billed then"
+        raise InvalidField("billed_until", data.billed_until.isoformat(), reason)
     if data.number is not None:
         await _require_number_free(conn, data.number)
     contract_id = uuid7()
@@ -68,7 +71,8 @@ async def create_contract(conn: AsyncConnection, actor: str, now: dt.datetime, d
         signed_on=data.signed_on, valid_from=data.valid_from, negotiation=data.negotiation,
         start_reason=data.start_reason,
         withdrawal_until=data.signed_on + dt.timedelta(days=WITHDRAWAL_DAYS) if withdrawable else None,
-        ended_on=None, end_kind=None, version=1, created_at=now, updated_at=now,
+        ended_on=None, end_kind=None, billed_until=data.billed_until, version=1, created_at=now,
+        updated_at=now,
     ))
     await conn.execute(sa.insert(t.contract_terms).values(
         contract_id=contract_id, version=1, effective_from=data.valid_from, product=data.product,

@@ -42,7 +42,7 @@ _ACCOUNT_PATCH: Final = frozenset(AccountPatch.__struct_fields__) - {"version"}
 _METHOD_FIELDS: Final = frozenset({"iban", "sipo_number"})
 #: Contract fields an amendment changes; the others identify the contract.
 _TERMS: Final = ("product", "account", "valid_to", "notice_period_days")
-_CONTRACT_FIXED: Final = ("customer", "opm", "signed_on", "valid_from", "negotiation")
+_CONTRACT_FIXED: Final = ("customer", "opm", "signed_on", "valid_from", "negotiation", "billed_until")
 
 
 def canonical(validate: Callable[[str], str], value: str) -> str:

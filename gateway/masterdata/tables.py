@@ -158,6 +158,7 @@ contract = sa.Table(
     sa.Column("withdrawal_until", sa.Date),
     sa.Column("ended_on", sa.Date),
     sa.Column("end_kind", sa.String(20)),  # withdrawal | notice | expiry
+    sa.Column("billed_until", sa.Date),  # a taken-over book: billed by the previous system up to this day
     *_stamps(),
 )
 

@@ -27,7 +27,8 @@ class ContractIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """A signed contract of ``customer`` for OPM ``opm`` billed into account ``account`` (its VS).
 
     ``valid_to`` None: indefinite. Supply starts on ``valid_from``; the OPM must not have another of our
-    contracts active on any day of this one.
+    contracts active on any day of this one. ``billed_until``: a contract of a book taken over from another
+    billing system, billed by it up to this day (not before ``valid_from``); proud bills from the day after.
     """
 
     customer: str
@@ -41,6 +42,7 @@ class ContractIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     notice_period_days: Annotated[int, msgspec.Meta(ge=0, le=NOTICE_DAYS_MAX)] = 0
     negotiation: Negotiation = "distance"
     start_reason: StartReason = "switch"
+    billed_until: dt.date | None = None
 
 
 class Amendment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -97,3 +99,5 @@ class Contract(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    #: Billed by the previous billing system up to this day (``ContractIn.billed_until``); None: proud only.
+    billed_until: dt.date | None = None

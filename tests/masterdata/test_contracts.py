@@ -114,6 +114,7 @@ async def _other_customers_account(engine: AsyncEngine) -> str:
     ({"opm": "859182400123456789"}, "opm", "859182400123456789", "is not the code of an OPM we know"),
     ({"valid_from": day("2026-11-19")}, "valid_from", "2026-11-19", "is before the contract was signed on"),
     ({"valid_to": day("2026-12-31")}, "valid_to", "2026-12-31", "is before the contract starts on 2027-01"),
+    ({"billed_until": day("2026-12-31")}, "billed_until", "2026-12-31", "is before the contract starts on"),
     ({"number": "s-1"}, "number", "s-1", "must be 1 to 20 characters of 0-9, A-Z, '/' and '-'"),
     ({"number": "X" * 21}, "number", "X" * 21, "must be 1 to 20 characters"),
     ({"product": ""}, "product", "", "length >= 1"),  # a struct built in code is checked like a decoded one
@@ -323,3 +324,13 @@ async def test_change_of_customer_without_a_previous_contract_the_day_before_is_
 
     assert (error.field, error.value) == ("start_reason", "change_of_customer")
     assert "ending on 2027-03-31" in error.reason or "ending on 2027-04-01" in error.reason
+
+
+async def test_a_taken_over_contract_keeps_the_day_its_previous_system_billed_it_to(
+    engine: AsyncEngine, parties: Parties
+) -> None:
+    assert (await add_contract(engine, parties)).billed_until is None
+    other = await add_parties(engine)
+    taken_over = await add_contract(engine, other, billed_until=day("2027-03-31"))
+    assert taken_over.billed_until == day("2027-03-31")
+    assert (await read(engine, taken_over.number, "2027-05-01")).billed_until == day("2027-03-31")

@@ -223,3 +223,24 @@ async def test_service_errors_of_csv_rows_name_the_column(engine: AsyncEngine, t
     assert [(e.line, e.field) for e in summary.errors] == [
         (2, "permanent_address.postal_code"), (3, "phone"),
     ], summary.errors
+
+
+async def test_a_taken_over_book_imports_what_its_previous_system_billed(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """``billed_until`` of a contract comes with the import; a re-import cannot move it."""
+    records = fake_data(37, 2)
+    contract = next(r for r in records if isinstance(r, ContractIn))
+    assert contract.number is not None
+    billed_until = contract.valid_from.replace(day=28)
+    taken_over = msgspec.structs.replace(contract, billed_until=billed_until)
+    lines: list[Record | bytes] = [taken_over if record is contract else record for record in records]
+    summary = await _import(engine, write_jsonl(tmp_path / "book.jsonl", lines))
+    assert summary.ok, summary.errors
+    async with engine.connect() as conn:
+        assert (await get_contract(conn, contract.number, NOW.date())).billed_until == billed_until
+    moved = msgspec.structs.replace(contract, billed_until=billed_until.replace(day=27))
+    summary = await _import(engine, write_jsonl(tmp_path / "again.jsonl", [moved]))
+    [error] = summary.errors
+    assert (error.field, error.value) == ("billed_until", billed_until.replace(day=27))
+    assert "an import cannot change it" in error.reason

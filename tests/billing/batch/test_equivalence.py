@@ -95,6 +95,9 @@ async def _scenario(engine: AsyncEngine, files: FileStore) -> list[BillRequest]:
     await read(engine, growing.opm, "2025-12-31", "1000")
     await read(engine, growing.opm, "2026-03-31", "1010")
     await read(engine, growing.opm, "2026-06-30", "9000")
+    taken_over = await supplied(engine, billed_until=MARCH_END)  # billed by the previous system to March
+    await read(engine, taken_over.opm, "2026-03-31", "1400")
+    await read(engine, taken_over.opm, "2026-06-30", "1900")
     return [
         request(single.contract), request(two_rate.contract), request(gas.contract),
         request(unread.contract), request(backwards.contract), request(idle.contract),
@@ -104,6 +107,7 @@ async def _scenario(engine: AsyncEngine, files: FileStore) -> list[BillRequest]:
         request(stronger.contract), request(relayout.contract),
         request(growing.contract, period_to=MARCH_END), request(growing.contract, period_from=APRIL_FIRST),
         request(two_rate.contract),  # the same request again in the batch
+        request(taken_over.contract), request(taken_over.contract, period_from=APRIL_FIRST),
     ]
 
 
@@ -176,11 +180,16 @@ async def test_a_batch_bills_as_bill_contract_in_turn(
     assert [_comparable(outcome) for outcome in outcomes] == [_comparable(outcome) for outcome in expected]
     assert rows == expected_rows
     kinds = [type(outcome).__name__ for outcome in outcomes]
-    assert kinds.count("Billed") == 8 and kinds.count("Unbillable") == 4, kinds
+    assert kinds.count("Billed") == 9 and kinds.count("Unbillable") == 5, kinds
+    taken_over = outcomes[-2]
+    assert isinstance(taken_over, Unbillable) and isinstance(taken_over.error, InvalidField)
+    assert (taken_over.error.field, taken_over.error.value) == ("period_from", "2026-01-01")
+    assert "billed up to 2026-03-31 by the previous billing system" in taken_over.error.reason
+    assert isinstance(outcomes[-1], Billed) and outcomes[-1].invoice.period_from == APRIL_FIRST
     stages = [outcome.stage for outcome in outcomes if isinstance(outcome, Outsorted)]
     assert stages == ["pre", "pre", "post", "pre", "post"], outcomes
     assert [outcome.repeated for outcome in outcomes if isinstance(outcome, Billed)] == [
-        False, False, False, False, True, False, False, True,
+        False, False, False, False, True, False, False, True, False,
     ]
     cut = outcomes[12]  # the bigger breaker from April
     assert isinstance(cut, Billed) and cut.invoice.contract == requests[12].contract

@@ -82,6 +82,20 @@ async def test_an_order_takes_its_facts_from_master_data_and_starts_after_the_la
         await _order(pg_engine, "NO-SUCH-CONTRACT", "2026-06-30")
 
 
+async def test_an_order_of_a_taken_over_contract_starts_after_what_its_previous_system_billed(
+    pg_engine: AsyncEngine,
+) -> None:
+    parties = await supplied(pg_engine, billed_until=dt.date(2026, 2, 28))
+    first = await _order(pg_engine, parties.contract, "2026-03-31")
+    assert first.period_from == dt.date(2026, 3, 1)
+    async with pg_engine.begin() as conn:
+        await conn.execute(sa.insert(process_instance).values(
+            machine=ordering.MACHINE, key=first.order, version="v", state="sent", data={}, seq=1,
+            entered_seq=1, transitions=1, created_at=NOW, updated_at=NOW,
+        ))
+    assert (await _order(pg_engine, parties.contract, "2026-06-30")).period_from == dt.date(2026, 4, 1)
+
+
 def _final_bill(opm: str, contract: str, last_day: str = "2026-06-30") -> FinalBillOrdered:
     return FinalBillOrdered(
         opm=opm, commodity="electricity", contract=contract, account="ignored: master data's", reason="loss",

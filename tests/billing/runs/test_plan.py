@@ -183,3 +183,20 @@ async def test_existing_open_and_billed_orders_are_left_out(engine: AsyncEngine)
     assert (summary.queued, summary.order_exists, summary.open_order, summary.already_billed) == (1, 1, 1, 1)
     assert any(still_open.contract in text for text in summary.skipped_examples)
     assert set(await _queued(engine, run_id("2026-01", dso))) == {f"{fresh.contract}@2026-01-31"}
+
+
+async def test_a_taken_over_contract_is_planned_from_the_day_after_its_previous_system_billed_it(
+    engine: AsyncEngine,
+) -> None:
+    dso = f"Planning {uuid.uuid4().hex[:8]}"
+    half, whole = [await supplied(engine, dso=dso, billed_until=dt.date(2026, month, day_of))
+                   for month, day_of in ((2, 28), (3, 31))]
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(md.account).where(md.account.c.variable_symbol.in_(
+            [half.account, whole.account])).values(billing_cycle="monthly"))
+    summary = await plan_run(engine, period="2026-03", dso=dso, now=NOW, actor="test")
+    assert (summary.contracts_read, summary.queued, summary.already_billed) == (2, 1, 1)
+    orders = await _queued(engine, run_id("2026-03", dso))
+    assert [(due.contract, due.period_from, due.period_to) for due in orders.values()] == [
+        (half.contract, dt.date(2026, 3, 1), dt.date(2026, 3, 31)),
+    ]
