@@ -57,9 +57,9 @@ async def test_keys_select_their_rows(engine: AsyncEngine, growing: bool) -> Non
             await conn.run_sync(lambda sync: KEYED.drop(sync))
 
 
-async def test_growing_lookup_is_an_index_condition_on_stale_statistics(engine: AsyncEngine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's planner")
+async def test_growing_lookup_is_an_index_condition_on_stale_statistics(pg_engine: AsyncEngine) -> None:
+    """PostgreSQL's planner."""
+    engine = pg_engine
     await _created(engine)
     try:
         async with engine.connect() as conn:
