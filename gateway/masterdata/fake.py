@@ -253,7 +253,17 @@ def _contract(rng: random.Random, number: str, customer: CustomerIn, account: st
         signed_on=valid_from - dt.timedelta(days=rng.randint(15, 45)), valid_from=valid_from,
         valid_to=valid_to, notice_period_days=rng.choice((0, 30, 90)),
         negotiation=rng.choice(("distance", "distance", "on_premises", "off_premises")),
+        billed_until=_billed_until(valid_from, valid_to),
     )
+
+
+def _billed_until(valid_from: dt.date, valid_to: dt.date | None) -> dt.date | None:
+    """A generated book is one taken over: its previous system billed every contract up to the day before
+    ``ANCHOR_DATE`` (or to the contract's end); a contract starting later is proud's from its start."""
+    last_billed = ANCHOR_DATE - dt.timedelta(days=1)
+    if valid_from > last_billed:
+        return None
+    return last_billed if valid_to is None else min(valid_to, last_billed)
 
 
 def _account(rng: random.Random, customer: CustomerIn, vs: str) -> AccountIn:

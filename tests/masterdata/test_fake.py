@@ -147,3 +147,11 @@ def test_contract_dates_do_not_depend_on_today() -> None:
     contracts = [record for record in _records(5, 300) if isinstance(record, ContractIn)]
     assert min(c.valid_from for c in contracts) >= fake.ANCHOR_DATE - dt.timedelta(days=3 * 366)
     assert max(c.valid_from for c in contracts) <= fake.ANCHOR_DATE + dt.timedelta(days=4 * 31)
+    # A taken-over book: billed by the previous system up to the day before the anchor (or the end).
+    last_billed = fake.ANCHOR_DATE - dt.timedelta(days=1)
+    for c in contracts:
+        if c.valid_from > last_billed:
+            assert c.billed_until is None, c
+        else:
+            assert c.billed_until == (last_billed if c.valid_to is None else min(c.valid_to, last_billed)), c
+    assert {c.billed_until is None for c in contracts} == {True, False}
