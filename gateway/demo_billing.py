@@ -1,7 +1,7 @@
 """The demo's billing book: a few customers billed monthly whose OPMs, products and readings the SAMPLE
 price list can price, so that ``proud billing run --period <last month>`` on a ``make run`` daemon bills,
-files and sends something (the generated demo book is older than the 2026 SAMPLE list and has rates and
-products it lacks, so its orders are outsorted with ``PRICE_MISSING``).
+files and sends something (the generated demo book has no readings and rates and products the 2026 SAMPLE
+list lacks, so its orders are outsorted with ``READING_MISSING`` and ``PRICE_MISSING``).
 
 They receive their invoices by e-mail with the PDF (an electricity and a gas customer), as ISDOC, and on
 paper (the demo's directory transports: ``<data_dir>/mail``, ``<data_dir>/print``). Their contracts start
