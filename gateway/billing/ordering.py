@@ -90,11 +90,9 @@ async def order_due(
     terms = found.terms or in_force(found.versions, period_to) or last_terms
     if terms is None:
         raise InvalidField("contract", contract, "has no terms, so no contract account to bill")
-    billed = [day for day in (
-        await _next_period_start(conn, contract, period_to),
-        found.billed_until + _ONE_DAY if found.billed_until else None,
-    ) if day is not None]
-    start = period_from or (max(billed) if billed else found.valid_from)
+    after_previous_system = found.billed_until + _ONE_DAY if found.billed_until else None
+    after_orders = await _next_period_start(conn, contract, period_to)
+    start = period_from or max(filter(None, (after_orders, after_previous_system)), default=found.valid_from)
     if period_to < start:
         raise InvalidField("period_to", period_to.isoformat(), f"is before the period's start {start}")
     return OrderDue(

@@ -211,16 +211,11 @@ async def _candidates(
             contract=row.number, contract_id=row.id, commodity=row.commodity, opm=row.code,
             supply_start=row.start, supply_end=row.end, account=accounts.get(row.id, (None, None))[0],
             billing_cycle=accounts.get(row.id, (None, None))[1],
-            billed_to=_latest(billed.get(row.number), row.billed_until),
+            # Billed up to proud's latest settlement or the previous system's ``billed_until``.
+            billed_to=max(filter(None, (billed.get(row.number), row.billed_until)), default=None),
         )
         for row in rows
     ]
-
-
-def _latest(billed_to: dt.date | None, billed_until: dt.date | None) -> dt.date | None:
-    """The end of what is billed: proud's latest settlement or the previous system's ``billed_until``."""
-    known = [day for day in (billed_to, billed_until) if day is not None]
-    return max(known) if known else None
 
 
 async def _accounts(

@@ -152,6 +152,8 @@ def test_contract_dates_do_not_depend_on_today() -> None:
     for c in contracts:
         if c.valid_from > last_billed:
             assert c.billed_until is None, c
-        else:
-            assert c.billed_until == (last_billed if c.valid_to is None else min(c.valid_to, last_billed)), c
+        elif c.valid_to is None or c.valid_to >= last_billed:
+            assert c.billed_until == last_billed, c
+        else:  # ended before: billed to its end, which the service accepts (not before valid_from)
+            assert c.billed_until == c.valid_to and c.valid_from <= c.billed_until, c
     assert {c.billed_until is None for c in contracts} == {True, False}
