@@ -23,9 +23,10 @@ lint: venv
 
 # Re-run pip only when pyproject.toml changes; never recreate an existing venv. The system packages the
 # daemon needs at run time (fonts for the PDF letters) come first; that step is a no-op when they are there.
-$(VENV)/.installed: pyproject.toml scripts/system-packages.sh
+# A new venv is built on the interpreter scripts/python.sh picks (the distribution's optimised build).
+$(VENV)/.installed: pyproject.toml scripts/system-packages.sh scripts/python.sh
 	bash scripts/system-packages.sh
-	test -x $(PY) || python3 -m venv $(VENV)
+	test -x $(PY) || "$$(bash scripts/python.sh)" -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from typing import Final, Protocol
 
 import typer
@@ -36,7 +37,10 @@ def prepared_database(database_url: str | None) -> str:
 
 def print_figures(url: str, result: BenchFigures) -> None:
     """Machine, database kind, the figures, and the result's final line (what scripts read) last."""
-    typer.echo(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}")
+    # The interpreter's build matters as much as its version (scripts/python.sh): the venv's link says which.
+    interpreter = os.path.realpath(sys.executable)
+    typer.echo(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()} "
+               f"({interpreter})")
     typer.echo(f"database: {url.split('://', 1)[0]}")
     typer.echo(result.figures())
     typer.echo(result.line())
