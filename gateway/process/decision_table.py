@@ -7,6 +7,12 @@ cell once with zen's own expression compiler and walk the rows ourselves. The re
 (``tests/process/test_decision_table.py`` checks them against each other); any other graph, or a table
 using a feature not handled here, keeps going through zen.
 
+Two shortcuts keep zen's results and skip most of its calls (each converts the whole scope it is given):
+a cell of plain literals (``true``, ``"household"``, ``0``, ``< 20``, a list of literals) is compared in
+Python where the value is one zen converts exactly (``native``; any other value still goes to zen), and an
+expression cell is given only the names it mentions (``names``: an expression cannot read a name it does
+not mention, unless it reaches the whole context by a ``$`` name, and then it gets the whole scope).
+
 A cell zen cannot evaluate is zen's "no": an input cell that fails (``< 20`` against null or a text, a field
 expression that fails) does not match, and a row one of whose outputs fails is passed over as if it had not
 matched — the rule author's table goes on to its next row rather than failing the whole decision.
@@ -14,9 +20,12 @@ matched — the rule author's table goes on to its next row rather than failing 
 
 from __future__ import annotations
 
+import math
+import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final
 
 import zen
@@ -35,6 +44,19 @@ _LITERALS: Final = re.compile(
 
 #: ``$`` of a column whose field expression failed: none of its cells matches (a cell left empty still does).
 _FAILED: Final = object()
+#: A comparison of ``$`` with a number, or a list of plain literals: the cells ``native`` compares in Python.
+_ORDERING: Final = re.compile(r"(<=|>=|<|>)\s*(-?[0-9]+(\.[0-9]+)?)")
+_PLAIN: Final = re.compile(rf"{_LITERAL}(\s*,\s*{_LITERAL})*")
+_ORDER_OPERATORS: Final = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+#: Numbers compared in Python: zen holds numbers as decimals and converts a float to one at about this
+#: many significant digits (19.999999999999996 is not ``< 20`` to zen), so a float it might round, or one
+#: outside this magnitude, goes to zen.
+_NATIVE_DIGITS: Final = 15
+_NATIVE_MAGNITUDE: Final = 10**_NATIVE_DIGITS
+_STRING: Final = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'""")
+_NAME: Final = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+#: A cell's verdict on a value: True or False, None where zen must judge it.
+Native = Callable[[Any], bool | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +67,17 @@ class _Input:
     path: tuple[str, ...] | None = None
     #: Per row: the cell compares ``$`` with literals only, so zen gets ``$`` alone instead of the context.
     literal: tuple[bool, ...] = ()
+    #: Per row: the cell's comparison in Python (``_native``), None: zen's.
+    native: tuple[Native | None, ...] = ()
+    #: Per row of a column without a field: the names the cell's expression mentions, None: all of them.
+    names: tuple[tuple[str, ...] | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class _Output:
     path: tuple[str, ...]
     cells: tuple[Any | None, ...]  # per row: a compiled expression, None = not set
+    names: tuple[tuple[str, ...] | None, ...] = ()  # per row, as ``_Input.names``
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +113,16 @@ class CompiledTable:
                 continue
             if value is _FAILED:
                 return False
+            native = column.native[row]
+            if native is not None:
+                verdict = native(value)
+                if verdict is not None:
+                    if not verdict:
+                        return False
+                    continue
             try:
                 if column.field is None:
-                    matched = cell.evaluate(scope)
+                    matched = cell.evaluate(_named(scope, column.names[row]))
                 elif column.literal[row]:
                     # zen converts every value of the scope it is given: a cell of literals needs ``$`` alone.
                     matched = cell.evaluate({"$": value})
@@ -112,7 +146,7 @@ class CompiledTable:
             for part in column.path[:-1]:
                 target = target.setdefault(part, {})
             try:
-                target[column.path[-1]] = cell.evaluate(scope)
+                target[column.path[-1]] = cell.evaluate(_named(scope, column.names[row]))
             except RuntimeError:
                 return None
         return result
@@ -153,13 +187,20 @@ def _compile_content(content: Mapping[str, Any]) -> CompiledTable | None:
         cells = tuple(_cell(text, unary=bool(field)) for text in texts)
         compiled = zen.compile_expression(field) if field else None
         path = tuple(field.split(".")) if _PATH.fullmatch(field) and field not in _KEYWORDS else None
-        inputs.append(_Input(compiled, cells, path, tuple(bool(_LITERALS.fullmatch(text)) for text in texts)))
+        inputs.append(_Input(
+            compiled, cells, path, tuple(bool(_LITERALS.fullmatch(text)) for text in texts),
+            native=tuple(_native(text) if field else None for text in texts),
+            names=tuple(None if field else _names(text) for text in texts),
+        ))
     outputs = []
     for column in content.get("outputs") or []:
         path = tuple(str(column.get("field") or "").split("."))
         if not all(path):
             return None
-        outputs.append(_Output(path, tuple(_cell(rule.get(column["id"], ""), unary=False) for rule in rules)))
+        texts = [str(rule.get(column["id"], "") or "").strip() for rule in rules]
+        outputs.append(_Output(
+            path, tuple(_cell(text, unary=False) for text in texts), tuple(_names(text) for text in texts)
+        ))
     return CompiledTable(str(content["hitPolicy"]), len(rules), tuple(inputs), tuple(outputs))
 
 
@@ -186,3 +227,94 @@ def _cell(text: object, *, unary: bool) -> Any | None:
     if not source:
         return None
     return zen.compile_unary_expression(source) if unary else zen.compile_expression(source)
+
+
+def _named(scope: dict[str, Any], names: tuple[str, ...] | None) -> dict[str, Any]:
+    """The part of ``scope`` an expression mentioning ``names`` can read (None: all of it)."""
+    if names is None:
+        return scope
+    return {name: scope[name] for name in names if name in scope}
+
+
+def _names(source: str) -> tuple[str, ...] | None:
+    """The names an expression mentions outside its string literals (with the harmless extras: property
+    names after a dot, keywords, function names); None when it may read more than the names it mentions
+    (a ``$`` name such as ``$root``, a template string, a quote left open)."""
+    code = _STRING.sub(" ", source)
+    if '"' in code or "'" in code or "`" in code:
+        return None
+    found = set(_NAME.findall(code))
+    if any(name.startswith("$") for name in found):
+        return None
+    return tuple(sorted(found))
+
+
+def _native(source: str) -> Native | None:
+    """The Python comparison of a unary cell of plain literals, as zen makes it; None: not such a cell."""
+    ordering = _ORDERING.fullmatch(source)
+    if ordering is not None:
+        bound = _exact_number(ordering[2])
+        compare = _ORDER_OPERATORS[ordering[1]]
+        return None if bound is None else lambda value: _ordered(compare, value, bound)
+    if not _PLAIN.fullmatch(source):
+        return None
+    literals = []
+    for match in re.finditer(_LITERAL, source):
+        literal = _plain(match[0])
+        if literal is _FAILED:
+            return None
+        literals.append(literal)
+    return lambda value: _equal_any(value, literals)
+
+
+def _plain(text: str) -> Any:
+    """A literal's value: None, a bool, a text, or a number as a float (``_FAILED``: not exact as one)."""
+    if text in ("null", "true", "false"):
+        return {"null": None, "true": True, "false": False}[text]
+    if text[0] in "\"'":
+        return text[1:-1]
+    number = _exact_number(text)
+    return _FAILED if number is None else number
+
+
+def _exact_number(text: str) -> float | None:
+    """The number as a float when the float is exactly it (at most ``_NATIVE_DIGITS`` digits)."""
+    number = Decimal(text)
+    if len(number.as_tuple().digits) > _NATIVE_DIGITS or abs(number) >= _NATIVE_MAGNITUDE:
+        return None
+    return float(number)
+
+
+def _number(value: Any) -> float | int | None:
+    """``value`` as a number zen converts exactly; None when it is no number (a bool is none either)."""
+    kind = type(value)
+    if kind is int:
+        return value if -_NATIVE_MAGNITUDE < value < _NATIVE_MAGNITUDE else None
+    if kind is float:
+        exact = math.isfinite(value) and abs(value) < _NATIVE_MAGNITUDE and float(f"{value:.15g}") == value
+        return value if exact else None
+    return None
+
+
+def _ordered(compare: Callable[[Any, Any], bool], value: Any, bound: float) -> bool | None:
+    """zen's ``< bound`` (and the like): a number compared; null, a bool, a text, a list or an object an error
+    zen counts as no match; anything else (a float zen would round) for zen to judge."""
+    number = _number(value)
+    if number is not None:
+        return compare(number, bound)
+    return False if value is None or type(value) in (bool, str, list, dict) else None
+
+
+def _equal_any(value: Any, literals: list[Any]) -> bool | None:
+    """Whether ``value`` equals one of the literals as zen compares them: of the same kind and equal."""
+    kind = type(value)
+    if kind in (int, float):
+        number = _number(value)
+        if number is None:
+            return None
+        return any(type(literal) is float and literal == number for literal in literals)
+    if value is None:
+        return any(literal is None for literal in literals)
+    if kind is bool or kind is str:
+        return any(type(literal) is kind and literal == value for literal in literals)
+    return False if kind in (list, dict) else None

@@ -218,3 +218,61 @@ def test_a_cell_that_fails_is_no_match_as_in_zen(
     assert table.evaluate(context) == expected
     first_row_failed = context not in ({"a": 3}, {"x": 1})
     assert (expected in ([{"row": 1, "said": "second"}], {"row": 1, "said": "second"})) == first_row_failed
+
+
+#: Values a context may hold (zen's graph refuses a context with a float beyond its decimals, 1e300 or NaN,
+#: as a whole; the billing facts never hold one).
+_VALUES: list[object] = [
+    None, True, False, 0, 0.0, -0.0, 1, 2, 0.1, 0.3, 0.30000000000000004, 19.999999999999996, 20, 20.0, 21.5,
+    -1.5, 10**15, 123456789012345, 1e20, "x", "a", "0", "", [1], {"a": 1},
+]
+
+
+@pytest.mark.parametrize(("cell", "native"), [
+    ("true", True), ("false", True), ("null", True), ("0", True), ("0.1", True), ("-1.5", True),
+    ("< 20", True), (">= 20", True), ("< 0.3", True), ("<= -1.5", True), ("> 0", True),
+    ("'x'", True), ('"x"', True), ("1, 2", True), ('"a", "b", null', True), ("123456789012345", True),
+    ("1234567890123456", False),  # 16 digits: not exactly a float, zen compares it
+    ("[1..5]", False), ("!= 5", False), ("== 2", False), ("< x", False),
+])
+def test_a_cell_of_literals_compared_in_python_matches_zen(cell: str, native: bool) -> None:
+    """Each value against the cell, through our table (in Python where it can) and through zen's graph."""
+    document = _one_table(["a"], [[cell], [""]], ['"x"', '"second"'], "collect")
+    table = compile_table(document)
+    assert table is not None
+    assert (table.inputs[0].native[0] is not None) == native
+    for value in _VALUES:
+        context = {"a": value}
+        assert table.evaluate(context) == _zen(document, context), (cell, value)
+
+
+@pytest.mark.parametrize(("condition", "output"), [
+    ("a > 1 and b.c == 'x'", "string(a) + b.c"),
+    ('a > 1 and "b.c" != b.c', '"a and b: " + string(a)'),  # names inside strings are not read
+    ("b != null and b.c == 'x'", "b.c"),
+    ("a > 1", "c ?? 'none'"),  # a name the context lacks is null
+    ("$root.a > 1", "'x'"),  # a $ name may reach anything: the whole scope
+    ("a > 1", "`a is ${a}`"),  # a template: the whole scope
+])
+def test_an_expression_is_given_the_names_it_mentions_with_zen_s_result(condition: str, output: str) -> None:
+    document = _one_table([""], [[condition], [""]], [output, '"second"'], "collect")
+    table = compile_table(document)
+    assert table is not None
+    rng = random.Random(17)
+    for _ in range(60):
+        context: dict[str, object] = {
+            "a": rng.choice([None, 0, 2, 5.5, "text"]),
+            "b": rng.choice([None, {"c": "x"}, {"c": "y"}, {}, 3]),
+            "unrelated": {"deep": [1, 2, {"x": None}]},
+        }
+        _same(table, document, context)
+
+
+def test_the_names_of_an_expression() -> None:
+    table = compile_table(_one_table([""], [["a > 1 and b.c == 'x y'"]], ["string(total)"], "collect"))
+    assert table is not None
+    assert table.inputs[0].names == (("a", "and", "b", "c"),)
+    assert table.outputs[1].names == (("string", "total"),)
+    whole = compile_table(_one_table([""], [["$root.a > 1"]], ["`x ${a}`"], "collect"))
+    assert whole is not None
+    assert whole.inputs[0].names == (None,) and whole.outputs[1].names == (None,)
