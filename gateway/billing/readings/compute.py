@@ -101,9 +101,12 @@ def nearest(points: list[Point], day: dt.date, period_from: dt.date, period_to: 
     candidates = points[first:bisect.bisect_right(points, day + _NEAREST, lo=first, key=_day)]
     if not candidates:
         return None
-    return min(candidates, key=lambda point: (
-        abs((point.day - day).days), not inside(point.day, period_from, period_to), point.rank(),
-    ))
+    # The nearest first: the tie-break (inside the period, then the better kind) is rarely needed.
+    distance = min(abs((point.day - day).days) for point in candidates)
+    nearest_ones = [point for point in candidates if abs((point.day - day).days) == distance]
+    if len(nearest_ones) == 1:
+        return nearest_ones[0]
+    return min(nearest_ones, key=lambda point: (not inside(point.day, period_from, period_to), point.rank()))
 
 
 def _day(point: Point) -> dt.date:

@@ -7,10 +7,20 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gateway.billing.readings.compute import ROLLOVER_SHARE_MAX, difference, register_consumption
+from gateway.billing.readings.compute import (
+    NEAREST_STATE_DAYS_MAX,
+    ROLLOVER_SHARE_MAX,
+    difference,
+    inside,
+    nearest,
+    register_consumption,
+)
 from gateway.billing.readings.profile import MONTHLY_SHARES_SAMPLE, share_between
 from gateway.billing.readings.timeline import Interval, MeterInfo, Point, build
+from schemas.billing.readings import PointKind
 
 D = Decimal
 
@@ -63,3 +73,29 @@ def test_profile_shares_make_a_year() -> None:
         assert share_between(tdd_class, dt.date(2024, 12, 31), dt.date(2025, 12, 31)) == 1
     january = share_between("4", dt.date(2024, 12, 31), dt.date(2025, 1, 31))
     assert january == MONTHLY_SHARES_SAMPLE["4"][0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    offsets=st.lists(st.integers(min_value=-60, max_value=60), max_size=8, unique=True),
+    kinds=st.lists(
+        st.sampled_from(["actual", "customer", "estimated", "installation"]), min_size=8, max_size=8
+    ),
+    boundary=st.integers(min_value=-2, max_value=2),
+)
+def test_nearest_is_the_one_minimum_of_distance_inside_and_kind(
+    offsets: list[int], kinds: list[PointKind], boundary: int
+) -> None:
+    """``nearest`` (the nearest first, then the tie-break) picks what one ``min`` over the whole key does."""
+    period_from, period_to = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
+    day = period_from - dt.timedelta(days=1) + dt.timedelta(days=boundary)
+    points = sorted(
+        (Point("M1", "single", day + dt.timedelta(days=offset), D(n), kinds[n], n, n % 2 == 0)
+         for n, offset in enumerate(offsets)),
+        key=lambda point: point.day,
+    )
+    near = [point for point in points if abs((point.day - day).days) <= NEAREST_STATE_DAYS_MAX]
+    expected = min(near, key=lambda point: (
+        abs((point.day - day).days), not inside(point.day, period_from, period_to), point.rank(),
+    )) if near else None
+    assert nearest(points, day, period_from, period_to) == expected
