@@ -209,11 +209,22 @@ def from_rows(
         if reading.end_state is not None:
             key = (reading.meter_id, reading.register, reading.date_to)
             ends[key] = min(ends.get(key, _RANK_NONE), _KIND_RANK[reading.kind])
-    for reading in readings:
-        _add_reading(reading, points, intervals, ends)
+    # One pass, each row unpacked once (a mass run reads some fifteen rows a bill).
+    for _opm, reading_id, meter, date_from, date_to, kind, register, start, end, kwh, m3 in readings:
+        if end is None:
+            # Consumption only (gas daily values): m³ where the source sent it, as the meter counts.
+            used = m3 if m3 is not None else kwh
+            assert used is not None, f"reading {reading_id}: consumption_kwh NOT NULL, read without end state"
+            intervals.append(Interval(reading_id, meter, register, date_from, date_to, used))
+            continue
+        points.append(_new(Point, (meter, register, date_to, end, kind, reading_id, False)))
+        if start is not None:
+            day = date_from - _ONE_DAY
+            if ends.get((meter, register, day), _RANK_NONE) > _KIND_RANK[kind]:
+                points.append(_new(Point, (meter, register, day, start, kind, reading_id, True)))
     # Meters the readings name that master data does not have: their dates and digits are unknown.
-    unknown = {p.meter for p in points} | {i.meter for i in intervals}
-    meters.extend(MeterInfo(serial) for serial in sorted(unknown - {meter.serial for meter in meters}))
+    unknown = {reading.meter_id for reading in readings} - {meter.serial for meter in meters}
+    meters.extend(MeterInfo(serial) for serial in sorted(unknown))
     return build(code, UNIT_OF_COMMODITY[commodity], meters, points, intervals)
 
 
@@ -227,23 +238,6 @@ async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.
         r.date_to >= since, r.date_from <= until,
     )
     return [ReadingRow._make(row) for row in await conn.execute(query)]
-
-
-def _add_reading(
-    row: ReadingRow, points: list[Point], intervals: list[Interval], ends: dict[tuple[str, str, dt.date], int]
-) -> None:
-    register: Register = row.register
-    if row.end_state is None:
-        # Consumption only (gas daily values): m³ where the source sent it, as the meter counts.
-        used = row.volume_m3 if row.volume_m3 is not None else row.consumption_kwh
-        assert used is not None, f"reading {row.id}: consumption_kwh is NOT NULL and read without end state"
-        intervals.append(Interval(row.id, row.meter_id, register, row.date_from, row.date_to, used))
-        return
-    points.append(_new(Point, (row.meter_id, register, row.date_to, row.end_state, row.kind, row.id, False)))
-    if row.start_state is not None:
-        day = row.date_from - _ONE_DAY
-        if ends.get((row.meter_id, register, day), _RANK_NONE) > _KIND_RANK[row.kind]:
-            points.append(_new(Point, (row.meter_id, register, day, row.start_state, row.kind, row.id, True)))
 
 
 def meter_info(row: Any) -> MeterInfo:
