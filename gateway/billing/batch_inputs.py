@@ -41,7 +41,7 @@ from gateway.masterdata.opm import _meter as meter_from
 from gateway.masterdata.opm import _technical as technical_from
 from gateway.masterdata.service_base import address_from_row, as_utc
 from gateway.readings import tables as rd
-from gateway.store.db import among
+from gateway.store.db import among, plain
 from schemas.masterdata.common import Segment
 from schemas.masterdata.contracts import Terms
 from schemas.masterdata.opm import Opm, SupplyPeriod, Technical
@@ -78,7 +78,7 @@ async def read_batch(
 ) -> BatchReads:
     """The rows of ``contracts`` (unknown numbers are left out) and the readings of their OPMs touching
     ``window`` (the union of the requests' windows)."""
-    rows = (await conn.execute(_contracts_query().where(among(conn, md.contract.c.number, contracts)))).all()
+    rows = plain(await conn.execute(_contracts_query().where(among(conn, md.contract.c.number, contracts))))
     versions = await versions_of(conn, [row.id for row in rows])
     found = {row.number: (row, versions[row.id]) for row in rows}
     opms = await _opms(conn, {row.opm_code for row in rows}, window)
@@ -155,23 +155,23 @@ async def _opms(
     conn: AsyncConnection, codes: Collection[str], window: tuple[dt.date, dt.date]
 ) -> dict[str, OpmRows]:
     """Each OPM's row, supply address, technical history, meters, supply periods and readings."""
-    opm_rows = await conn.execute(sa.select(md.opm).where(among(conn, md.opm.c.code, codes)))
+    opm_rows = plain(await conn.execute(sa.select(md.opm).where(among(conn, md.opm.c.code, codes))))
     found = {row.code: OpmRows(row) for row in opm_rows}
     by_id: dict[uuid.UUID, OpmRows] = {rows.row.id: rows for rows in found.values()}
     ids = list(by_id)
     a, tech, m, s = md.address.c, md.opm_technical.c, md.meter.c, md.supply.c
-    for row in await conn.execute(
+    for row in plain(await conn.execute(
         sa.select(md.address).where(among(conn, a.opm_id, ids), a.kind == _SUPPLY_ADDRESS_KIND)
-    ):
+    )):
         by_id[row.opm_id].address = row
-    for row in await conn.execute(
+    for row in plain(await conn.execute(
         sa.select(md.opm_technical).where(among(conn, tech.opm_id, ids))
         .order_by(tech.opm_id, tech.effective_from)
-    ):
+    )):
         by_id[row.opm_id].technical.append(technical_from(row))
-    for row in await conn.execute(
+    for row in plain(await conn.execute(
         sa.select(md.meter).where(among(conn, m.opm_id, ids)).order_by(m.installed_on, m.id)
-    ):
+    )):
         by_id[row.opm_id].meters.append(row)
     for row in await conn.execute(
         sa.select(s.opm_id, md.contract.c.number, s.start, s.end)

@@ -27,7 +27,7 @@ from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.clock import as_utc
 from gateway.masterdata import tables as md
-from gateway.store.db import among, insert_rows
+from gateway.store.db import among, insert_rows, plain
 from schemas.billing.bill import Invoice
 from schemas.billing.invoice import Deposit, InvoiceDocument, TaxedDeposit
 
@@ -79,21 +79,21 @@ async def read_ledger(
 ) -> LedgerReads:
     """The batch's ledger: issued settlements of ``contracts``, settlements and advances of ``accounts``."""
     i, r = bl_invoice.c, bl_receivable.c
-    issued_rows = await conn.execute(sa.select(bl_invoice).where(
+    issued_rows = plain(await conn.execute(sa.select(bl_invoice).where(
         among(conn, i.contract, contracts, growing=True), i.kind == "settlement", i.status == "issued",
-    ))
+    )))
     issued = {(row.contract, row.period_to): invoice_from(row) for row in issued_rows}
     settled: dict[str, list[_Settled]] = defaultdict(list)
-    for row in await conn.execute(sa.select(i.account, i.period_to, i.created_at, i.total).where(
+    for row in plain(await conn.execute(sa.select(i.account, i.period_to, i.created_at, i.total).where(
         among(conn, i.account, accounts, growing=True), i.kind == "settlement", i.status == "issued",
-    )):
+    ))):
         settled[row.account].append(_Settled(row.period_to, as_utc(row.created_at), row.total))
     advances: dict[str, list[PaidRequest]] = defaultdict(list)
-    for paid in await conn.execute(
+    for paid in plain(await conn.execute(
         sa.select(r.account, r.document, r.amount, r.open_amount, r.due_date, r.paid_on)
         .where(among(conn, r.account, accounts), r.kind == "advance_request", r.amount - r.open_amount > 0)
         .order_by(r.due_date, r.document)
-    ):
+    )):
         advances[paid.account].append(
             PaidRequest(paid.document, paid.amount - paid.open_amount, paid.due_date, paid.paid_on)
         )

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.masterdata import tables as t
 from gateway.masterdata.service_base import as_utc
-from gateway.store.db import among
+from gateway.store.db import among, plain
 from schemas.masterdata.contracts import Contract, ContractStatus, Terms
 
 _ONE_DAY = dt.timedelta(days=1)
@@ -51,11 +51,11 @@ async def versions_of(
     if not contract_ids:
         return by_contract
     terms = t.contract_terms.c
-    rows = (await conn.execute(
+    rows = plain(await conn.execute(
         sa.select(t.contract_terms, t.account.c.variable_symbol)
         .join(t.account, t.account.c.id == terms.account_id)
         .where(among(conn, terms.contract_id, contract_ids)).order_by(terms.contract_id, terms.effective_from)
-    )).all()
+    ))
     grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in rows:
         grouped[row.contract_id].append(row)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+from collections import namedtuple
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 import msgspec
@@ -149,6 +150,24 @@ def among(
             return column == sa.any_(array)
         return column.in_(sa.select(sa.func.unnest(array)))
     return column.in_(values)
+
+
+#: Row shapes ``plain`` keeps a named tuple for: one per query text in the code, so a few dozen at most;
+#: more means shapes made up at run time, which this cache is not for.
+PLAIN_SHAPES_MAX: Final = 256
+_plain_types: dict[tuple[str, ...], Any] = {}
+
+
+def plain(result: sa.Result[Any]) -> list[Any]:
+    """The result's rows as named tuples with the same field names: a mass run reads a field of a row five
+    times faster from one (0.04 µs) than from SQLAlchemy's ``Row`` (0.2 µs), which is its cost for a
+    batch's master data read field by field into structs."""
+    keys = tuple(result.keys())
+    kind = _plain_types.get(keys)
+    if kind is None:
+        assert len(_plain_types) < PLAIN_SHAPES_MAX, "plain() is for the code's own queries"
+        kind = _plain_types.setdefault(keys, namedtuple("PlainRow", keys))
+    return list(map(kind._make, result))
 
 
 async def insert_rows(conn: AsyncConnection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
