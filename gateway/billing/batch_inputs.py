@@ -71,6 +71,8 @@ class BatchReads:
     customers: dict[str, Segment]
     accounts: set[str]
     price_list: PriceList
+    #: The days the readings were read for (the union of the requests' windows).
+    window: tuple[dt.date, dt.date]
 
 
 async def read_batch(
@@ -90,7 +92,7 @@ async def read_batch(
     accounts = set((await conn.execute(
         sa.select(a.variable_symbol).where(among(conn, a.variable_symbol, symbols))
     )).scalars().all())
-    return BatchReads(found, opms, customers, accounts, price_list)
+    return BatchReads(found, opms, customers, accounts, price_list, window)
 
 
 def inputs_for(
@@ -114,7 +116,7 @@ def inputs_for(
     dso = price_list_dso(contract.commodity, opm.dso)
     check_register_layout(opm.code, technical, price_list, dso, (period_from, period_to))
     supplied, supply_text = supply_over(contract.number, opm, period_from, period_to)
-    timeline = _timeline(opm_rows, *reading_window(period_from, period_to))
+    timeline = _timeline(opm_rows, reading_window(period_from, period_to), reads.window)
     consumption, history = consumption_and_history(timeline, period_from, period_to)
     period = (period_from, period_to)
     problems = price_problems(price_list, opm, terms, product, dso, period, technical=technical)
@@ -145,9 +147,13 @@ def _opm_on(rows: OpmRows, as_of: dt.date) -> Opm:
     )
 
 
-def _timeline(rows: OpmRows, since: dt.date, until: dt.date) -> tl.Timeline:
-    """The OPM's timeline as ``timeline.load(code, since, until)`` builds it, from the batch's rows."""
-    readings = (row for row in rows.readings if row.date_to >= since and row.date_from <= until)
+def _timeline(rows: OpmRows, window: tuple[dt.date, dt.date], read: tuple[dt.date, dt.date]) -> tl.Timeline:
+    """The OPM's timeline as ``timeline.load(code, *window)`` builds it, from the batch's rows (read for
+    the days ``read``: all of them are the request's when it asks for those days)."""
+    since, until = window
+    readings = rows.readings if window == read else [
+        row for row in rows.readings if row.date_to >= since and row.date_from <= until
+    ]
     return tl.from_rows(rows.row.code, rows.row.commodity, rows.meters, readings)
 
 

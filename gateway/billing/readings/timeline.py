@@ -205,10 +205,12 @@ def from_rows(
     # better kind, always loses to it in ``build`` (an end state ranks before a start state), so it is not
     # made at all. Monthly readings start where the month before ended: half the states a timeline reads.
     ends: dict[tuple[str, str, dt.date], int] = {}
-    for reading in readings:
-        if reading.end_state is not None:
-            key = (reading.meter_id, reading.register, reading.date_to)
-            ends[key] = min(ends.get(key, _RANK_NONE), _KIND_RANK[reading.kind])
+    for _opm, _id, meter, _from, date_to, kind, register, _start, end, _kwh, _m3 in readings:
+        if end is not None:
+            key = (meter, register, date_to)
+            rank = _KIND_RANK[kind]
+            if rank < ends.get(key, _RANK_NONE):
+                ends[key] = rank
     # One pass, each row unpacked once (a mass run reads some fifteen rows a bill).
     for _opm, reading_id, meter, date_from, date_to, kind, register, start, end, kwh, m3 in readings:
         if end is None:
