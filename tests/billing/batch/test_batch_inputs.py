@@ -15,7 +15,8 @@ day = dt.date.fromisoformat
 def _reading(reading_id: int, date_to: str, state: str) -> ReadingRow:
     end = day(date_to)
     return ReadingRow(
-        "OPM1", reading_id, "M1", end.replace(day=1), end, "actual", "single", None, Decimal(state), None, None
+        "OPM1", reading_id, "M1", end.replace(day=1), end, "actual", "single", None, Decimal(state),
+        None, None,
     )
 
 
