@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
 import msgspec
 import sqlalchemy as sa
@@ -22,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.billing.advances.tables import advance_document, advance_instalment
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from schemas.billing.invoice import Deposit, InvoiceDocument, NonTaxedDeposit, TaxedDeposit
+
+_NO_CENTS: Final = Decimal("0.00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +62,11 @@ def deposits_of(
     one."""
     found: list[Deposit] = []
     for request in requests:
-        documented = list(taxed.get(request.number, ()))
+        documented = taxed.get(request.number, ())
         found.extend(documented)
-        rest = request.paid - sum((deposit.amount for deposit in documented), Decimal("0.00"))
+        # In cents whatever the paid amount's exponent (as the sum of the documented deposits gives it).
+        rest = request.paid - (sum((deposit.amount for deposit in documented), _NO_CENTS) if documented
+                               else _NO_CENTS)
         assert rest >= 0, f"tax documents of {request.number} exceed its paid {request.paid}"
         if rest > 0:
             found.append(NonTaxedDeposit(
