@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from pathlib import Path
+from typing import Final, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,11 +26,29 @@ WAIT_S_MAX = 60.0
 WAIT_POLL_S = 0.1
 
 
+#: Ports a test picks for its servers: below the kernel's ephemeral range, which every ``bind(0)`` (a
+#: simulator the demo daemon starts) and every outgoing connection draws from — a port the OS handed out
+#: once, as the test's own ``bind(0)`` did, could be handed out again before the test's server bound it
+#: (seen: the demo daemon's HTTP port taken by its own simulator). Clear of the services' fixed ports
+#: (FTP passive 30000–30009, `scripts/services/ftpd.py`).
+TEST_PORTS: Final = range(20000, 30000)
+PORT_ATTEMPTS_MAX: Final = 100
+_EPHEMERAL_RANGE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on now (the OS picks it; it may be taken again later, rarely)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on now, one the OS never hands out by itself."""
+    ephemeral_low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    assert TEST_PORTS.stop <= ephemeral_low, f"ephemeral ports from {ephemeral_low} overlap {TEST_PORTS}"
+    for _ in range(PORT_ATTEMPTS_MAX):
+        port = random.choice(TEST_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use, or lingering after a test's server: another
+        return port
+    raise AssertionError(f"no free port in {TEST_PORTS} after {PORT_ATTEMPTS_MAX} attempts")
 
 
 async def wait_for(probe: Callable[[], Awaitable[T | None]], what: str, wait_s: float = WAIT_S_MAX) -> T:
