@@ -278,7 +278,8 @@ def _plain(text: str) -> Any:
 
 
 def _exact_number(text: str) -> float | None:
-    """The number as a float when the float is exactly it (at most ``_NATIVE_DIGITS`` digits)."""
+    """The number as a float when it has at most ``_NATIVE_DIGITS`` significant digits: the float then
+    converts back to it, and compares with a value's float as their decimals compare."""
     number = Decimal(text)
     if len(number.as_tuple().digits) > _NATIVE_DIGITS or abs(number) >= _NATIVE_MAGNITUDE:
         return None
