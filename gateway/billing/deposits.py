@@ -64,9 +64,7 @@ def deposits_of(
     for request in requests:
         documented = taxed.get(request.number, ())
         found.extend(documented)
-        # In cents whatever the paid amount's exponent (as the sum of the documented deposits gives it).
-        rest = request.paid - (sum((deposit.amount for deposit in documented), _NO_CENTS) if documented
-                               else _NO_CENTS)
+        rest = request.paid - sum((deposit.amount for deposit in documented), _NO_CENTS)
         assert rest >= 0, f"tax documents of {request.number} exceed its paid {request.paid}"
         if rest > 0:
             found.append(NonTaxedDeposit(
