@@ -6,18 +6,28 @@ from __future__ import annotations
 
 import json
 import os
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import zen
+from hypothesis import given
+from hypothesis import strategies as st
 
-from gateway.billing.checks import POSTCHECK_TABLE, PRECHECK_TABLE, TABLE_RECHECK_S, Checks, TableDecision
-from gateway.process.expressions import from_zen, to_zen
+from gateway.billing.checks import (
+    POSTCHECK_TABLE,
+    PRECHECK_TABLE,
+    TABLE_RECHECK_S,
+    Checks,
+    TableDecision,
+    zen_facts,
+)
+from gateway.process.expressions import DECIMAL_DIGITS_MAX, ExpressionError, from_zen, to_zen
 from schemas.billing.orders import Finding
 
 RULES = Path(__file__).resolve().parents[3] / "rules"
+_FIFTEEN = Context(prec=DECIMAL_DIGITS_MAX, rounding=ROUND_HALF_UP)
 
 
 def pre(**facts: Any) -> dict[str, Any]:
@@ -189,3 +199,24 @@ def test_a_quotient_with_many_digits_is_compared_all_the_same(checks: Checks) ->
         "IMPLAUSIBLE_CONSUMPTION"
     ]
     assert checks.precheck(pre(daily_kwh=daily, history_daily_kwh=Decimal("2.8"))).outsort == ()
+
+
+_FACT_VALUES = st.one_of(
+    st.none(), st.booleans(), st.text(max_size=5), st.integers(-10**6, 10**6),
+    st.decimals(allow_nan=False, allow_infinity=False).filter(lambda d: abs(d) < Decimal("1e20")),
+    st.builds(lambda a, b: Decimal(a) / Decimal(b), st.integers(-10**9, 10**9), st.integers(1, 10**4)),
+    st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+)
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=8), _FACT_VALUES, max_size=8))
+def test_facts_reach_zen_as_cut_and_converted(facts: dict[str, Any]) -> None:
+    """One pass gives what cutting each Decimal to 15 digits and then ``to_zen`` gave."""
+    cut = {name: _FIFTEEN.plus(v) if isinstance(v, Decimal) else v for name, v in facts.items()}
+    assert zen_facts(facts) == to_zen(cut)
+
+
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
+def test_a_fact_that_is_no_number_is_refused_naming_it(value: Decimal) -> None:
+    with pytest.raises(ExpressionError, match=str(value)):
+        zen_facts({"total": value})
