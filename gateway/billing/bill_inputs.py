@@ -142,7 +142,8 @@ async def read_technical(
             .order_by(opm.code, tech.effective_from)
         )
         versions: dict[str, list[Technical]] = defaultdict(list)
-        for row in await conn.execute(query):
+        rows: Any = await conn.execute(query)  # Rows, not the tuples their stubs say (mypyc checks)
+        for row in rows:
             versions[row.code].append(_technical(row))
         for code, listed in versions.items():
             found[code] = technical_in_period(listed, *periods[code])

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 import sqlalchemy as sa
@@ -42,7 +42,7 @@ async def paid_advances(
 ) -> list[Deposit]:
     """The deposits of the account's advance requests due in the period, oldest first (none: empty)."""
     r = bl_receivable.c
-    rows = await conn.execute(
+    rows: Any = await conn.execute(  # Rows, not the tuples their stubs say (mypyc checks those)
         sa.select(r.document, r.amount, r.open_amount, r.due_date, r.paid_on)
         .where(r.account == account, r.kind == "advance_request", r.due_date.between(period_from, period_to))
         .order_by(r.due_date, r.document)
@@ -81,7 +81,7 @@ async def _tax_documents(
     if not requests:
         return {}
     d, i = advance_document.c, advance_instalment.c
-    rows = await conn.execute(
+    rows: Any = await conn.execute(  # Rows, not the tuples their stubs say (mypyc checks those)
         sa.select(i.request_number, d.number, d.tax_point, d.issue_date, d.amount, d.base, d.vat, d.document)
         .join(advance_instalment, i.id == d.instalment_id)
         .where(d.kind == "advance_tax_document", i.request_number.in_(requests))

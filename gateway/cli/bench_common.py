@@ -10,6 +10,7 @@ from typing import Final, Protocol
 
 import typer
 
+import gateway
 from gateway.config import load_settings
 from gateway.gc_tuning import tune_gc
 from gateway.logs import configure
@@ -40,7 +41,7 @@ def print_figures(url: str, result: BenchFigures) -> None:
     # The interpreter's build matters as much as its version (scripts/python.sh): the venv's link says which.
     interpreter = os.path.realpath(sys.executable)
     typer.echo(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()} "
-               f"({interpreter})")
+               f"({interpreter}) compiled={gateway.COMPILED}")
     typer.echo(f"database: {url.split('://', 1)[0]}")
     typer.echo(result.figures())
     typer.echo(result.line())

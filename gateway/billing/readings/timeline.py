@@ -185,7 +185,8 @@ async def load(conn: AsyncConnection, code: str, since: dt.date, until: dt.date)
     """The OPM's timeline from readings touching ``since`` … ``until`` and its meters in master data."""
     code = lookup_code(code)
     query = sa.select(md.opm.c.id, md.opm.c.commodity).where(md.opm.c.code == code)
-    row = (await conn.execute(query)).first()
+    result: Any = await conn.execute(query)  # Rows, not the tuples their stubs say (mypyc checks those)
+    row = result.first()
     if row is None:
         raise NotFound(f"OPM {code!r} does not exist")
     meter_rows = list(await conn.execute(sa.select(md.meter).where(md.meter.c.opm_id == row.id)))
@@ -239,7 +240,8 @@ async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.
         r.opm == code, r.superseded_by.is_(None), r.status != "duplicate",
         r.date_to >= since, r.date_from <= until,
     )
-    return [ReadingRow._make(row) for row in await conn.execute(query)]
+    rows: Any = await conn.execute(query)  # as in ``load``
+    return [ReadingRow._make(row) for row in rows]
 
 
 def meter_info(row: Any) -> MeterInfo:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -51,8 +50,7 @@ def test_a_cached_plan_rates_as_a_fresh_one(request: dict[str, Any], kwh: int) -
     assert len(listed.plans) == 1
 
 
-def test_plans_are_kept_per_list_and_bounded(monkeypatch: pytest.MonkeyPatch, prices_root: Path) -> None:
-    monkeypatch.setattr(rating_plan, "PLANS_PER_LIST_MAX", 3)
+def test_plans_are_kept_per_list_and_bounded(prices_root: Path) -> None:
     listed = load_price_list(PRICES / "sample-2026")
     listed.plans.clear()
     base = {"commodity": "electricity", "opm": {"dso": "CEZ", "rate": "D02d", "breaker_phases": 3},
@@ -62,6 +60,9 @@ def test_plans_are_kept_per_list_and_bounded(monkeypatch: pytest.MonkeyPatch, pr
                    "opm": {**base["opm"], "breaker_amps": amps}}  # type: ignore[dict-item]
         quote(decode_quote(msgspec.json.encode(request)), PRICES)
     assert len(listed.plans) == 3  # the fourth is the first again: no new plan
+    kept = next(iter(listed.plans.values()))
+    for n in range(rating_plan.PLANS_PER_LIST_MAX - len(listed.plans)):
+        listed.plans[("another", n)] = kept
     request = {**base, "period_from": "2026-03-01", "period_to": "2026-03-31",
                "opm": {**base["opm"], "breaker_amps": 25}}  # type: ignore[dict-item]
     quote(decode_quote(msgspec.json.encode(request)), PRICES)
