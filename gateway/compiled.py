@@ -47,6 +47,12 @@ MODULES: Final = (
     "gateway.billing.deposits",
     "gateway.billing.bill_inputs",
     "gateway.billing.quote",
+    "gateway.billing.technical",
+    "gateway.billing.bill",
+    "gateway.billing.batch",
+    "gateway.billing.batch_inputs",
+    "gateway.billing.batch_ledger",
+    "gateway.masterdata.contract_read",
     "gateway.process.decision_table",
 )
 ROOT: Final = Path(__file__).resolve().parent.parent

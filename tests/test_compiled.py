@@ -54,7 +54,7 @@ def test_an_outdated_build_imports_every_listed_module_from_its_source() -> None
         spec = finder.find_spec(module, None)
         assert spec is not None and spec.origin == str(compiled._source(module)), module
         assert isinstance(spec.loader, importlib.machinery.SourceFileLoader), module
-    assert finder.find_spec("gateway.billing.batch", None) is None  # not a compiled one: the usual way
+    assert finder.find_spec("gateway.billing.worker", None) is None  # not a compiled one: the usual way
 
 
 def test_the_guard_is_installed_only_for_an_outdated_build(

@@ -179,11 +179,11 @@ async def _opms(
         sa.select(md.meter).where(among(conn, m.opm_id, ids)).order_by(m.installed_on, m.id)
     )):
         by_id[row.opm_id].meters.append(row)
-    for row in await conn.execute(
+    for row in plain(await conn.execute(
         sa.select(s.opm_id, md.contract.c.number, s.start, s.end)
         .join(md.contract, md.contract.c.id == s.contract_id).where(among(conn, s.opm_id, ids))
         .order_by(s.start)
-    ):
+    )):
         by_id[row.opm_id].supply.append(SupplyPeriod(contract=row.number, start=row.start, end=row.end))
     for reading in await _readings(conn, codes, window):
         found[reading.opm].readings.append(reading)

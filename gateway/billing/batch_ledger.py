@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -104,7 +105,7 @@ async def _tax_documents(conn: AsyncConnection, accounts: Collection[str]) -> di
     """The tax documents for received payments of the accounts' advance requests, by request number, oldest
     first (as ``deposits.paid_advances`` reads them per account)."""
     d, i, r = advance_document.c, advance_instalment.c, bl_receivable.c
-    rows = await conn.execute(
+    rows: Any = await conn.execute(  # Rows, not the tuples their stubs say (gateway.compiled checks)
         sa.select(r.account, i.request_number, d.number, d.tax_point, d.issue_date, d.amount, d.base, d.vat,
                   d.document)
         .join(advance_instalment, i.id == d.instalment_id)

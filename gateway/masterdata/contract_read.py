@@ -38,7 +38,8 @@ def _contracts_query() -> sa.Select[Any]:
 
 async def load(conn: AsyncConnection, condition: sa.ColumnElement[bool], as_of: dt.date) -> list[Contract]:
     """The contracts matching ``condition`` (on ``md_contract``) as of ``as_of``, by ``valid_from``."""
-    rows = (await conn.execute(_contracts_query().where(condition))).all()
+    result: Any = await conn.execute(_contracts_query().where(condition))  # Rows, not the tuples their stubs
+    rows = result.all()  # say (``gateway.compiled`` checks those)
     versions = await versions_of(conn, [row.id for row in rows])
     return [contract_from(row, versions[row.id], as_of) for row in rows]
 
