@@ -53,6 +53,7 @@ MODULES: Final = (
     "gateway.billing.batch",
     "gateway.billing.batch_inputs",
     "gateway.billing.batch_ledger",
+    "gateway.billing.ledger",
     "gateway.masterdata.contract_read",
     "gateway.process.decision_table",
 )

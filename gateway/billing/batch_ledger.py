@@ -23,12 +23,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.billing.advances.tables import advance_document, advance_instalment
 from gateway.billing.deposits import PaidRequest, deposits_of
-from gateway.billing.ledger import invoice_from, invoice_row, receivable_row
+from gateway.billing.ledger import (
+    INVOICE_COLUMNS,
+    RECEIVABLE_COLUMNS,
+    invoice_from,
+    invoice_record,
+    receivable_record,
+)
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.clock import as_utc
 from gateway.masterdata import tables as md
-from gateway.store.db import among, insert_rows, plain
+from gateway.store.db import among, insert_records, plain
 from schemas.billing.bill import Invoice
 from schemas.billing.invoice import Deposit, InvoiceDocument, TaxedDeposit
 
@@ -136,9 +142,13 @@ async def lock_contracts(conn: AsyncConnection, numbers: Collection[str]) -> Non
 
 async def store_invoices(conn: AsyncConnection, invoices: Sequence[Invoice], now: dt.datetime) -> None:
     """Insert the issued settlements and post each balance as a receivable (the rows of
-    ``ledger.store_invoice``), each table in one statement (``insert_rows``: a COPY on PostgreSQL)."""
+    ``ledger.store_invoice``), each table in one statement (``insert_records``: a COPY on PostgreSQL)."""
     if not invoices:
         return
     assert all(invoice.kind == "settlement" for invoice in invoices)
-    await insert_rows(conn, bl_invoice, [invoice_row(invoice, now) for invoice in invoices])
-    await insert_rows(conn, bl_receivable, [receivable_row(invoice, now) for invoice in invoices])
+    await insert_records(
+        conn, bl_invoice, INVOICE_COLUMNS, [invoice_record(invoice, now) for invoice in invoices]
+    )
+    await insert_records(
+        conn, bl_receivable, RECEIVABLE_COLUMNS, [receivable_record(invoice, now) for invoice in invoices]
+    )

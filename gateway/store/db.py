@@ -171,25 +171,44 @@ def plain(result: sa.Result[Any]) -> list[Any]:
 
 
 async def insert_rows(conn: AsyncConnection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) into ``table`` in ``conn``'s transaction: on PostgreSQL by
-    one binary COPY (a mass run's invoices: no executor start per row), elsewhere one multi-row INSERT.
-    Columns of a ``TypeDecorator`` type are bound as SQLAlchemy binds them; a violated constraint is
-    SQLAlchemy's ``IntegrityError`` either way."""
+    """Insert ``rows`` (dicts with the same keys) into ``table`` in ``conn``'s transaction, as
+    ``insert_records`` does."""
     if not rows:
-        return
-    if conn.dialect.name != "postgresql":
-        await conn.execute(sa.insert(table), list(rows))
         return
     columns = list(rows[0])
     assert all(list(row) == columns for row in rows), "every row has the same keys in the same order"
-    binds = [_bind_of(table.c[name].type, conn.dialect) for name in columns]
-    records = [
-        tuple(value if bind is None else bind(value) for bind, value in zip(binds, row.values(), strict=True))
-        for row in rows
+    await insert_records(conn, table, columns, [tuple(row.values()) for row in rows])
+
+
+async def insert_records(
+    conn: AsyncConnection, table: sa.Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert ``records`` (tuples of the values of ``columns``, in that order) into ``table`` in ``conn``'s
+    transaction: on PostgreSQL by one binary COPY (a mass run's invoices: no executor start per row),
+    elsewhere one multi-row INSERT. Columns of a ``TypeDecorator`` type are bound as SQLAlchemy binds
+    them, the others go as they are; a violated constraint is SQLAlchemy's ``IntegrityError`` either way."""
+    if not records:
+        return
+    assert all(len(record) == len(columns) for record in records), "a value for every column"
+    if conn.dialect.name != "postgresql":
+        await conn.execute(sa.insert(table), [dict(zip(columns, record, strict=True)) for record in records])
+        return
+    binds = [
+        (index, bind) for index, name in enumerate(columns)
+        if (bind := _bind_of(table.c[name].type, conn.dialect)) is not None
     ]
+    if binds:
+        records = [_bound(record, binds) for record in records]
     driver: Any = (await conn.get_raw_connection()).driver_connection  # the same session and transaction
     with _copy_errors(table.name):
-        await driver.copy_records_to_table(table.name, records=records, columns=columns)
+        await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
+
+
+def _bound(record: tuple[Any, ...], binds: Sequence[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    values = list(record)
+    for index, bind in binds:
+        values[index] = bind(values[index])
+    return tuple(values)
 
 
 async def copy_payload(

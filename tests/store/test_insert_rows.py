@@ -1,6 +1,6 @@
-"""``store.db.insert_rows``: on PostgreSQL a binary COPY, elsewhere a multi-row INSERT; the rows
-read back exactly, whatever their text holds (tabs, line ends, backslashes, JSON), and a violated
-constraint is SQLAlchemy's ``IntegrityError``."""
+"""``store.db.insert_rows`` and ``insert_records``: on PostgreSQL a binary COPY, elsewhere a multi-row
+INSERT; the rows read back exactly, whatever their text holds (tabs, line ends, backslashes, JSON), and a
+violated constraint is SQLAlchemy's ``IntegrityError``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.masterdata.tables import JsonText
-from gateway.store.db import insert_rows
+from gateway.store.db import insert_records, insert_rows
 from tests.db_fixtures import db_url, engine
 
 __all__ = ["db_url", "engine"]  # each test runs on SQLite and on PostgreSQL
@@ -58,6 +58,28 @@ async def test_rows_read_back_exactly(engine: AsyncEngine) -> None:
         with pytest.raises(sa.exc.IntegrityError):
             async with engine.begin() as conn:
                 await insert_rows(conn, SAMPLE, [_rows()[1]])  # id 2 again
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: SAMPLE.drop(sync, checkfirst=True))
+
+
+async def test_records_in_their_own_column_order_read_back_exactly(engine: AsyncEngine) -> None:
+    """``insert_records``: tuples by the caller's column order (not the table's), the ``JsonText`` column
+    bound as SQLAlchemy binds it, the other values as they are."""
+    columns = ("data", "id", "text", "key", "amount")
+    records = [
+        ({"lines": [AWKWARD, 1]}, 3, AWKWARD, uuid.UUID(int=9), Decimal("0.10")), (None, 4, None, None, None),
+    ]
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: SAMPLE.drop(sync, checkfirst=True))
+        await conn.run_sync(lambda sync: SAMPLE.create(sync))
+    try:
+        async with engine.begin() as conn:
+            await insert_records(conn, SAMPLE, columns, records)
+        async with engine.connect() as conn:
+            rows = await conn.execute(sa.select(*(SAMPLE.c[name] for name in columns)).order_by(SAMPLE.c.id))
+            assert [tuple(row) for row in rows] == records
+            assert await conn.scalar(sa.select(sa.func.count()).select_from(SAMPLE)) == 2
     finally:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: SAMPLE.drop(sync, checkfirst=True))

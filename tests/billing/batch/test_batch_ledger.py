@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.billing.bill import bill_contract
 from gateway.billing.invoices.numbering import next_document_numbers
+from gateway.billing.ledger import INVOICE_COLUMNS, RECEIVABLE_COLUMNS
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.masterdata.filestore import FileStore
@@ -120,3 +121,10 @@ async def test_two_batches_over_shared_contracts_bill_each_once(pg_engine: Async
     repeated = [outcome for outcome in billed if outcome.repeated]
     assert sorted(outcome.invoice.contract for outcome in repeated) == sorted(contracts[2:4])
     assert await _stored(pg_engine, contracts) == (6, 6)
+
+
+def test_record_columns_are_the_tables() -> None:
+    """``bill_many`` COPYs invoices and receivables as tuples by these names: every column of the tables
+    (the receivable's ``id`` is the database's), each once."""
+    assert sorted(INVOICE_COLUMNS) == sorted(bl_invoice.c.keys())
+    assert sorted(RECEIVABLE_COLUMNS) == sorted(set(bl_receivable.c.keys()) - {"id"})
