@@ -55,6 +55,7 @@ MODULES: Final = (
     "gateway.billing.batch_ledger",
     "gateway.billing.ledger",
     "gateway.masterdata.contract_read",
+    "gateway.masterdata.opm_rows",
     "gateway.process.decision_table",
 )
 ROOT: Final = Path(__file__).resolve().parent.parent

@@ -37,9 +37,8 @@ from gateway.billing.readings.service import consumption_and_history, reading_wi
 from gateway.errors import InvalidField, NotFound
 from gateway.masterdata import tables as md
 from gateway.masterdata.contract_read import _contracts_query, contract_from, versions_of
-from gateway.masterdata.opm import _meter as meter_from
-from gateway.masterdata.opm import _technical as technical_from
-from gateway.masterdata.service_base import address_from_row, as_utc
+from gateway.masterdata.opm_rows import address_from_row, meter_from, technical_from
+from gateway.masterdata.service_base import as_utc
 from gateway.readings import tables as rd
 from gateway.store.db import among, plain
 from schemas.masterdata.common import Segment

@@ -31,7 +31,8 @@ from gateway.masterdata.audit import Change
 from gateway.masterdata.bulk_audit import Prepared, prepare, record_prepared
 from gateway.masterdata.energy import EAN_OPM_LENGTH
 from gateway.masterdata.importer_rows import Row, RowError
-from gateway.masterdata.service_base import address_from_row, address_row, fold, local_date
+from gateway.masterdata.opm_rows import address_from_row
+from gateway.masterdata.service_base import address_row, fold, local_date
 from gateway.store.db import is_postgres
 from schemas.masterdata.common import Address, Commodity
 from schemas.masterdata.opm import Meter, Opm, OpmIn, Register, Technical

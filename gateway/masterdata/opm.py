@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -31,8 +30,8 @@ from gateway.masterdata.opm_checks import (
     lookup_code,
     opm_code,
 )
+from gateway.masterdata.opm_rows import address_from_row, meter_from, technical_from
 from gateway.masterdata.service_base import (
-    address_from_row,
     address_row,
     as_utc,
     check_address,
@@ -41,7 +40,7 @@ from gateway.masterdata.service_base import (
     require_version,
 )
 from schemas.masterdata.common import Commodity
-from schemas.masterdata.opm import Meter, MeterChange, MeterIn, Opm, OpmIn, OpmPatch, Register, Technical
+from schemas.masterdata.opm import MeterChange, MeterIn, Opm, OpmIn, OpmPatch, Register, Technical
 
 _SUPPLY_KIND = "supply"
 
@@ -261,7 +260,7 @@ async def _read(conn: AsyncConnection, row: Any, as_of: dt.date) -> Opm:
     ))).one()
     tech = t.opm_technical.c
     history = [
-        _technical(version) for version in await conn.execute(
+        technical_from(version) for version in await conn.execute(
             sa.select(t.opm_technical).where(tech.opm_id == row.id).order_by(tech.effective_from)
         )
     ]
@@ -273,23 +272,8 @@ async def _read(conn: AsyncConnection, row: Any, as_of: dt.date) -> Opm:
     return Opm(
         id=row.id, code=row.code, commodity=commodity, dso=row.dso, supply_address=address_from_row(address),
         technical=in_force[-1] if in_force else None, technical_history=history,
-        meters=[_meter(meter) for meter in meters], supply=await supply.periods_of_opm(conn, row.id),
+        meters=[meter_from(meter) for meter in meters], supply=await supply.periods_of_opm(conn, row.id),
         version=row.version, created_at=as_utc(row.created_at), updated_at=as_utc(row.updated_at),
     )
 
 
-def _technical(row: Any) -> Technical:
-    return Technical(
-        effective_from=row.effective_from, distribution_rate=row.distribution_rate,
-        breaker_phases=row.breaker_phases, breaker_amps=row.breaker_amps, gas_band=row.gas_band,
-        tdd_class=row.tdd_class, annual_consumption_kwh=row.annual_consumption_kwh,
-    )
-
-
-def _meter(row: Any) -> Meter:
-    return Meter(
-        serial=row.serial, installed_on=row.installed_on, removed_on=row.removed_on,
-        registers=msgspec.convert(row.registers, list[Register]),
-        initial_readings={code: Decimal(value) for code, value in (row.initial_readings or {}).items()},
-        final_readings={code: Decimal(value) for code, value in (row.final_readings or {}).items()},
-    )

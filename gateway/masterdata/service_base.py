@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.errors import Conflict, InvalidField, NotFound
 from gateway.masterdata import tables as t
 from gateway.masterdata.identifiers import InvalidIdentifier, validate_postal_code
+from gateway.masterdata.opm_rows import address_from_row
 from schemas.masterdata.common import Address, TypedAddress
 
 T = TypeVar("T")
@@ -112,13 +113,6 @@ def address_row(address: Address, kind: str, *, customer_id: uuid.UUID | None = 
         "search_text": fold(address.street, address.house_number, address.city, address.city_part,
                             address.postal_code),
     }
-
-
-def address_from_row(row: Any) -> Address:
-    return Address(
-        street=row.street, house_number=row.house_number, city=row.city, city_part=row.city_part,
-        postal_code=row.postal_code, country=row.country,
-    )
 
 
 def typed_address_from_row(row: Any) -> TypedAddress:

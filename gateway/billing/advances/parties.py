@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.billing.advances.tables import advance_instalment, advance_schedule
 from gateway.errors import NotFound
 from gateway.masterdata import tables as t
-from gateway.masterdata.service_base import address_from_row
+from gateway.masterdata.opm_rows import address_from_row
 from schemas.billing.invoice import Customer
 from schemas.masterdata.common import Address
 
