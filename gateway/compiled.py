@@ -3,7 +3,8 @@
 A mass billing run spends its Python time in a few modules: the batch's reads and steps, the readings'
 timeline and consumption, rating, the settlement, the checks and their decision tables. mypyc compiles them
 to C extensions from the same annotated source (one billing process, 10,000 settlements: 0.219–0.239 ms of
-CPU a settlement with these modules, 0.249–0.252 ms with the pure ones only, 0.286–0.300 ms interpreted).
+CPU a settlement with the first 21 of these modules, 0.249–0.252 ms with the pure ones only, 0.286–0.300 ms
+interpreted, measured on one day; the machine's speed varies by a fifth from hour to hour).
 ``make compiled`` builds them in place (``build``): beside each ``x.py`` an ``x.<abi>.so``, and one shared
 library of their code (``LIBRARY``).
 
