@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import namedtuple
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -168,16 +168,6 @@ def plain(result: sa.Result[Any]) -> list[Any]:
         assert len(_plain_types) < PLAIN_SHAPES_MAX, "plain() is for the code's own queries"
         kind = _plain_types.setdefault(keys, namedtuple("PlainRow", keys))
     return list(map(kind._make, result))
-
-
-async def insert_rows(conn: AsyncConnection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) into ``table`` in ``conn``'s transaction, as
-    ``insert_records`` does."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    assert all(list(row) == columns for row in rows), "every row has the same keys in the same order"
-    await insert_records(conn, table, columns, [tuple(row.values()) for row in rows])
 
 
 async def insert_records(

@@ -1,6 +1,6 @@
-"""``store.db.insert_rows`` and ``insert_records``: on PostgreSQL a binary COPY, elsewhere a multi-row
-INSERT; the rows read back exactly, whatever their text holds (tabs, line ends, backslashes, JSON), and a
-violated constraint is SQLAlchemy's ``IntegrityError``."""
+"""``store.db.insert_records``: on PostgreSQL a binary COPY, elsewhere a multi-row INSERT; the rows read
+back exactly, whatever their text holds (tabs, line ends, backslashes, JSON), and a violated constraint is
+SQLAlchemy's ``IntegrityError``."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.masterdata.tables import JsonText
-from gateway.store.db import insert_records, insert_rows
+from gateway.store.db import insert_records
 from tests.db_fixtures import db_url, engine
 
 __all__ = ["db_url", "engine"]  # each test runs on SQLite and on PostgreSQL
 
 _metadata = sa.MetaData()
 SAMPLE = sa.Table(
-    "test_insert_rows", _metadata,
+    "test_insert_records", _metadata,
     sa.Column("id", sa.Integer, primary_key=True), sa.Column("text", sa.Text),
     sa.Column("amount", sa.Numeric), sa.Column("day", sa.Date), sa.Column("at", sa.DateTime(timezone=True)),
     sa.Column("flag", sa.Boolean), sa.Column("key", sa.Uuid), sa.Column("data", JsonText),
@@ -39,13 +39,17 @@ def _rows() -> list[dict[str, Any]]:
     ]
 
 
+async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await insert_records(conn, SAMPLE, list(rows[0]), [tuple(row.values()) for row in rows])
+
+
 async def test_rows_read_back_exactly(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: SAMPLE.drop(sync, checkfirst=True))
         await conn.run_sync(lambda sync: SAMPLE.create(sync))
     try:
         async with engine.begin() as conn:
-            await insert_rows(conn, SAMPLE, _rows())
+            await _insert(conn, _rows())
         async with engine.connect() as conn:
             rows = await conn.execute(sa.select(SAMPLE).order_by(SAMPLE.c.id))
             found = [dict(row._mapping) for row in rows]
@@ -57,7 +61,7 @@ async def test_rows_read_back_exactly(engine: AsyncEngine) -> None:
             assert str(found[0]["amount"]) == "-1234.50"
         with pytest.raises(sa.exc.IntegrityError):
             async with engine.begin() as conn:
-                await insert_rows(conn, SAMPLE, [_rows()[1]])  # id 2 again
+                await _insert(conn, [_rows()[1]])  # id 2 again
     finally:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: SAMPLE.drop(sync, checkfirst=True))
