@@ -46,6 +46,11 @@ from schemas.masterdata.contracts import Terms
 from schemas.masterdata.opm import Opm, SupplyPeriod, Technical
 
 _SUPPLY_ADDRESS_KIND: Final = "supply"
+#: Positions in a reading row (``timeline.ReadingRow``'s fields).
+_OPM: Final = 0
+_DATE_FROM: Final = 3
+_DATE_TO: Final = 4
+assert [tl.ReadingRow._fields[at] for at in (_OPM, _DATE_FROM, _DATE_TO)] == ["opm", "date_from", "date_to"]
 
 
 @dataclass(slots=True)
@@ -57,7 +62,8 @@ class OpmRows:
     technical: list[Technical] = field(default_factory=list)
     meters: list[Any] = field(default_factory=list)
     supply: list[SupplyPeriod] = field(default_factory=list)
-    readings: list[tl.ReadingRow] = field(default_factory=list)
+    #: Laid out as ``timeline.ReadingRow`` (the driver's records as they came).
+    readings: list[Any] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -151,7 +157,7 @@ def _timeline(rows: OpmRows, window: tuple[dt.date, dt.date], read: tuple[dt.dat
     the days ``read``: all of them are the request's when it asks for those days)."""
     since, until = window
     readings = rows.readings if window == read else [
-        row for row in rows.readings if row.date_to >= since and row.date_from <= until
+        row for row in rows.readings if row[_DATE_TO] >= since and row[_DATE_FROM] <= until
     ]
     return tl.from_rows(rows.row.code, rows.row.commodity, rows.meters, readings)
 
@@ -185,19 +191,19 @@ async def _opms(
     )):
         by_id[row.opm_id].supply.append(SupplyPeriod(contract=row.number, start=row.start, end=row.end))
     for reading in await _readings(conn, codes, window):
-        found[reading.opm].readings.append(reading)
+        found[reading[_OPM]].readings.append(reading)
     return found
 
 
 #: ``_readings``'s query for PostgreSQL's driver directly: the register rows are most of what a batch reads (a
-#: row per register and month), and asyncpg's records cost a third of SQLAlchemy rows. The OPMs as a set
-#: the planner joins by the readings' index (then each reading's registers by theirs). A state's consumption
-#: and volume are read only where it has no end state (``timeline.ReadingRow``): decoding a numeric is
-#: the most of a row's cost.
+#: row per register and month), and asyncpg's records, used as they come, cost a third of SQLAlchemy rows.
+#: The OPMs as a set the planner joins by the readings' index (then each reading's registers by theirs).
+#: States as text, as ``timeline.ReadingRow`` takes them; a state's consumption and volume only where it
+#: has no end state.
 _READINGS_SQL: Final = (
-    "SELECT r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state, g.end_state, "
-    "CASE WHEN g.end_state IS NULL THEN g.consumption_kwh END, "
-    "CASE WHEN g.end_state IS NULL THEN g.volume_m3 END "
+    "SELECT r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state::text, "
+    "g.end_state::text, CASE WHEN g.end_state IS NULL THEN g.consumption_kwh::text END, "
+    "CASE WHEN g.end_state IS NULL THEN g.volume_m3::text END "
     "FROM rd_reading r JOIN rd_register g ON g.reading_id = r.id "
     "WHERE r.opm IN (SELECT unnest($1::varchar[])) AND r.superseded_by IS NULL AND r.status <> 'duplicate' "
     "AND r.date_to >= $2 AND r.date_from <= $3"
@@ -206,19 +212,18 @@ _READINGS_SQL: Final = (
 
 async def _readings(
     conn: AsyncConnection, codes: Collection[str], window: tuple[dt.date, dt.date]
-) -> list[tl.ReadingRow]:
-    """The readings in force of ``codes`` touching ``window``, a row per register (as ``timeline.load``
-    reads them)."""
+) -> list[Any]:
+    """The readings in force of ``codes`` touching ``window``, a row per register laid out as
+    ``timeline.ReadingRow`` (as ``timeline.load`` reads them)."""
     if conn.dialect.name == "postgresql":
         driver: Any = (await conn.get_raw_connection()).driver_connection  # the same session and transaction
-        rows: Any = await driver.fetch(_READINGS_SQL, list(codes), *window)
-    else:
-        r, g = rd.reading.c, rd.register.c
-        rows = await conn.execute(
-            sa.select(r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state,
-                      g.end_state, g.consumption_kwh, g.volume_m3)
-            .join(rd.register, g.reading_id == r.id)
-            .where(r.opm.in_(codes), r.superseded_by.is_(None), r.status != "duplicate",
-                   r.date_to >= window[0], r.date_from <= window[1])
-        )
-    return [tl.ReadingRow._make(row) for row in rows]
+        records: list[Any] = await driver.fetch(_READINGS_SQL, list(codes), *window)
+        return records
+    r, g = rd.reading.c, rd.register.c
+    rows: Any = await conn.execute(
+        sa.select(r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, *tl.decimal_texts(g))
+        .join(rd.register, g.reading_id == r.id)
+        .where(r.opm.in_(codes), r.superseded_by.is_(None), r.status != "duplicate",
+               r.date_to >= window[0], r.date_from <= window[1])
+    )
+    return list(rows)

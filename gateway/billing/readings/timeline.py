@@ -87,11 +87,14 @@ class ReadingRow(NamedTuple):
     date_to: dt.date
     kind: PointKind
     register: Register
-    start_state: Decimal | None
-    end_state: Decimal | None
+    #: States and quantities as exact decimal text (``numeric::text``): ``from_rows`` makes a ``Decimal`` of
+    #: those it keeps only. Decoding a numeric is most of a row's cost, and a monthly reading's start state is
+    #: the month before's end state, which stands instead.
+    start_state: str | None
+    end_state: str | None
     #: Only needed with no ``end_state`` (consumption without meter states: gas daily values).
-    consumption_kwh: Decimal | None
-    volume_m3: Decimal | None
+    consumption_kwh: str | None
+    volume_m3: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,11 +196,9 @@ async def load(conn: AsyncConnection, code: str, since: dt.date, until: dt.date)
     return from_rows(code, row.commodity, meter_rows, await _readings(conn, code, since, until))
 
 
-def from_rows(
-    code: str, commodity: str, meter_rows: Sequence[Any], readings: Iterable[ReadingRow]
-) -> Timeline:
-    """The timeline of an OPM's meters (``md_meter`` rows) and readings; a batch of bills reads those rows
-    for many OPMs at once."""
+def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: Iterable[Any]) -> Timeline:
+    """The timeline of an OPM's meters (``md_meter`` rows) and readings (rows laid out as ``ReadingRow``: a
+    driver's records as they come will do); a batch of bills reads those rows for many OPMs at once."""
     meters = [meter_info(meter) for meter in meter_rows]
     points = [point for meter in meter_rows for point in change_points(meter)]
     intervals: list[Interval] = []
@@ -218,15 +219,15 @@ def from_rows(
             # Consumption only (gas daily values): m³ where the source sent it, as the meter counts.
             used = m3 if m3 is not None else kwh
             assert used is not None, f"reading {reading_id}: consumption_kwh NOT NULL, read without end state"
-            intervals.append(Interval(reading_id, meter, register, date_from, date_to, used))
+            intervals.append(Interval(reading_id, meter, register, date_from, date_to, Decimal(used)))
             continue
-        points.append(_new(Point, (meter, register, date_to, end, kind, reading_id, False)))
+        points.append(_new(Point, (meter, register, date_to, Decimal(end), kind, reading_id, False)))
         if start is not None:
             day = date_from - _ONE_DAY
             if ends.get((meter, register, day), _RANK_NONE) > _KIND_RANK[kind]:
-                points.append(_new(Point, (meter, register, day, start, kind, reading_id, True)))
+                points.append(_new(Point, (meter, register, day, Decimal(start), kind, reading_id, True)))
     # Meters the readings name that master data does not have: their dates and digits are unknown.
-    unknown = {reading.meter_id for reading in readings} - {meter.serial for meter in meters}
+    unknown = {reading[2] for reading in readings} - {meter.serial for meter in meters}
     meters.extend(MeterInfo(serial) for serial in sorted(unknown))
     return build(code, UNIT_OF_COMMODITY[commodity], meters, points, intervals)
 
@@ -234,14 +235,19 @@ def from_rows(
 async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.date) -> list[ReadingRow]:
     r, g = rd.reading.c, rd.register.c
     query = sa.select(
-        r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state, g.end_state,
-        g.consumption_kwh, g.volume_m3,
+        r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, *decimal_texts(g),
     ).join(rd.register, g.reading_id == r.id).where(
         r.opm == code, r.superseded_by.is_(None), r.status != "duplicate",
         r.date_to >= since, r.date_from <= until,
     )
     rows: Any = await conn.execute(query)  # as in ``load``
     return [ReadingRow._make(row) for row in rows]
+
+
+def decimal_texts(g: Any) -> tuple[Any, ...]:
+    """``rd_register``'s states and quantities (``g``: its columns) as ``ReadingRow`` takes them: text."""
+    return tuple(sa.cast(column, sa.Text) for column in (g.start_state, g.end_state, g.consumption_kwh,
+                                                         g.volume_m3))
 
 
 def meter_info(row: Any) -> MeterInfo:

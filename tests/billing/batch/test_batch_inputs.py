@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from types import SimpleNamespace
 
 from gateway.billing.batch_inputs import OpmRows, _timeline
@@ -15,7 +14,7 @@ day = dt.date.fromisoformat
 def _reading(reading_id: int, date_to: str, state: str) -> ReadingRow:
     end = day(date_to)
     return ReadingRow(
-        "OPM1", reading_id, "M1", end.replace(day=1), end, "actual", "single", None, Decimal(state),
+        "OPM1", reading_id, "M1", end.replace(day=1), end, "actual", "single", None, state,
         None, None,
     )
 

@@ -19,16 +19,20 @@ OPM = "859182400000000001"
 def _every_state(rows: list[tl.ReadingRow]) -> tl.Timeline:
     points = []
     for row in rows:
-        points.append(tl.Point(row.meter_id, row.register, row.date_to, row.end_state, row.kind, row.id))
+        assert row.end_state is not None
+        points.append(tl.Point(row.meter_id, row.register, row.date_to, Decimal(row.end_state), row.kind,
+                               row.id))
         if row.start_state is not None:
             day = row.date_from - dt.timedelta(days=1)
-            points.append(tl.Point(row.meter_id, row.register, day, row.start_state, row.kind, row.id, True))
+            start = Decimal(row.start_state)
+            points.append(tl.Point(row.meter_id, row.register, day, start, row.kind, row.id, True))
     return tl.build(OPM, "kWh", [tl.MeterInfo("M1")], points, [])
 
 
 def _row(reading: int, first: dt.date, last: dt.date, kind: str, register: str, start: Decimal | None,
          end: Decimal) -> tl.ReadingRow:
-    return tl.ReadingRow(OPM, reading, "M1", first, last, kind, register, start, end, None, None)
+    return tl.ReadingRow(OPM, reading, "M1", first, last, kind, register,
+                         None if start is None else str(start), str(end), None, None)
 
 
 @st.composite
