@@ -40,7 +40,7 @@ from gateway.masterdata.contract_read import _contracts_query, contract_from, ve
 from gateway.masterdata.opm_rows import address_from_row, meter_from, technical_from
 from gateway.masterdata.service_base import as_utc
 from gateway.readings import tables as rd
-from gateway.store.db import among, plain
+from gateway.store.db import KEYS_SEPARATOR, among, keys_text, plain
 from schemas.masterdata.common import Segment
 from schemas.masterdata.contracts import Terms
 from schemas.masterdata.opm import Opm, SupplyPeriod, Technical
@@ -205,9 +205,12 @@ _READINGS_SQL: Final = (
     "g.end_state::text, CASE WHEN g.end_state IS NULL THEN g.consumption_kwh::text END, "
     "CASE WHEN g.end_state IS NULL THEN g.volume_m3::text END "
     "FROM rd_reading r JOIN rd_register g ON g.reading_id = r.id "
-    "WHERE r.opm IN (SELECT unnest($1::varchar[])) AND r.superseded_by IS NULL AND r.status <> 'duplicate' "
+    "WHERE r.opm IN (SELECT unnest({codes})) AND r.superseded_by IS NULL AND r.status <> 'duplicate' "
     "AND r.date_to >= $2 AND r.date_from <= $3"
 )
+#: The OPM codes as one text (``store.db.keys_text``), else as an array.
+_READINGS_BY_TEXT: Final = _READINGS_SQL.format(codes="string_to_array($1, $4)")
+_READINGS_BY_ARRAY: Final = _READINGS_SQL.format(codes="$1::varchar[]")
 
 
 async def _readings(
@@ -217,7 +220,11 @@ async def _readings(
     ``timeline.ReadingRow`` (as ``timeline.load`` reads them)."""
     if conn.dialect.name == "postgresql":
         driver: Any = (await conn.get_raw_connection()).driver_connection  # the same session and transaction
-        records: list[Any] = await driver.fetch(_READINGS_SQL, list(codes), *window)
+        text = keys_text(codes)
+        records: list[Any] = await (
+            driver.fetch(_READINGS_BY_ARRAY, list(codes), *window) if text is None
+            else driver.fetch(_READINGS_BY_TEXT, text, *window, KEYS_SEPARATOR)
+        )
         return records
     r, g = rd.reading.c, rd.register.c
     rows: Any = await conn.execute(
