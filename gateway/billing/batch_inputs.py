@@ -40,7 +40,8 @@ from gateway.masterdata.contract_read import _contracts_query, contract_from, ve
 from gateway.masterdata.opm_rows import address_from_row, meter_from, technical_from
 from gateway.masterdata.service_base import as_utc
 from gateway.readings import tables as rd
-from gateway.store.db import KEYS_SEPARATOR, among, keys_text, plain
+from gateway.store.db import KEYS_SEPARATOR, keys_text
+from gateway.store.fixed import FixedQuery
 from schemas.masterdata.common import Segment
 from schemas.masterdata.contracts import Terms
 from schemas.masterdata.opm import Opm, SupplyPeriod, Technical
@@ -51,6 +52,35 @@ _OPM: Final = 0
 _DATE_FROM: Final = 3
 _DATE_TO: Final = 4
 assert [tl.ReadingRow._fields[at] for at in (_OPM, _DATE_FROM, _DATE_TO)] == ["opm", "date_from", "date_to"]
+
+
+_c, _a, _opm = md.customer.c, md.account.c, md.opm.c
+_address, _tech, _meter, _supply = md.address.c, md.opm_technical.c, md.meter.c, md.supply.c
+# The batch's reads of master data (``store.fixed``: on PostgreSQL past SQLAlchemy's rows).
+_CONTRACTS: Final = FixedQuery(
+    lambda keys: _contracts_query().where(keys(md.contract.c.number, "numbers")), ["numbers"]
+)
+_SEGMENTS: Final = FixedQuery(
+    lambda keys: sa.select(_c.number, _c.segment).where(keys(_c.number, "numbers")), ["numbers"]
+)
+_ACCOUNTS: Final = FixedQuery(
+    lambda keys: sa.select(_a.variable_symbol).where(keys(_a.variable_symbol, "symbols")), ["symbols"]
+)
+_OPMS: Final = FixedQuery(lambda keys: sa.select(md.opm).where(keys(_opm.code, "codes")), ["codes"])
+_ADDRESSES: Final = FixedQuery(lambda keys: sa.select(md.address).where(
+    keys(_address.opm_id, "ids"), _address.kind == _SUPPLY_ADDRESS_KIND
+), ["ids"])
+_TECHNICAL: Final = FixedQuery(lambda keys: sa.select(md.opm_technical).where(
+    keys(_tech.opm_id, "ids")
+).order_by(_tech.opm_id, _tech.effective_from), ["ids"])
+_METERS: Final = FixedQuery(lambda keys: sa.select(md.meter).where(
+    keys(_meter.opm_id, "ids")
+).order_by(_meter.installed_on, _meter.id), ["ids"])
+_SUPPLY: Final = FixedQuery(lambda keys: sa.select(
+    _supply.opm_id, md.contract.c.number, _supply.start, _supply.end
+).join(md.contract, md.contract.c.id == _supply.contract_id).where(keys(_supply.opm_id, "ids")).order_by(
+    _supply.start
+), ["ids"])
 
 
 @dataclass(slots=True)
@@ -85,18 +115,16 @@ async def read_batch(
 ) -> BatchReads:
     """The rows of ``contracts`` (unknown numbers are left out) and the readings of their OPMs touching
     ``window`` (the union of the requests' windows)."""
-    rows = plain(await conn.execute(_contracts_query().where(among(conn, md.contract.c.number, contracts))))
+    rows = await _CONTRACTS.rows(conn, numbers=contracts)
     versions = await versions_of(conn, [row.id for row in rows])
     found = {row.number: (row, versions[row.id]) for row in rows}
     opms = await _opms(conn, {row.opm_code for row in rows}, window)
-    c, a = md.customer.c, md.account.c
-    customers = dict((await conn.execute(sa.select(c.number, c.segment).where(
-        among(conn, c.number, {row.customer_number for row in rows})
-    ))).tuples().all())
+    customers = {
+        row.number: row.segment
+        for row in await _SEGMENTS.rows(conn, numbers={row.customer_number for row in rows})
+    }
     symbols = {terms.account for _row, terms_list in found.values() for terms in terms_list}
-    accounts = set((await conn.execute(
-        sa.select(a.variable_symbol).where(among(conn, a.variable_symbol, symbols))
-    )).scalars().all())
+    accounts = {row.variable_symbol for row in await _ACCOUNTS.rows(conn, symbols=symbols)}
     return BatchReads(found, opms, customers, accounts, price_list, window)
 
 
@@ -166,29 +194,16 @@ async def _opms(
     conn: AsyncConnection, codes: Collection[str], window: tuple[dt.date, dt.date]
 ) -> dict[str, OpmRows]:
     """Each OPM's row, supply address, technical history, meters, supply periods and readings."""
-    opm_rows = plain(await conn.execute(sa.select(md.opm).where(among(conn, md.opm.c.code, codes))))
-    found = {row.code: OpmRows(row) for row in opm_rows}
+    found = {row.code: OpmRows(row) for row in await _OPMS.rows(conn, codes=codes)}
     by_id: dict[uuid.UUID, OpmRows] = {rows.row.id: rows for rows in found.values()}
     ids = list(by_id)
-    a, tech, m, s = md.address.c, md.opm_technical.c, md.meter.c, md.supply.c
-    for row in plain(await conn.execute(
-        sa.select(md.address).where(among(conn, a.opm_id, ids), a.kind == _SUPPLY_ADDRESS_KIND)
-    )):
+    for row in await _ADDRESSES.rows(conn, ids=ids):
         by_id[row.opm_id].address = row
-    for row in plain(await conn.execute(
-        sa.select(md.opm_technical).where(among(conn, tech.opm_id, ids))
-        .order_by(tech.opm_id, tech.effective_from)
-    )):
+    for row in await _TECHNICAL.rows(conn, ids=ids):
         by_id[row.opm_id].technical.append(technical_from(row))
-    for row in plain(await conn.execute(
-        sa.select(md.meter).where(among(conn, m.opm_id, ids)).order_by(m.installed_on, m.id)
-    )):
+    for row in await _METERS.rows(conn, ids=ids):
         by_id[row.opm_id].meters.append(row)
-    for row in plain(await conn.execute(
-        sa.select(s.opm_id, md.contract.c.number, s.start, s.end)
-        .join(md.contract, md.contract.c.id == s.contract_id).where(among(conn, s.opm_id, ids))
-        .order_by(s.start)
-    )):
+    for row in await _SUPPLY.rows(conn, ids=ids):
         by_id[row.opm_id].supply.append(SupplyPeriod(contract=row.number, start=row.start, end=row.end))
     for reading in await _readings(conn, codes, window):
         found[reading[_OPM]].readings.append(reading)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Final
 
 import msgspec
 import sqlalchemy as sa
@@ -34,9 +34,37 @@ from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.clock import as_utc
 from gateway.masterdata import tables as md
-from gateway.store.db import among, insert_records, plain
+from gateway.store.db import insert_records
+from gateway.store.fixed import FixedQuery
 from schemas.billing.bill import Invoice
 from schemas.billing.invoice import Deposit, InvoiceDocument, TaxedDeposit
+
+_i, _r, _d, _n = bl_invoice.c, bl_receivable.c, advance_document.c, advance_instalment.c
+# The batch's reads of the ledger (``store.fixed``). ``bl_invoice`` is the table a mass run fills itself:
+# its lookups are ``growing`` (``store.db.among``).
+_ISSUED: Final = FixedQuery(lambda keys: sa.select(bl_invoice).where(
+    keys(_i.contract, "contracts", growing=True), _i.kind == "settlement", _i.status == "issued",
+), ["contracts"])
+_SETTLED: Final = FixedQuery(lambda keys: sa.select(_i.account, _i.period_to, _i.created_at, _i.total).where(
+    keys(_i.account, "accounts", growing=True), _i.kind == "settlement", _i.status == "issued",
+), ["accounts"])
+_PAID_ADVANCES: Final = FixedQuery(lambda keys: sa.select(
+    _r.account, _r.document, _r.amount, _r.open_amount, _r.due_date, _r.paid_on
+).where(
+    keys(_r.account, "accounts"), _r.kind == "advance_request", _r.amount - _r.open_amount > 0
+).order_by(_r.due_date, _r.document), ["accounts"])
+_TAX_DOCUMENTS: Final = FixedQuery(lambda keys: sa.select(
+    _r.account, _n.request_number, _d.number, _d.tax_point, _d.issue_date, _d.amount, _d.base, _d.vat,
+    _d.document,
+).join(advance_instalment, _n.id == _d.instalment_id).join(
+    bl_receivable, _r.document == _n.request_number
+).where(
+    _d.kind == "advance_tax_document", keys(_r.account, "accounts"), _r.kind == "advance_request"
+).order_by(_d.tax_point, _d.number), ["accounts"])
+#: Locks a batch's contracts in number order (the rows come out sorted, and are locked as they come).
+_LOCKED: Final = FixedQuery(lambda keys: sa.select(md.contract.c.id).where(
+    keys(md.contract.c.number, "numbers")
+).order_by(md.contract.c.number).with_for_update(), ["numbers"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,22 +113,13 @@ async def read_ledger(
     conn: AsyncConnection, contracts: Collection[str], accounts: Collection[str]
 ) -> LedgerReads:
     """The batch's ledger: issued settlements of ``contracts``, settlements and advances of ``accounts``."""
-    i, r = bl_invoice.c, bl_receivable.c
-    issued_rows = plain(await conn.execute(sa.select(bl_invoice).where(
-        among(conn, i.contract, contracts, growing=True), i.kind == "settlement", i.status == "issued",
-    )))
+    issued_rows = await _ISSUED.rows(conn, contracts=contracts)
     issued = {(row.contract, row.period_to): invoice_from(row) for row in issued_rows}
     settled: dict[str, list[_Settled]] = defaultdict(list)
-    for row in plain(await conn.execute(sa.select(i.account, i.period_to, i.created_at, i.total).where(
-        among(conn, i.account, accounts, growing=True), i.kind == "settlement", i.status == "issued",
-    ))):
+    for row in await _SETTLED.rows(conn, accounts=accounts):
         settled[row.account].append(_Settled(row.period_to, as_utc(row.created_at), row.total))
     advances: dict[str, list[PaidRequest]] = defaultdict(list)
-    for paid in plain(await conn.execute(
-        sa.select(r.account, r.document, r.amount, r.open_amount, r.due_date, r.paid_on)
-        .where(among(conn, r.account, accounts), r.kind == "advance_request", r.amount - r.open_amount > 0)
-        .order_by(r.due_date, r.document)
-    )):
+    for paid in await _PAID_ADVANCES.rows(conn, accounts=accounts):
         advances[paid.account].append(
             PaidRequest(paid.document, paid.amount - paid.open_amount, paid.due_date, paid.paid_on)
         )
@@ -110,16 +129,7 @@ async def read_ledger(
 async def _tax_documents(conn: AsyncConnection, accounts: Collection[str]) -> dict[str, list[TaxedDeposit]]:
     """The tax documents for received payments of the accounts' advance requests, by request number, oldest
     first (as ``deposits.paid_advances`` reads them per account)."""
-    d, i, r = advance_document.c, advance_instalment.c, bl_receivable.c
-    rows: Any = await conn.execute(  # Rows, not the tuples their stubs say (gateway.compiled checks)
-        sa.select(r.account, i.request_number, d.number, d.tax_point, d.issue_date, d.amount, d.base, d.vat,
-                  d.document)
-        .join(advance_instalment, i.id == d.instalment_id)
-        .join(bl_receivable, r.document == i.request_number)
-        .where(d.kind == "advance_tax_document", among(conn, r.account, accounts),
-               r.kind == "advance_request")
-        .order_by(d.tax_point, d.number)
-    )
+    rows = await _TAX_DOCUMENTS.rows(conn, accounts=accounts)
     found: dict[str, list[TaxedDeposit]] = defaultdict(list)
     for row in rows:
         document = msgspec.json.decode(row.document, type=InvoiceDocument)
@@ -134,10 +144,7 @@ async def _tax_documents(conn: AsyncConnection, accounts: Collection[str]) -> di
 async def lock_contracts(conn: AsyncConnection, numbers: Collection[str]) -> None:
     """Hold the contracts' rows until the transaction ends, taken in number order: two batches over shared
     contracts wait for each other instead of deadlocking (one bill of a contract at a time)."""
-    c = md.contract.c
-    await conn.execute(
-        sa.select(c.id).where(among(conn, c.number, sorted(numbers))).order_by(c.number).with_for_update()
-    )
+    await _LOCKED.rows(conn, numbers=numbers)
 
 
 async def store_invoices(conn: AsyncConnection, invoices: Sequence[Invoice], now: dt.datetime) -> None:

@@ -10,14 +10,14 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.masterdata import tables as t
 from gateway.masterdata.service_base import as_utc
-from gateway.store.db import among, plain
+from gateway.store.fixed import FixedQuery
 from schemas.masterdata.contracts import Contract, ContractStatus, Terms
 
 _ONE_DAY = dt.timedelta(days=1)
@@ -36,6 +36,14 @@ def _contracts_query() -> sa.Select[Any]:
     )
 
 
+_terms = t.contract_terms.c
+#: Every terms version of contracts (``store.fixed``: a mass run reads those of every batch).
+_VERSIONS: Final = FixedQuery(lambda keys: sa.select(t.contract_terms, t.account.c.variable_symbol).join(
+    t.account, t.account.c.id == _terms.account_id
+).where(keys(_terms.contract_id, "contracts")).order_by(_terms.contract_id, _terms.effective_from),
+    ["contracts"])
+
+
 async def load(conn: AsyncConnection, condition: sa.ColumnElement[bool], as_of: dt.date) -> list[Contract]:
     """The contracts matching ``condition`` (on ``md_contract``) as of ``as_of``, by ``valid_from``."""
     result: Any = await conn.execute(_contracts_query().where(condition))  # Rows, not the tuples their stubs
@@ -51,12 +59,7 @@ async def versions_of(
     by_contract: dict[uuid.UUID, list[Terms]] = defaultdict(list)
     if not contract_ids:
         return by_contract
-    terms = t.contract_terms.c
-    rows = plain(await conn.execute(
-        sa.select(t.contract_terms, t.account.c.variable_symbol)
-        .join(t.account, t.account.c.id == terms.account_id)
-        .where(among(conn, terms.contract_id, contract_ids)).order_by(terms.contract_id, terms.effective_from)
-    ))
+    rows = await _VERSIONS.rows(conn, contracts=contract_ids)
     grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in rows:
         grouped[row.contract_id].append(row)
