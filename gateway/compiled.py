@@ -57,6 +57,7 @@ MODULES: Final = (
     "gateway.billing.ledger",
     "gateway.masterdata.contract_read",
     "gateway.masterdata.opm_rows",
+    "gateway.store.copy_fields",
     "gateway.process.decision_table",
 )
 ROOT: Final = Path(__file__).resolve().parent.parent

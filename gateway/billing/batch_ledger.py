@@ -26,15 +26,18 @@ from gateway.billing.deposits import PaidRequest, deposits_of
 from gateway.billing.ledger import (
     INVOICE_COLUMNS,
     RECEIVABLE_COLUMNS,
+    invoice_copy_row,
     invoice_from,
-    invoice_record,
-    receivable_record,
+    invoice_row,
+    receivable_copy_row,
+    receivable_row,
 )
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.clock import as_utc
 from gateway.masterdata import tables as md
-from gateway.store.db import insert_records
+from gateway.masterdata.bulk_copy import copy_binary
+from gateway.store.copy_fields import timestamptz
 from gateway.store.fixed import FixedQuery
 from schemas.billing.bill import Invoice
 from schemas.billing.invoice import Deposit, InvoiceDocument, TaxedDeposit
@@ -149,13 +152,17 @@ async def lock_contracts(conn: AsyncConnection, numbers: Collection[str]) -> Non
 
 async def store_invoices(conn: AsyncConnection, invoices: Sequence[Invoice], now: dt.datetime) -> None:
     """Insert the issued settlements and post each balance as a receivable (the rows of
-    ``ledger.store_invoice``), each table in one statement (``insert_records``: a COPY on PostgreSQL)."""
+    ``ledger.store_invoice``), each table in one statement: on PostgreSQL a binary COPY of rows encoded
+    here (``ledger.invoice_copy_row``), elsewhere a multi-row INSERT."""
     if not invoices:
         return
     assert all(invoice.kind == "settlement" for invoice in invoices)
-    await insert_records(
-        conn, bl_invoice, INVOICE_COLUMNS, [invoice_record(invoice, now) for invoice in invoices]
-    )
-    await insert_records(
-        conn, bl_receivable, RECEIVABLE_COLUMNS, [receivable_record(invoice, now) for invoice in invoices]
-    )
+    if conn.dialect.name == "postgresql":
+        stamp = timestamptz(now)
+        await copy_binary(conn, bl_invoice.name, INVOICE_COLUMNS,
+                          [invoice_copy_row(invoice, stamp) for invoice in invoices])
+        await copy_binary(conn, bl_receivable.name, RECEIVABLE_COLUMNS,
+                          [receivable_copy_row(invoice, stamp) for invoice in invoices])
+        return
+    await conn.execute(sa.insert(bl_invoice), [invoice_row(invoice, now) for invoice in invoices])
+    await conn.execute(sa.insert(bl_receivable), [receivable_row(invoice, now) for invoice in invoices])

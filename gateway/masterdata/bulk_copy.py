@@ -1,77 +1,40 @@
-"""PostgreSQL's binary COPY format, written in Python for the bulk import's six tables.
-
-asyncpg encodes COPY records field by field through its codecs, which at bulk-import rates cost more than
-all the other preparation of a row. Here each row is encoded once, when the import checks it (ahead of the
-writes, see ``importer``), into the bytes COPY expects; writing a batch is then one ``join`` per table.
-
-Format (PostgreSQL documentation, "COPY — Binary Format"): a header, then per row a 16-bit field count and
-per field a 32-bit length (-1 for NULL) and the type's binary ("send") representation, then a trailer.
-The encoders below cover the column types those tables use; a value of the wrong width for its column is
-refused by PostgreSQL ("incorrect binary data format"), never stored wrongly.
+"""PostgreSQL's binary COPY for the bulk import's tables and the readings: the field encoders
+(``store.copy_fields``, compiled), a cache of the encodings of values that repeat, and the COPY of rows
+encoded so.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import functools
-import struct
-import uuid
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Final, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store.copy_fields import (
+    HEADER,
+    NULL,
+    TRAILER,
+    date,
+    field_count,
+    int2,
+    int4,
+    int8,
+    numeric,
+    raw,
+    text,
+    timestamptz,
+    uuid_field,
+)
 from gateway.store.db import copy_payload
 
-HEADER: Final = b"PGCOPY\n\xff\r\n\x00" + bytes(4) + bytes(4)  # signature, flags, header extension length
-TRAILER: Final = b"\xff\xff"
-NULL: Final = b"\xff\xff\xff\xff"
-#: PostgreSQL counts dates and timestamps from 2000-01-01.
-_EPOCH_DAY: Final = dt.date(2000, 1, 1).toordinal()
-_EPOCH: Final = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-_MICROSECOND: Final = dt.timedelta(microseconds=1)
-_UUID_LENGTH: Final = b"\x00\x00\x00\x10"
-_INT2: Final = b"\x00\x00\x00\x02"
-_INT4: Final = b"\x00\x00\x00\x04"
-_INT8: Final = b"\x00\x00\x00\x08"
-#: numeric's sign word for positive and negative values (NaN and infinities never reach a quantity column).
-_NUMERIC_POSITIVE: Final = 0x0000
-_NUMERIC_NEGATIVE: Final = 0x4000
-#: numeric stores base-10000 digits: four decimal digits each.
-_NUMERIC_DIGIT_WIDTH: Final = 4
-_NUMERIC_BASE: Final = 10_000
-#: Scaling by a power of ten in this context never rounds.
-_EXACT: Final = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
-#: Field lengths encoded ahead (most fields are shorter); longer ones are encoded when met.
-_LENGTHS_KNOWN: Final = 4096
-_LENGTHS: Final = [size.to_bytes(4, "big") for size in range(_LENGTHS_KNOWN)]
+__all__ = [
+    "HEADER", "NULL", "TRAILER", "Encodings", "copy_binary", "date", "field_count", "int2", "int4", "int8",
+    "numeric", "raw", "text", "timestamptz", "uuid_field",
+]
+
 #: Values an ``Encodings`` cache keeps before it starts again (Czech municipalities number ~6,300).
 ENCODINGS_CACHED_MAX: Final = 20_000
 K = TypeVar("K")
-
-
-def field_count(count: int) -> bytes:
-    """The start of a row of ``count`` fields."""
-    return count.to_bytes(2, "big")
-
-
-def text(value: str | None) -> bytes:
-    """text, varchar and json (whose binary form is its text)."""
-    if value is None:
-        return NULL
-    data = value.encode()
-    size = len(data)
-    return (_LENGTHS[size] if size < _LENGTHS_KNOWN else size.to_bytes(4, "big")) + data
-
-
-def raw(data: bytes | None) -> bytes:
-    """bytea, or json already encoded as UTF-8."""
-    if data is None:
-        return NULL
-    size = len(data)
-    return (_LENGTHS[size] if size < _LENGTHS_KNOWN else size.to_bytes(4, "big")) + data
 
 
 class Encodings(dict[K, bytes]):
@@ -87,62 +50,6 @@ class Encodings(dict[K, bytes]):
             self.clear()
         encoded = self[value] = self._encode(value)
         return encoded
-
-
-def uuid_field(value: uuid.UUID) -> bytes:
-    return _UUID_LENGTH + value.int.to_bytes(16, "big")
-
-
-def int2(value: int | None) -> bytes:
-    return NULL if value is None else _INT2 + value.to_bytes(2, "big", signed=True)
-
-
-def int4(value: int | None) -> bytes:
-    return NULL if value is None else _INT4 + value.to_bytes(4, "big", signed=True)
-
-
-def int8(value: int) -> bytes:
-    return _INT8 + value.to_bytes(8, "big", signed=True)
-
-
-def date(value: dt.date) -> bytes:
-    return _INT4 + (value.toordinal() - _EPOCH_DAY).to_bytes(4, "big", signed=True)
-
-
-def timestamptz(value: dt.datetime) -> bytes:
-    """A time-zone-aware instant as microseconds since 2000-01-01 UTC."""
-    assert value.tzinfo is not None, "timestamptz columns hold instants"
-    return _INT8 + ((value - _EPOCH) // _MICROSECOND).to_bytes(8, "big", signed=True)
-
-
-def numeric(value: Decimal | None) -> bytes:
-    """A finite decimal in numeric's binary form: digit count, weight (the first digit is worth
-    10000 ** weight), sign, display scale (decimal places), then the base-10000 digits."""
-    if value is None:
-        return NULL
-    sign, _digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int), f"not a finite number: {value}"
-    scale = -exponent if exponent < 0 else 0
-    fraction_groups = -(-scale // _NUMERIC_DIGIT_WIDTH)
-    # The value in units of 10000 ** -fraction_groups: a whole number, computed exactly.
-    units = abs(int(value.scaleb(_NUMERIC_DIGIT_WIDTH * fraction_groups, _EXACT)))
-    groups: list[int] = []  # least significant first
-    while units:
-        units, group = divmod(units, _NUMERIC_BASE)
-        groups.append(group)
-    weight = len(groups) - 1 - fraction_groups if groups else 0
-    while groups and groups[0] == 0:  # trailing zeros: PostgreSQL drops them too
-        groups.pop(0)
-    groups.reverse()
-    words = (len(groups), weight, _NUMERIC_NEGATIVE if sign and groups else _NUMERIC_POSITIVE, scale)
-    data = _numeric_struct(len(groups)).pack(*words, *groups)
-    return len(data).to_bytes(4, "big") + data
-
-
-@functools.lru_cache(maxsize=32)  # a quantity has at most 5 digits; other numerics a few more
-def _numeric_struct(groups: int) -> struct.Struct:
-    # Digit count, weight, sign, display scale, then the digits (numeric.c's numeric_send).
-    return struct.Struct(f">hhHh{groups}H")
 
 
 async def copy_binary(

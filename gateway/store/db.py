@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import namedtuple
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -196,37 +196,6 @@ def plain(result: sa.Result[Any]) -> list[Any]:
     return list(map(kind._make, result))
 
 
-async def insert_records(
-    conn: AsyncConnection, table: sa.Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
-) -> None:
-    """Insert ``records`` (tuples of the values of ``columns``, in that order) into ``table`` in ``conn``'s
-    transaction: on PostgreSQL by one binary COPY (a mass run's invoices: no executor start per row),
-    elsewhere one multi-row INSERT. Columns of a ``TypeDecorator`` type are bound as SQLAlchemy binds
-    them, the others go as they are; a violated constraint is SQLAlchemy's ``IntegrityError`` either way."""
-    if not records:
-        return
-    assert all(len(record) == len(columns) for record in records), "a value for every column"
-    if conn.dialect.name != "postgresql":
-        await conn.execute(sa.insert(table), [dict(zip(columns, record, strict=True)) for record in records])
-        return
-    binds = [
-        (index, bind) for index, name in enumerate(columns)
-        if (bind := _bind_of(table.c[name].type, conn.dialect)) is not None
-    ]
-    if binds:
-        records = [_bound(record, binds) for record in records]
-    driver: Any = (await conn.get_raw_connection()).driver_connection  # the same session and transaction
-    with _copy_errors(table.name):
-        await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
-
-
-def _bound(record: tuple[Any, ...], binds: Sequence[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
-    values = list(record)
-    for index, bind in binds:
-        values[index] = bind(values[index])
-    return tuple(values)
-
-
 async def copy_payload(
     conn: AsyncConnection, table: str, columns: Sequence[str], payload: bytes, format_: str
 ) -> None:
@@ -248,9 +217,3 @@ def _copy_errors(table: str) -> Iterator[None]:
         raise sa.exc.IntegrityError(f"COPY {table}", None, exc) from exc
     except asyncpg.exceptions.DataError as exc:
         raise sa.exc.DataError(f"COPY {table}", None, exc) from exc
-
-
-def _bind_of(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:
-    if not isinstance(type_, sa.types.TypeDecorator):
-        return None
-    return lambda value: type_.process_bind_param(value, dialect)
