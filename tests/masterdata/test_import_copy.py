@@ -22,7 +22,8 @@ from gateway.store.db import create_engine
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, 0, 123456, tzinfo=dt.UTC)
 QUANTITIES = ["0", "0.000", "0.001", "0.5", "639", "15175.000", "99999999999999.999", "10000", "1E+5",
-              "12345678.9", "0.0001", "-3.25", "100000000"]
+              "12345678.9", "0.0001", "-3.25", "100000000", "-0.00", "-1234.50", "1E-7", "-1.5E+3",
+              "0.00010000", "-99999999999999.999"]
 
 
 async def test_copied_values_read_back_as_written(pg_url: str) -> None:
@@ -42,12 +43,16 @@ async def test_copied_values_read_back_as_written(pg_url: str) -> None:
                 "ts timestamptz, s varchar(200), i smallint, u uuid)"
             ))
             await copy.copy_binary(conn, "copied", columns, rows)
-            found = (await conn.execute(sa.text("SELECT n, q, d, ts, s, i, u FROM copied ORDER BY k"))).all()
+            found = (await conn.execute(sa.text(
+                "SELECT n, n::text AS n_text, q, d, ts, s, i, u FROM copied ORDER BY k"
+            ))).all()
     finally:
         await engine.dispose()
     assert len(found) == len(QUANTITIES)
     for index, (row, value) in enumerate(zip(found, QUANTITIES, strict=True)):
         assert row.n == Decimal(value) and row.q == Decimal(value).quantize(Decimal("0.001")), value
+        number = Decimal(value)
+        assert row.n_text == format(abs(number) if number == 0 else number, "f"), value  # the scale too
         assert row.d == dt.date(1999, 12, 31) + dt.timedelta(days=index)
         expected = (NOW, f"Jindřichův Hradec {index}", index, uuid.UUID(int=index))
         assert (row.ts, row.s, row.i, row.u) == expected
