@@ -52,7 +52,7 @@ _SETTLED: Final = FixedQuery(lambda keys: sa.select(_i.account, _i.period_to, _i
     keys(_i.account, "accounts", growing=True), _i.kind == "settlement", _i.status == "issued",
 ), ["accounts"])
 _PAID_ADVANCES: Final = FixedQuery(lambda keys: sa.select(
-    _r.account, _r.document, _r.amount, _r.open_amount, _r.due_date, _r.paid_on
+    _r.account, _r.document, (_r.amount - _r.open_amount).label("paid"), _r.due_date, _r.paid_on
 ).where(
     keys(_r.account, "accounts"), _r.kind == "advance_request", _r.amount - _r.open_amount > 0
 ).order_by(_r.due_date, _r.document), ["accounts"])
@@ -124,7 +124,7 @@ async def read_ledger(
     advances: dict[str, list[PaidRequest]] = defaultdict(list)
     for paid in await _PAID_ADVANCES.rows(conn, accounts=accounts):
         advances[paid.account].append(
-            PaidRequest(paid.document, paid.amount - paid.open_amount, paid.due_date, paid.paid_on)
+            PaidRequest(paid.document, paid.paid, paid.due_date, paid.paid_on)
         )
     return LedgerReads(issued, settled, advances, await _tax_documents(conn, accounts))
 
