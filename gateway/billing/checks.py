@@ -61,13 +61,15 @@ class CheckTable:
 
     def rows(self, facts: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The matching rows' outputs, in table order."""
-        context = zen_facts(facts)
         label = f"decision {self.name}"
         try:
             if self._compiled is not None:
-                raw = self._compiled.evaluate(context)
+                # A bill that passes matches no row: the facts only the outputs read are converted when one
+                # matches.
+                inputs = self._compiled.input_names
+                raw = self._compiled.evaluate(zen_facts(facts, inputs), lambda: zen_facts(facts))
             else:
-                raw = self._zen.evaluate(context)["result"]
+                raw = self._zen.evaluate(zen_facts(facts))["result"]
         except Exception as exc:
             raise ExpressionError(label, str(exc).split("\n", 1)[0]) from None
         result = from_zen(raw)
@@ -78,13 +80,14 @@ class CheckTable:
         return result
 
 
-def zen_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """The facts as zen takes them (``to_zen``), each Decimal first cut to the digits zen takes exactly: a
-    quotient such as kWh per day (1500 / 181) has 28, which ``to_zen`` refuses; a comparison with a
-    threshold needs no more than 15. One pass (a bill converts two such dicts; cutting into a copy and
-    converting that took twice the time)."""
+def zen_facts(facts: Mapping[str, Any], names: Collection[str] | None = None) -> dict[str, Any]:
+    """The facts (those of ``names``, None: all) as zen takes them (``to_zen``), each Decimal first cut to
+    the digits zen takes exactly: a quotient such as kWh per day (1500 / 181) has 28, which ``to_zen``
+    refuses; a comparison with a threshold needs no more than 15. One pass (a bill converts two such
+    dicts; cutting into a copy and converting that took twice the time)."""
     return {
         name: _cut(value) if isinstance(value, Decimal) else to_zen(value) for name, value in facts.items()
+        if names is None or name in names
     }
 
 

@@ -71,6 +71,8 @@ class _Input:
     native: tuple[Native | None, ...] = ()
     #: Per row of a column without a field: the names the cell's expression mentions, None: all of them.
     names: tuple[tuple[str, ...] | None, ...] = ()
+    #: Per row of a column with a field: the names its unary cell mentions (``$`` left out), None: any.
+    cell_names: tuple[tuple[str, ...] | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +88,24 @@ class CompiledTable:
     rows: int
     inputs: tuple[_Input, ...]
     outputs: tuple[_Output, ...]
+    #: The names of the context the input columns can read (None: any): a caller that converts its
+    #: context for zen value by value need convert only these to learn which rows match.
+    input_names: frozenset[str] | None = None
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
-        """The decision's ``result``, as zen would return it (an object; a list for ``collect``)."""
+    def evaluate(
+        self, context: Mapping[str, Any], whole: Callable[[], Mapping[str, Any]] | None = None
+    ) -> Any:
+        """The decision's ``result``, as zen would return it (an object; a list for ``collect``).
+        ``whole``: the whole context, where ``context`` holds only the ``input_names`` (asked for once a
+        row matched, for its outputs)."""
         scope = dict(context)
         values = [_value(i, scope) for i in self.inputs]
         matches = []
         for row in range(self.rows):
             if not self._matches(row, scope, values):
                 continue
+            if whole is not None:
+                scope, whole = dict(whole()), None
             output = self._output(row, scope)
             if output is None:
                 continue
@@ -191,6 +202,7 @@ def _compile_content(content: Mapping[str, Any]) -> CompiledTable | None:
             compiled, cells, path, tuple(bool(_LITERALS.fullmatch(text)) for text in texts),
             native=tuple(_native(text) if field else None for text in texts),
             names=tuple(None if field else _names(text) for text in texts),
+            cell_names=tuple(_names(text, unary=True) if field else None for text in texts),
         ))
     outputs = []
     for column in content.get("outputs") or []:
@@ -201,7 +213,27 @@ def _compile_content(content: Mapping[str, Any]) -> CompiledTable | None:
         outputs.append(_Output(
             path, tuple(_cell(text, unary=False) for text in texts), tuple(_names(text) for text in texts)
         ))
-    return CompiledTable(str(content["hitPolicy"]), len(rules), tuple(inputs), tuple(outputs))
+    return CompiledTable(
+        str(content["hitPolicy"]), len(rules), tuple(inputs), tuple(outputs), _input_names(inputs)
+    )
+
+
+def _input_names(inputs: Sequence[_Input]) -> frozenset[str] | None:
+    """The names the input columns can read: a field's first name, a cell's names (None: any name)."""
+    names: set[str] = set()
+    for column in inputs:
+        if column.field is not None:
+            if column.path is None:
+                return None  # a field expression: its names are not kept
+            names.add(column.path[0])
+        for row, cell in enumerate(column.cells):
+            if cell is None or (column.field is not None and column.literal[row]):
+                continue  # no cell, or one that reads ``$`` alone
+            mentioned = column.names[row] if column.field is None else column.cell_names[row]
+            if mentioned is None:
+                return None
+            names.update(mentioned)
+    return frozenset(names)
 
 
 def _value(column: _Input, scope: dict[str, Any]) -> Any:
@@ -236,14 +268,17 @@ def _named(scope: dict[str, Any], names: tuple[str, ...] | None) -> dict[str, An
     return {name: scope[name] for name in names if name in scope}
 
 
-def _names(source: str) -> tuple[str, ...] | None:
+def _names(source: str, *, unary: bool = False) -> tuple[str, ...] | None:
     """The names an expression mentions outside its string literals (with the harmless extras: property
     names after a dot, keywords, function names); None when it may read more than the names it mentions
-    (a ``$`` name such as ``$root``, a template string, a quote left open)."""
+    (a ``$`` name such as ``$root``, a template string, a quote left open). ``unary``: a unary cell's,
+    whose ``$`` is its column's value."""
     code = _STRING.sub(" ", source)
     if '"' in code or "'" in code or "`" in code:
         return None
     found = set(_NAME.findall(code))
+    if unary:
+        found.discard("$")
     if any(name.startswith("$") for name in found):
         return None
     return tuple(sorted(found))

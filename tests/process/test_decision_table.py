@@ -102,14 +102,42 @@ def test_other_graphs_are_left_to_zen() -> None:
 
 
 def _same(table: CompiledTable, document: dict[str, object], context: dict[str, object]) -> None:
-    """The table gives zen's result, or fails where zen fails (a number added to null, say)."""
+    """The table gives zen's result, or fails where zen fails (a number added to null, say); so does it
+    given only the context its inputs read (``input_names``) and the whole for the outputs."""
+    names = table.input_names
+    inputs = context if names is None else {key: value for key, value in context.items() if key in names}
     try:
         expected = _zen(document, context)
     except RuntimeError:
         with pytest.raises(RuntimeError):
             table.evaluate(context)
+        with pytest.raises(RuntimeError):
+            table.evaluate(inputs, lambda: context)
         return
     assert table.evaluate(context) == expected, context
+    assert table.evaluate(inputs, lambda: context) == expected, context
+
+
+def test_the_names_the_inputs_read() -> None:
+    """A field's first name and the names of the cells that read more than ``$``; a field expression, or a
+    cell that may read any name, makes it every name (None)."""
+    tables = {
+        name: compile_table(json.loads((ROOT / f"rules/decisions/{name}.json").read_text(encoding="utf-8")))
+        for name in ("billing_precheck", "billing_postcheck")
+    }
+    pre, post = tables["billing_precheck"], tables["billing_postcheck"]
+    assert pre is not None and post is not None
+    assert {"reading_missing", "days_after_period", "supplied", "price_missing", "consumption_kwh",
+            "daily_kwh", "history_daily_kwh"} <= (pre.input_names or set())
+    assert not {"missing", "texts"} & (pre.input_names or {"missing"})  # only the outputs print them
+    assert {"total", "consumption_kwh", "history_total"} <= (post.input_names or set())
+    assert "texts" not in (post.input_names or {"texts"})
+    collect = compile_table(COLLECT)
+    assert collect is not None and collect.input_names is not None
+    assert {"payload", "data"} <= collect.input_names and "fee" not in collect.input_names
+    reads_more = json.loads(json.dumps(COLLECT))
+    reads_more["nodes"][1]["content"]["rules"][0]["a"] = "< $root.limit"
+    assert (compiled := compile_table(reads_more)) is not None and compiled.input_names is None
 
 
 def test_the_billing_checks_match_zen() -> None:
