@@ -336,7 +336,7 @@ def _changes(versions: Sequence[Technical], priced: tuple[str, ...]) -> list[Opm
 
 
 def _whole_kwh(kwh: Decimal) -> Decimal:
-    return kwh.quantize(_WHOLE_KWH, rounding=ROUND_HALF_UP)
+    return kwh.quantize(_WHOLE_KWH, ROUND_HALF_UP)
 
 
 def _mwh(kwh: Decimal) -> Decimal:

@@ -91,6 +91,9 @@ class RatingPlan:
                       advances_paid=advances_paid)
 
 
+assert Decimal(1234).scaleb(-3).as_tuple().exponent == MWH_STEP.as_tuple().exponent, "_mwh's exponent"
+
+
 def _mwh(running: dict[str, list[int]], source: str, first: int, last: int) -> Decimal:
     """MWh of ``source`` (a register, or ``all``) over pieces ``first`` … ``last``: whole kWh."""
     if source == "all":
@@ -98,7 +101,8 @@ def _mwh(running: dict[str, list[int]], source: str, first: int, last: int) -> D
     else:
         values = running[source]
         kwh = values[last + 1] - values[first]
-    return Decimal(kwh).scaleb(-3).quantize(MWH_STEP)
+    # Whole kWh as MWh: exponent −3, MWH_STEP's, exactly (a quantize to it changed nothing).
+    return Decimal(kwh).scaleb(-3)
 
 
 def _poze_line(poze: PozeTemplate, mwh: Decimal) -> list[SettlementLine]:

@@ -27,9 +27,17 @@ _WHOLE_CZK: Final = Decimal(1)
 
 def vat_recap(lines: list[SettlementLine]) -> list[VatRecap]:
     """Per VAT rate, highest first: the base and its VAT."""
+    return _recap(_bases(lines))
+
+
+def _bases(lines: list[SettlementLine]) -> dict[Decimal, Decimal]:
     bases: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0.00"))
     for item in lines:
         bases[item.vat_rate] += item.amount
+    return bases
+
+
+def _recap(bases: dict[Decimal, Decimal]) -> list[VatRecap]:
     return [
         VatRecap(rate=rate, base=base, vat=half_up(base * rate / _PERCENT, CZK_STEP))
         for rate, base in sorted(bases.items(), reverse=True)
@@ -40,13 +48,16 @@ def settle(
     lines: list[SettlementLine], *, period: tuple[dt.date, dt.date], round_to_whole_czk: bool,
     advances_paid: Decimal,
 ) -> Settlement:
-    recap = vat_recap(lines)
+    bases = _bases(lines)
+    recap = _recap(bases)
     total = sum((entry.base + entry.vat for entry in recap), Decimal("0.00"))
     rounding = half_up(total, _WHOLE_CZK) - total if round_to_whole_czk else Decimal(0)
     if rounding:
-        lines = [*lines, line(ROUNDING_CODE, "Zaokrouhlení (není předmětem DPH)", period[0], period[1],
-                              Decimal(1), "CZK", rounding, ROUNDING_VAT_RATE)]
-        recap = vat_recap(lines)
+        rounded = line(ROUNDING_CODE, "Zaokrouhlení (není předmětem DPH)", period[0], period[1], Decimal(1),
+                       "CZK", rounding, ROUNDING_VAT_RATE)
+        lines = [*lines, rounded]
+        bases[rounded.vat_rate] += rounded.amount  # the recap of all lines, the rounding line's added
+        recap = _recap(bases)
     total_base = sum((entry.base for entry in recap), Decimal("0.00"))
     total_vat = sum((entry.vat for entry in recap), Decimal("0.00"))
     assert not round_to_whole_czk or (total_base + total_vat) % 1 == 0

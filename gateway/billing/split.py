@@ -118,4 +118,5 @@ def cumulative_kwh(total: Decimal, shares: Sequence[int]) -> list[int]:
 
 
 def half_up(value: Decimal, step: Decimal) -> Decimal:
-    return value.quantize(step, rounding=ROUND_HALF_UP)
+    # The rounding passed by position: decimal parses keywords at a third of the call's cost.
+    return value.quantize(step, ROUND_HALF_UP)
