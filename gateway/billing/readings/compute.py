@@ -16,7 +16,6 @@ an estimate), not an error.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from decimal import Decimal
 from typing import Final
@@ -96,21 +95,33 @@ def meter_span(
 def nearest(points: list[Point], day: dt.date, period_from: dt.date, period_to: dt.date) -> Point | None:
     """The state nearest ``day`` within ``NEAREST_STATE_DAYS_MAX``; of two as near, the one inside the
     period (its end of the day before ``period_from`` counts as inside), then the better kind."""
-    # The points are in day order (``timeline.build``): the candidates are one run of them.
-    first = bisect.bisect_left(points, day - _NEAREST, key=_day)
-    candidates = points[first:bisect.bisect_right(points, day + _NEAREST, lo=first, key=_day)]
-    if not candidates:
-        return None
-    # The nearest first: the tie-break (inside the period, then the better kind) is rarely needed.
-    distance = min(abs((point.day - day).days) for point in candidates)
-    nearest_ones = [point for point in candidates if abs((point.day - day).days) == distance]
-    if len(nearest_ones) == 1:
-        return nearest_ones[0]
+    # The points are in day order (``timeline.build``): the candidates are one run of them, from the first
+    # on or after ``day − NEAREST_STATE_DAYS_MAX``. Searched here, not by ``bisect`` with a key function:
+    # a mass run asks this some five times a bill, and the key's calls cost more than the search.
+    low, high = 0, len(points)
+    earliest = day - _NEAREST
+    while low < high:
+        middle = (low + high) // 2
+        if points[middle].day < earliest:
+            low = middle + 1
+        else:
+            high = middle
+    latest = day + _NEAREST
+    nearest_ones: list[Point] = []  # the nearest so far, in day order
+    shortest = -1
+    for index in range(low, len(points)):
+        point = points[index]
+        if point.day > latest:
+            break
+        distance = abs((point.day - day).days)
+        if shortest < 0 or distance < shortest:
+            nearest_ones, shortest = [point], distance
+        elif distance == shortest:
+            nearest_ones.append(point)
+    if len(nearest_ones) <= 1:
+        return nearest_ones[0] if nearest_ones else None
+    # The tie-break (inside the period, then the better kind) is rarely needed.
     return min(nearest_ones, key=lambda point: (not inside(point.day, period_from, period_to), point.rank()))
-
-
-def _day(point: Point) -> dt.date:
-    return point.day
 
 
 def inside(day: dt.date, period_from: dt.date, period_to: dt.date) -> bool:

@@ -52,6 +52,32 @@ def test_the_nearest_state_inside_the_period_and_the_better_kind() -> None:
     assert (span.start.reading_id, span.end.reading_id, used.consumption) == (2, 4, D("840"))
 
 
+def _nearest_by_definition(points: list[Point], day: dt.date, first: dt.date, last: dt.date) -> Point | None:
+    """The definition, over every point: the nearest within the limit; of those, inside the period, then
+    the better kind, then the earliest."""
+    near = [point for point in points if abs((point.day - day).days) <= NEAREST_STATE_DAYS_MAX]
+    return min(near, default=None, key=lambda point: (
+        abs((point.day - day).days), not inside(point.day, first, last), point.rank(), point.day,
+    ))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    offsets=st.lists(st.integers(-40, 40), max_size=12),
+    kinds=st.lists(st.sampled_from(["actual", "customer", "estimated"]), min_size=12, max_size=12),
+    shift=st.integers(-30, 30),
+)
+def test_nearest_is_the_nearest_by_definition(offsets: list[int], kinds: list[PointKind], shift: int) -> None:
+    first, last = dt.date(2025, 1, 1), dt.date(2025, 1, 31)
+    points = sorted(
+        (Point("M1", "single", last + dt.timedelta(days=offset), D(index), kinds[index], index + 1)
+         for index, offset in enumerate(offsets)),
+        key=lambda point: point.day,
+    )
+    day = last + dt.timedelta(days=shift)
+    assert nearest(points, day, first, last) == _nearest_by_definition(points, day, first, last)
+
+
 def test_gas_daily_values_are_summed() -> None:
     day = dt.date(2025, 1, 1)
     intervals = [
