@@ -236,12 +236,15 @@ def test_settling_in_two_parts_differs_only_by_the_stated_rounding(
 
 
 def _poze_kwh_bound(request: dict[str, Any], day: dt.date) -> Decimal:
-    """0.001 MWh × the highest POZE price per MWh for each day inside the period (the cut aside) on which a
-    POZE period may begin: a POZE price version, a technical change, a VAT change."""
+    """0.001 MWh per register × the highest POZE price per MWh for each day inside the period (the cut
+    aside) on which a POZE period may begin: a POZE price version, a technical change, a VAT change. Per
+    register: each register's consumption is allocated to the days in whole kWh on its own, and the POZE
+    per MWh is of all registers together (a VT/NT meter's period may differ by 2 kWh)."""
     starts = {version.valid_from for version in PRICE_LIST.meta.poze}
     starts |= {dt.date.fromisoformat(change["valid_from"]) for change in request["opm_changes"]}
     if request.get("price_list") == VAT_LIST:
         starts |= {version.valid_from for version in load_price_list(_roots[-1] / VAT_LIST).vat}
     start, end = dt.date.fromisoformat(request["period_from"]), dt.date.fromisoformat(request["period_to"])
     inside = {begin for begin in starts if start < begin <= end and begin != day}
-    return KWH * max(version.mwh for version in PRICE_LIST.meta.poze) * len(inside)
+    registers = len(request["consumption"])
+    return KWH * registers * max(version.mwh for version in PRICE_LIST.meta.poze) * len(inside)
