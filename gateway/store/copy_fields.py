@@ -39,6 +39,8 @@ _NUMERIC_DIGIT_WIDTH: Final = 4
 _NUMERIC_BASE: Final = 10_000
 #: Scaling by a power of ten in this context never rounds.
 _EXACT: Final = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+#: Digits ``int`` reads from a text at most (Python's own limit is 4,300); longer numerics go by their tuple.
+_INT_TEXT_DIGITS_MAX: Final = 4_000
 #: Field lengths encoded ahead (most fields are shorter); longer ones are encoded when met.
 _LENGTHS_KNOWN: Final = 4096
 _LENGTHS: Final = [size.to_bytes(4, "big") for size in range(_LENGTHS_KNOWN)]
@@ -97,11 +99,11 @@ def numeric(value: Decimal | None) -> bytes:
     10000 ** weight), sign, display scale (decimal places), then the base-10000 digits.
 
     Read from the decimal's text (``-1234.50``): one C call, where its digit tuple and a scaled copy took
-    five times as long; a text in exponent form (``1E+5``) goes by the digit tuple."""
+    five times as long; a text in exponent form (``1E+5``), or of thousands of digits, goes by the tuple."""
     if value is None:
         return NULL
     text = str(value)
-    if "E" in text:
+    if "E" in text or len(text) > _INT_TEXT_DIGITS_MAX:
         return _numeric_exponent(value)
     negative = text.startswith("-")
     whole, _point, fraction = text[1:].partition(".") if negative else text.partition(".")
@@ -137,4 +139,5 @@ def _numeric_field(units: int, fraction_groups: int, scale: int, negative: bool)
     for group in reversed(groups):
         words = words << 16 | group
     size = 8 + 2 * len(groups)
-    return _LENGTHS[size] + words.to_bytes(size, "big")
+    length = _LENGTHS[size] if size < _LENGTHS_KNOWN else size.to_bytes(4, "big")
+    return length + words.to_bytes(size, "big")

@@ -58,6 +58,20 @@ async def test_copied_values_read_back_as_written(pg_url: str) -> None:
         assert (row.ts, row.s, row.i, row.u) == expected
 
 
+async def test_a_numeric_of_hundreds_of_digits_reads_back(pg_url: str) -> None:
+    """A field longer than the lengths encoded ahead (4,095 bytes)."""
+    value = Decimal("-1" + "0" * 9_000 + ".5")  # 2,252 base-10000 digits: a field of 4,512 bytes
+    engine = create_engine(pg_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("CREATE TEMPORARY TABLE long_numeric (n numeric)"))
+            await copy.copy_binary(conn, "long_numeric", ("n",), [copy.field_count(1) + copy.numeric(value)])
+            found = (await conn.execute(sa.text("SELECT n::text FROM long_numeric"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert found == format(value, "f")
+
+
 @pytest.mark.parametrize(("key", "actor", "before"), [
     ("859182400010000033", "import:opm.jsonl", None),
     ('a "quoted" key \\ with 100 %', "import:50 % off \"x\".jsonl", {"dso": "Old", "n": [1, 2]}),
