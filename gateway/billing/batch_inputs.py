@@ -49,9 +49,9 @@ from schemas.masterdata.opm import Opm, SupplyPeriod, Technical
 _SUPPLY_ADDRESS_KIND: Final = "supply"
 #: Positions in a reading row (``timeline.ReadingRow``'s fields).
 _OPM: Final = 0
-_DATE_FROM: Final = 3
-_DATE_TO: Final = 4
-assert [tl.ReadingRow._fields[at] for at in (_OPM, _DATE_FROM, _DATE_TO)] == ["opm", "date_from", "date_to"]
+_DAY_FROM: Final = 3
+_DAY_TO: Final = 4
+assert [tl.ReadingRow._fields[at] for at in (_OPM, _DAY_FROM, _DAY_TO)] == ["opm", "day_from", "day_to"]
 
 
 _c, _a, _opm = md.customer.c, md.account.c, md.opm.c
@@ -67,10 +67,17 @@ _ACCOUNTS: Final = FixedQuery(
     lambda keys: sa.select(_a.variable_symbol).where(keys(_a.variable_symbol, "symbols")), ["symbols"]
 )
 _OPMS: Final = FixedQuery(lambda keys: sa.select(md.opm).where(keys(_opm.code, "codes")), ["codes"])
-_ADDRESSES: Final = FixedQuery(lambda keys: sa.select(md.address).where(
+# The columns the structs are built of (``opm_rows``): a timestamp decoded for nothing costs more than the
+# struct's other fields.
+_ADDRESSES: Final = FixedQuery(lambda keys: sa.select(
+    _address.opm_id, _address.street, _address.house_number, _address.city, _address.city_part,
+    _address.postal_code, _address.country,
+).where(
     keys(_address.opm_id, "ids"), _address.kind == _SUPPLY_ADDRESS_KIND
 ), ["ids"])
-_TECHNICAL: Final = FixedQuery(lambda keys: sa.select(md.opm_technical).where(
+_TECHNICAL: Final = FixedQuery(lambda keys: sa.select(
+    *(column for column in md.opm_technical.c if column.name != "recorded_at")
+).where(
     keys(_tech.opm_id, "ids")
 ).order_by(_tech.opm_id, _tech.effective_from), ["ids"])
 _METERS: Final = FixedQuery(lambda keys: sa.select(md.meter).where(
@@ -183,9 +190,9 @@ def _opm_on(rows: OpmRows, as_of: dt.date) -> Opm:
 def _timeline(rows: OpmRows, window: tuple[dt.date, dt.date], read: tuple[dt.date, dt.date]) -> tl.Timeline:
     """The OPM's timeline as ``timeline.load(code, *window)`` builds it, from the batch's rows (read for
     the days ``read``: all of them are the request's when it asks for those days)."""
-    since, until = window
+    since, until = ((day - tl.DAY_EPOCH).days for day in window)
     readings = rows.readings if window == read else [
-        row for row in rows.readings if row[_DATE_TO] >= since and row[_DATE_FROM] <= until
+        row for row in rows.readings if row[_DAY_TO] >= since and row[_DAY_FROM] <= until
     ]
     return tl.from_rows(rows.row.code, rows.row.commodity, rows.meters, readings)
 
@@ -213,16 +220,18 @@ async def _opms(
 #: ``_readings``'s query for PostgreSQL's driver directly: the register rows are most of what a batch reads (a
 #: row per register and month), and asyncpg's records, used as they come, cost a third of SQLAlchemy rows.
 #: The OPMs as a set the planner joins by the readings' index (then each reading's registers by theirs).
-#: States as text, as ``timeline.ReadingRow`` takes them; a state's consumption and volume only where it
-#: has no end state.
+#: Days as numbers and states as text, as ``timeline.ReadingRow`` takes them; a state's consumption and
+#: volume only where it has no end state.
 _READINGS_SQL: Final = (
-    "SELECT r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, g.start_state::text, "
+    "SELECT r.opm, r.id, r.meter_id, r.date_from - DATE '2000-01-01', r.date_to - DATE '2000-01-01', r.kind, "
+    "g.register, g.start_state::text, "
     "g.end_state::text, CASE WHEN g.end_state IS NULL THEN g.consumption_kwh::text END, "
     "CASE WHEN g.end_state IS NULL THEN g.volume_m3::text END "
     "FROM rd_reading r JOIN rd_register g ON g.reading_id = r.id "
     "WHERE r.opm IN (SELECT unnest({codes})) AND r.superseded_by IS NULL AND r.status <> 'duplicate' "
     "AND r.date_to >= $2 AND r.date_from <= $3"
 )
+assert f"DATE '{tl.DAY_EPOCH.isoformat()}'" in _READINGS_SQL, "day numbers from timeline's epoch"
 #: The OPM codes as one text (``store.db.keys_text``), else as an array.
 _READINGS_BY_TEXT: Final = _READINGS_SQL.format(codes="string_to_array($1, $4)")
 _READINGS_BY_ARRAY: Final = _READINGS_SQL.format(codes="$1::varchar[]")
@@ -243,7 +252,8 @@ async def _readings(
         return records
     r, g = rd.reading.c, rd.register.c
     rows: Any = await conn.execute(
-        sa.select(r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, *tl.decimal_texts(g))
+        sa.select(r.opm, r.id, r.meter_id, tl.day_number(r.date_from, conn.dialect),
+                  tl.day_number(r.date_to, conn.dialect), r.kind, g.register, *tl.decimal_texts(g))
         .join(rd.register, g.reading_id == r.id)
         .where(r.opm.in_(codes), r.superseded_by.is_(None), r.status != "duplicate",
                r.date_to >= window[0], r.date_from <= window[1])

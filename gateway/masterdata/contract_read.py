@@ -38,7 +38,10 @@ def _contracts_query() -> sa.Select[Any]:
 
 _terms = t.contract_terms.c
 #: Every terms version of contracts (``store.fixed``: a mass run reads those of every batch).
-_VERSIONS: Final = FixedQuery(lambda keys: sa.select(t.contract_terms, t.account.c.variable_symbol).join(
+_VERSIONS: Final = FixedQuery(lambda keys: sa.select(
+    _terms.contract_id, _terms.version, _terms.effective_from, _terms.product, _terms.valid_to,
+    _terms.notice_period_days, _terms.note, t.account.c.variable_symbol,
+).join(
     t.account, t.account.c.id == _terms.account_id
 ).where(keys(_terms.contract_id, "contracts")).order_by(_terms.contract_id, _terms.effective_from),
     ["contracts"])

@@ -47,6 +47,12 @@ _KIND_RANK: Final[dict[PointKind, int]] = {
 #: Worse than every kind: no end state that day.
 _RANK_NONE: Final = max(_KIND_RANK.values()) + 1
 _ONE_DAY: Final = dt.timedelta(days=1)
+#: Day numbers count from PostgreSQL's date epoch.
+DAY_EPOCH: Final = dt.date(2000, 1, 1)
+_EPOCH_ORDINAL: Final = DAY_EPOCH.toordinal()
+#: Dates ``day_of`` keeps: a century's days (a mass run meets a few dozen).
+DAYS_CACHED_MAX: Final = 36_600
+_days: Final[dict[int, dt.date]] = {}
 #: A point made from all its fields without the named tuple's generated ``__new__`` (a third of the cost;
 #: a mass run makes millions).
 _new: Final = tuple.__new__
@@ -83,8 +89,11 @@ class ReadingRow(NamedTuple):
     opm: str
     id: int
     meter_id: str
-    date_from: dt.date
-    date_to: dt.date
+    #: The reading's first and last day as day numbers (``day_number``: days since 2000-01-01, PostgreSQL's
+    #: own count): an integer decodes at a tenth of a date's cost, and a start state's day (the day before
+    #: the first) is one subtraction. ``day_of`` gives the date.
+    day_from: int
+    day_to: int
     kind: PointKind
     register: Register
     #: States and quantities as exact decimal text (``numeric::text``): ``from_rows`` makes a ``Decimal`` of
@@ -206,26 +215,29 @@ def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: It
     # The best kind of end state per meter, register and day: a reading's start state on such a day, of no
     # better kind, always loses to it in ``build`` (an end state ranks before a start state), so it is not
     # made at all. Monthly readings start where the month before ended: half the states a timeline reads.
-    ends: dict[tuple[str, str, dt.date], int] = {}
-    for _opm, _id, meter, _from, date_to, kind, register, _start, end, _kwh, _m3 in readings:
+    ends: dict[tuple[str, str, int], int] = {}
+    for _opm, _id, meter, _from, day_to, kind, register, _start, end, _kwh, _m3 in readings:
         if end is not None:
-            key = (meter, register, date_to)
+            key = (meter, register, day_to)
             rank = _KIND_RANK[kind]
-            if rank < ends.get(key, _RANK_NONE):
+            if rank < ends.setdefault(key, rank):
                 ends[key] = rank
     # One pass, each row unpacked once (a mass run reads some fifteen rows a bill).
-    for _opm, reading_id, meter, date_from, date_to, kind, register, start, end, kwh, m3 in readings:
+    for _opm, reading_id, meter, day_from, day_to, kind, register, start, end, kwh, m3 in readings:
         if end is None:
             # Consumption only (gas daily values): m³ where the source sent it, as the meter counts.
             used = m3 if m3 is not None else kwh
             assert used is not None, f"reading {reading_id}: consumption_kwh NOT NULL, read without end state"
-            intervals.append(Interval(reading_id, meter, register, date_from, date_to, Decimal(used)))
+            intervals.append(
+                Interval(reading_id, meter, register, day_of(day_from), day_of(day_to), Decimal(used))
+            )
             continue
-        points.append(_new(Point, (meter, register, date_to, Decimal(end), kind, reading_id, False)))
+        points.append(_new(Point, (meter, register, day_of(day_to), Decimal(end), kind, reading_id, False)))
         if start is not None:
-            day = date_from - _ONE_DAY
-            if ends.get((meter, register, day), _RANK_NONE) > _KIND_RANK[kind]:
-                points.append(_new(Point, (meter, register, day, Decimal(start), kind, reading_id, True)))
+            before = day_from - 1
+            if ends.get((meter, register, before), _RANK_NONE) > _KIND_RANK[kind]:
+                points.append(_new(Point, (meter, register, day_of(before), Decimal(start), kind, reading_id,
+                                           True)))
     # Meters the readings name that master data does not have: their dates and digits are unknown.
     unknown = {reading[2] for reading in readings} - {meter.serial for meter in meters}
     meters.extend(MeterInfo(serial) for serial in sorted(unknown))
@@ -235,13 +247,32 @@ def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: It
 async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.date) -> list[ReadingRow]:
     r, g = rd.reading.c, rd.register.c
     query = sa.select(
-        r.opm, r.id, r.meter_id, r.date_from, r.date_to, r.kind, g.register, *decimal_texts(g),
+        r.opm, r.id, r.meter_id, day_number(r.date_from, conn.dialect), day_number(r.date_to, conn.dialect),
+        r.kind, g.register, *decimal_texts(g),
     ).join(rd.register, g.reading_id == r.id).where(
         r.opm == code, r.superseded_by.is_(None), r.status != "duplicate",
         r.date_to >= since, r.date_from <= until,
     )
     rows: Any = await conn.execute(query)  # as in ``load``
     return [ReadingRow._make(row) for row in rows]
+
+
+def day_number(column: Any, dialect: sa.Dialect) -> Any:
+    """A date column as ``ReadingRow`` takes it: days since 2000-01-01 (SQLite keeps dates as ISO text)."""
+    if dialect.name == "sqlite":
+        return sa.cast(sa.func.julianday(column) - sa.func.julianday(DAY_EPOCH.isoformat()), sa.Integer)
+    return sa.cast(column - sa.literal(DAY_EPOCH, sa.Date), sa.Integer)
+
+
+def day_of(day: int) -> dt.date:
+    """The date of a day number (``ReadingRow``): a mass run makes the same few dozen dates for every bill,
+    so they are kept (at most ``DAYS_CACHED_MAX``)."""
+    found = _days.get(day)
+    if found is None:
+        if len(_days) >= DAYS_CACHED_MAX:
+            _days.clear()
+        found = _days[day] = dt.date.fromordinal(_EPOCH_ORDINAL + day)
+    return found
 
 
 def decimal_texts(g: Any) -> tuple[Any, ...]:

@@ -6,7 +6,7 @@ import datetime as dt
 from types import SimpleNamespace
 
 from gateway.billing.batch_inputs import OpmRows, _timeline
-from gateway.billing.readings.timeline import ReadingRow
+from gateway.billing.readings.timeline import DAY_EPOCH, ReadingRow
 
 day = dt.date.fromisoformat
 
@@ -14,7 +14,8 @@ day = dt.date.fromisoformat
 def _reading(reading_id: int, date_to: str, state: str) -> ReadingRow:
     end = day(date_to)
     return ReadingRow(
-        "OPM1", reading_id, "M1", end.replace(day=1), end, "actual", "single", None, state,
+        "OPM1", reading_id, "M1", (end.replace(day=1) - DAY_EPOCH).days, (end - DAY_EPOCH).days, "actual",
+        "single", None, state,
         None, None,
     )
 

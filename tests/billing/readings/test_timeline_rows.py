@@ -20,10 +20,10 @@ def _every_state(rows: list[tl.ReadingRow]) -> tl.Timeline:
     points = []
     for row in rows:
         assert row.end_state is not None
-        points.append(tl.Point(row.meter_id, row.register, row.date_to, Decimal(row.end_state), row.kind,
-                               row.id))
+        points.append(tl.Point(row.meter_id, row.register, tl.day_of(row.day_to), Decimal(row.end_state),
+                               row.kind, row.id))
         if row.start_state is not None:
-            day = row.date_from - dt.timedelta(days=1)
+            day = tl.day_of(row.day_from) - dt.timedelta(days=1)
             start = Decimal(row.start_state)
             points.append(tl.Point(row.meter_id, row.register, day, start, row.kind, row.id, True))
     return tl.build(OPM, "kWh", [tl.MeterInfo("M1")], points, [])
@@ -31,8 +31,18 @@ def _every_state(rows: list[tl.ReadingRow]) -> tl.Timeline:
 
 def _row(reading: int, first: dt.date, last: dt.date, kind: str, register: str, start: Decimal | None,
          end: Decimal) -> tl.ReadingRow:
-    return tl.ReadingRow(OPM, reading, "M1", first, last, kind, register,
+    return tl.ReadingRow(OPM, reading, "M1", _number(first), _number(last), kind, register,
                          None if start is None else str(start), str(end), None, None)
+
+
+def _number(day: dt.date) -> int:
+    return (day - tl.DAY_EPOCH).days
+
+
+def test_day_numbers_count_from_postgresqls_epoch() -> None:
+    assert [tl.day_of(n) for n in (0, 1, 366, -1)] == [
+        dt.date(2000, 1, 1), dt.date(2000, 1, 2), dt.date(2001, 1, 1), dt.date(1999, 12, 31),
+    ]
 
 
 @st.composite
