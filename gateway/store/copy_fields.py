@@ -46,6 +46,11 @@ _LENGTHS_KNOWN: Final = 4096
 _LENGTHS: Final = [size.to_bytes(4, "big") for size in range(_LENGTHS_KNOWN)]
 
 
+def _length(size: int) -> bytes:
+    """A field's 32-bit length."""
+    return _LENGTHS[size] if size < _LENGTHS_KNOWN else size.to_bytes(4, "big")
+
+
 def field_count(count: int) -> bytes:
     """The start of a row of ``count`` fields."""
     return count.to_bytes(2, "big")
@@ -56,16 +61,14 @@ def text(value: str | None) -> bytes:
     if value is None:
         return NULL
     data = value.encode()
-    size = len(data)
-    return (_LENGTHS[size] if size < _LENGTHS_KNOWN else size.to_bytes(4, "big")) + data
+    return _length(len(data)) + data
 
 
 def raw(data: bytes | None) -> bytes:
     """bytea, or json already encoded as UTF-8."""
     if data is None:
         return NULL
-    size = len(data)
-    return (_LENGTHS[size] if size < _LENGTHS_KNOWN else size.to_bytes(4, "big")) + data
+    return _length(len(data)) + data
 
 
 def uuid_field(value: uuid.UUID) -> bytes:
@@ -139,5 +142,4 @@ def _numeric_field(units: int, fraction_groups: int, scale: int, negative: bool)
     for group in reversed(groups):
         words = words << 16 | group
     size = 8 + 2 * len(groups)
-    length = _LENGTHS[size] if size < _LENGTHS_KNOWN else size.to_bytes(4, "big")
-    return length + words.to_bytes(size, "big")
+    return _length(size) + words.to_bytes(size, "big")

@@ -169,13 +169,28 @@ def among(
         text = keys_text(values)
         array: sa.ColumnElement[Any] = (
             sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)) if text is None else
-            sa.cast(sa.func.string_to_array(sa.bindparam(None, text, type_=sa.Text), KEYS_SEPARATOR),
-                    postgresql.ARRAY(column.type))
+            split_keys(sa.bindparam(None, text, type_=sa.Text), column)
         )
-        if growing:
-            return column == sa.any_(array)
-        return column.in_(sa.select(sa.func.unnest(array)))
+        return in_array(column, array, growing=growing)
     return column.in_(values)
+
+
+def split_keys(keys: sa.ColumnElement[Any], column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The keys of a text parameter (``keys_text``) as an array of ``column``'s type (PostgreSQL)."""
+    separator: sa.ColumnElement[Any] = sa.literal_column("E'\\x1f'")
+    return sa.cast(sa.func.string_to_array(keys, separator), postgresql.ARRAY(column.type))
+
+
+def in_array(
+    column: sa.ColumnElement[Any], array: sa.ColumnElement[Any], *, growing: bool
+) -> sa.ColumnElement[bool]:
+    """``column`` among an array's keys, in ``among``'s shapes (PostgreSQL)."""
+    if growing:
+        return column == sa.any_(array)
+    return column.in_(sa.select(sa.func.unnest(array)))
+
+
+assert KEYS_SEPARATOR == "\x1f", "the literal in split_keys"
 
 
 #: Row shapes ``plain`` keeps a named tuple for: one per query text in the code, so a few dozen at most;

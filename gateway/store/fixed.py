@@ -16,16 +16,12 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store.db import KEYS_SEPARATOR, keys_text, plain
-
-#: Dialect forms a query is built in: PostgreSQL's, and the generic one.
-_FORMS: Final = ("postgresql", "generic")
+from gateway.store.db import in_array, keys_text, plain, split_keys
 
 
 class Keys(Protocol):
@@ -48,11 +44,7 @@ class _Compiled:
 
 def _pg_keys(column: sa.ColumnElement[Any], name: str, *, growing: bool = False) -> sa.ColumnElement[bool]:
     """``column`` among the keys of ``name``, sent as one text (as ``store.db.among``, whose reasons hold)."""
-    keys = sa.func.string_to_array(sa.bindparam(name, type_=sa.Text), sa.literal_column("E'\\x1f'"))
-    array = sa.cast(keys, postgresql.ARRAY(column.type))
-    if growing:
-        return column == sa.any_(array)
-    return column.in_(sa.select(sa.func.unnest(array)))
+    return in_array(column, split_keys(sa.bindparam(name, type_=sa.Text), column), growing=growing)
 
 
 def _generic_keys(
@@ -60,8 +52,6 @@ def _generic_keys(
 ) -> sa.ColumnElement[bool]:
     return column.in_(sa.bindparam(name, expanding=True))
 
-
-assert KEYS_SEPARATOR == "\x1f", "the literal in _pg_keys"
 
 
 class FixedQuery:
