@@ -44,6 +44,10 @@ _INT_TEXT_DIGITS_MAX: Final = 4_000
 #: Field lengths encoded ahead (most fields are shorter); longer ones are encoded when met.
 _LENGTHS_KNOWN: Final = 4096
 _LENGTHS: Final = [size.to_bytes(4, "big") for size in range(_LENGTHS_KNOWN)]
+#: Every base-10000 digit as numeric's 16-bit word (counts and scales below 10000 too).
+_WORDS: Final = [word.to_bytes(2, "big") for word in range(_NUMERIC_BASE)]
+_POSITIVE_WORD: Final = _NUMERIC_POSITIVE.to_bytes(2, "big")
+_NEGATIVE_WORD: Final = _NUMERIC_NEGATIVE.to_bytes(2, "big")
 
 
 def _length(size: int) -> bytes:
@@ -135,11 +139,17 @@ def _numeric_field(units: int, fraction_groups: int, scale: int, negative: bool)
     weight = len(groups) - 1 - fraction_groups if groups else 0
     while groups and groups[0] == 0:  # trailing zeros: PostgreSQL drops them too
         groups.pop(0)
-    # The words, big-endian 16 bits each (the weight in two's complement), as one number.
-    words = len(groups)
-    for word in (weight & 0xFFFF, _NUMERIC_NEGATIVE if negative and groups else _NUMERIC_POSITIVE, scale):
-        words = words << 16 | word
+    # The words, big-endian 16 bits each (the weight in two's complement), joined from their encodings made
+    # ahead: building one number of them took a long integer's arithmetic per word.
+    parts = [
+        _length(8 + 2 * len(groups)), _word(len(groups)), _word(weight & 0xFFFF),
+        _NEGATIVE_WORD if negative and groups else _POSITIVE_WORD, _word(scale),
+    ]
     for group in reversed(groups):
-        words = words << 16 | group
-    size = 8 + 2 * len(groups)
-    return _length(size) + words.to_bytes(size, "big")
+        parts.append(_WORDS[group])
+    return b"".join(parts)
+
+
+def _word(value: int) -> bytes:
+    """An unsigned 16-bit word."""
+    return _WORDS[value] if value < _NUMERIC_BASE else value.to_bytes(2, "big")
