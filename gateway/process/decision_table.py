@@ -20,7 +20,6 @@ matched — the rule author's table goes on to its next row rather than failing 
 
 from __future__ import annotations
 
-import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -53,6 +52,7 @@ _ORDER_OPERATORS: Final = {"<": operator.lt, "<=": operator.le, ">": operator.gt
 #: outside this magnitude, goes to zen.
 _NATIVE_DIGITS: Final = 15
 _NATIVE_MAGNITUDE: Final = 10**_NATIVE_DIGITS
+_MILLI: Final = 1000.0
 _STRING: Final = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'""")
 _NAME: Final = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 #: A cell's verdict on a value: True or False, None where zen must judge it.
@@ -327,8 +327,16 @@ def _number(value: Any) -> float | int | None:
     if kind is int:
         return value if -_NATIVE_MAGNITUDE < value < _NATIVE_MAGNITUDE else None
     if kind is float:
-        exact = math.isfinite(value) and abs(value) < _NATIVE_MAGNITUDE and float(f"{value:.15g}") == value
-        return value if exact else None
+        number: float = value
+        if not abs(number) < _NATIVE_MAGNITUDE:  # a NaN too
+            return None
+        # Most facts have a few decimal places (kWh to 0.001, CZK to 0.01): the float nearest such a decimal
+        # of at most 15 digits is one (an integer below 2**53 divided by 1000 rounds once, to that float).
+        # Anything else is formatted to 15 digits and read back, four times the cost.
+        units = round(number * _MILLI)
+        if abs(units) < _NATIVE_MAGNITUDE and units / _MILLI == number:
+            return number
+        return number if float(f"{number:.15g}") == number else None
     return None
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 
 import pytest
 import zen
+from hypothesis import given
+from hypothesis import strategies as st
 
-from gateway.process.decision_table import CompiledTable, _value, compile_table
+from gateway.process.decision_table import _NATIVE_MAGNITUDE, CompiledTable, _number, _value, compile_table
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAGS = ("reading_missing", "supplied", "price_missing")
@@ -252,7 +255,8 @@ def test_a_cell_that_fails_is_no_match_as_in_zen(
 #: as a whole; the billing facts never hold one).
 _VALUES: list[object] = [
     None, True, False, 0, 0.0, -0.0, 1, 2, 0.1, 0.3, 0.30000000000000004, 19.999999999999996, 20, 20.0, 21.5,
-    -1.5, 10**15, 123456789012345, 1e20, "x", "a", "0", "", [1], {"a": 1},
+    -1.5, 10**15, 123456789012345, 1e20, "x", "a", "0", "", [1], {"a": 1}, 19.999, -0.001, 26263.17,
+    999999999999.999, 99999999999999.99, 0.1 + 0.2 - 0.3,
 ]
 
 
@@ -304,3 +308,20 @@ def test_the_names_of_an_expression() -> None:
     whole = compile_table(_one_table([""], [["$root.a > 1"]], ["`x ${a}`"], "collect"))
     assert whole is not None
     assert whole.inputs[0].names == (None,) and whole.outputs[1].names == (None,)
+
+
+def _number_by_definition(value: float) -> float | None:
+    """A float zen converts exactly: finite, below the magnitude, the same when read back from 15 digits."""
+    exact = math.isfinite(value) and abs(value) < _NATIVE_MAGNITUDE and float(f"{value:.15g}") == value
+    return value if exact else None
+
+
+@given(st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**13), max_value=10**13)
+    .map(float),
+    st.integers(min_value=-(10**16), max_value=10**16).map(lambda units: units / 1000),
+))
+def test_a_float_is_compared_in_python_as_its_definition_says(value: float) -> None:
+    """``_number``'s shortcut for few decimal places gives what formatting to 15 digits gives."""
+    assert _number(value) == _number_by_definition(value), value
