@@ -250,12 +250,5 @@ async def _readings(
             else driver.fetch(_READINGS_BY_TEXT, text, *window, KEYS_SEPARATOR)
         )
         return records
-    r, g = rd.reading.c, rd.register.c
-    rows: Any = await conn.execute(
-        sa.select(r.opm, r.id, r.meter_id, tl.day_number(r.date_from, conn.dialect),
-                  tl.day_number(r.date_to, conn.dialect), r.kind, g.register, *tl.decimal_texts(g))
-        .join(rd.register, g.reading_id == r.id)
-        .where(r.opm.in_(codes), r.superseded_by.is_(None), r.status != "duplicate",
-               r.date_to >= window[0], r.date_from <= window[1])
-    )
+    rows: Any = await conn.execute(tl.readings_query(conn.dialect, rd.reading.c.opm.in_(codes), *window))
     return list(rows)

@@ -36,8 +36,8 @@ from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.clock import as_utc
 from gateway.masterdata import tables as md
-from gateway.masterdata.bulk_copy import copy_binary
 from gateway.store.copy_fields import timestamptz
+from gateway.store.db import copy_binary
 from gateway.store.fixed import FixedQuery
 from schemas.billing.bill import Invoice
 from schemas.billing.invoice import Deposit, InvoiceDocument, TaxedDeposit

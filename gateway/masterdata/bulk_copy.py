@@ -1,14 +1,12 @@
 """PostgreSQL's binary COPY for the bulk import's tables and the readings: the field encoders
 (``store.copy_fields``, compiled), a cache of the encodings of values that repeat, and the COPY of rows
-encoded so.
+encoded so (``store.db.copy_binary``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Final, TypeVar
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.copy_fields import (
     HEADER,
@@ -25,7 +23,7 @@ from gateway.store.copy_fields import (
     timestamptz,
     uuid_field,
 )
-from gateway.store.db import copy_payload
+from gateway.store.db import copy_binary
 
 __all__ = [
     "HEADER", "NULL", "TRAILER", "Encodings", "copy_binary", "date", "field_count", "int2", "int4", "int8",
@@ -50,11 +48,3 @@ class Encodings(dict[K, bytes]):
             self.clear()
         encoded = self[value] = self._encode(value)
         return encoded
-
-
-async def copy_binary(
-    conn: AsyncConnection, table: str, columns: Sequence[str], rows: Sequence[bytes]
-) -> None:
-    """COPY rows encoded here into ``table``, on the asyncpg connection under ``conn`` (same session, so
-    same transaction); asyncpg's errors are raised as SQLAlchemy's (``store.db.copy_payload``)."""
-    await copy_payload(conn, table, columns, b"".join((HEADER, *rows, TRAILER)), "binary")

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.bus import outbox
 from gateway.bus.base import OutgoingRecord
-from gateway.masterdata.bulk_copy import copy_binary
 from gateway.readings import tables as t
 from gateway.readings.classify import Decision, InForce, Plan, classify
 from gateway.readings.model import GasDocument, Incoming
@@ -33,7 +32,7 @@ from gateway.readings.prepare import (
     headers,
 )
 from gateway.readings.topics import METER_READINGS
-from gateway.store.db import copy_payload, is_postgres
+from gateway.store.db import copy_binary, copy_payload, is_postgres
 
 #: Readings one ``file_readings`` call decides and writes (one statement per table); callers cut larger
 #: inputs into batches of at most this many.

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.errors import ConfigError, StoreUnavailable
+from gateway.store.copy_fields import HEADER, TRAILER
 
 #: How long a SQLite writer waits for the lock held by another writer before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -221,6 +222,14 @@ async def copy_payload(
     with _copy_errors(table):
         # A memoryview, because asyncpg takes bytes for a file name (os.fspath accepts them).
         await driver.copy_to_table(table, source=memoryview(payload), columns=columns, format=format_)
+
+
+async def copy_binary(
+    conn: AsyncConnection, table: str, columns: Sequence[str], rows: Sequence[bytes]
+) -> None:
+    """COPY rows encoded in binary (``store.copy_fields``: each row its field count and fields) into
+    ``table``, as ``copy_payload``."""
+    await copy_payload(conn, table, columns, b"".join((HEADER, *rows, TRAILER)), "binary")
 
 
 @contextlib.contextmanager

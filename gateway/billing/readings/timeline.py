@@ -245,16 +245,22 @@ def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: It
 
 
 async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.date) -> list[ReadingRow]:
+    rows: Any = await conn.execute(readings_query(conn.dialect, rd.reading.c.opm == code, since, until))
+    return [ReadingRow._make(row) for row in rows]  # Rows, as in ``load``
+
+
+def readings_query(
+    dialect: sa.Dialect, opms: sa.ColumnElement[bool], since: dt.date, until: dt.date
+) -> sa.Select[Any]:
+    """The register rows, laid out as ``ReadingRow``, of the readings in force of the OPMs ``opms`` selects
+    (a condition on ``rd_reading``) touching ``since`` … ``until``."""
     r, g = rd.reading.c, rd.register.c
-    query = sa.select(
-        r.opm, r.id, r.meter_id, day_number(r.date_from, conn.dialect), day_number(r.date_to, conn.dialect),
+    return sa.select(
+        r.opm, r.id, r.meter_id, day_number(r.date_from, dialect), day_number(r.date_to, dialect),
         r.kind, g.register, *decimal_texts(g),
     ).join(rd.register, g.reading_id == r.id).where(
-        r.opm == code, r.superseded_by.is_(None), r.status != "duplicate",
-        r.date_to >= since, r.date_from <= until,
+        opms, r.superseded_by.is_(None), r.status != "duplicate", r.date_to >= since, r.date_from <= until,
     )
-    rows: Any = await conn.execute(query)  # as in ``load``
-    return [ReadingRow._make(row) for row in rows]
 
 
 def day_number(column: Any, dialect: sa.Dialect) -> Any:
