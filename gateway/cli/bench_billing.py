@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -29,7 +30,7 @@ from gateway.billing.invoices.numbering import SEQUENCE_MAX, WORKER_MAX
 from gateway.billing.invoices.tables import invoice_series
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
-from gateway.cli.bench_common import prepared_database, print_figures
+from gateway.cli.bench_common import MachineCpu, machine_cpu, prepared_database, print_figures
 from gateway.config import load_settings
 from gateway.gc_tuning import tune_gc
 from gateway.masterdata import tables as md
@@ -84,6 +85,8 @@ class BillingBenchResult:
     slices: list[bench.SliceResult]
     invoices: int
     receivables: int
+    #: The whole machine's CPU over the billing (None: not measurable here).
+    machine: MachineCpu | None = None
 
     @property
     def billed(self) -> int:
@@ -93,7 +96,8 @@ class BillingBenchResult:
         outsorted = sum(part.outsorted for part in self.slices)
         errors = sum(part.errors for part in self.slices)
         gas = sum(1 for k in range(self.opm) if k % bench.GAS_EVERY == bench.GAS_EVERY - 1)
-        cpu_ms = 1000 * sum(part.cpu_s for part in self.slices) / max(self.billed, 1)
+        billed = max(self.billed, 1)
+        billing_cpu_s = sum(part.cpu_s for part in self.slices)
         return "\n".join([
             f"run: {bench.run_prefix(self.run)} contracts, {self.workers} processes, batches of {self.batch}",
             f"prepared: {self.opm} OPMs ({self.opm - gas} electricity, {gas} gas), "
@@ -101,11 +105,25 @@ class BillingBenchResult:
             f"billed: {self.billed} settlements, {outsorted} outsorted, {errors} errors, "
             f"in {self.bill_s:.2f} s",
             f"stored: {self.invoices} invoices, {self.receivables} invoice receivables",
-            f"cpu: {cpu_ms:.2f} ms per settlement in the billing processes (PostgreSQL's not counted)",
+            _cpu_line(billing_cpu_s, self.machine, billed),
         ])
 
     def line(self) -> str:
         return f"settlements_per_s={self.billed / self.bill_s:.0f}"
+
+
+def _cpu_line(billing_cpu_s: float, machine: MachineCpu | None, billed: int) -> str:
+    """CPU per settlement of the billing processes and of the rest of the machine (PostgreSQL, on one box),
+    and how busy the machine was: on a machine that is busy throughout, the sum is what a settlement costs."""
+    line = f"cpu: {1000 * billing_cpu_s / billed:.2f} ms per settlement in the billing processes"
+    if machine is None or machine.total_s <= 0:
+        return f"{line} (the rest of the machine not measured)"
+    rest_s = max(machine.busy_s - billing_cpu_s, 0.0)
+    line += (f", {1000 * rest_s / billed:.2f} ms in the rest of the machine (PostgreSQL on one box); "
+             f"busy {100 * machine.busy_s / machine.total_s:.0f} % of {os.cpu_count()} cores")
+    if machine.steal_s > 0:
+        line += f", {100 * machine.steal_s / machine.total_s:.1f} % taken by the hypervisor"
+    return line
 
 
 def run_billing_bench(url: str, *, opm: int, workers: int, batch: int) -> BillingBenchResult:
@@ -127,15 +145,18 @@ def run_billing_bench(url: str, *, opm: int, workers: int, batch: int) -> Billin
         asyncio.run(_analyze(url))
         prepare_s = time.perf_counter() - started
         typer.echo(f"billing {opm} contracts …")
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), machine_cpu()
         billing = [
             pool.submit(_bill, url, run, lo, hi, worker, batch, rules)
             for (lo, hi), worker in zip(bounds, series, strict=True)
         ]
         slices = [future.result() for future in billing]
-        bill_s = time.perf_counter() - started
+        bill_s, cpu_after = time.perf_counter() - started, machine_cpu()
     invoices, receivables = asyncio.run(_stored(url, run))
-    return BillingBenchResult(run, opm, workers, batch, prepare_s, bill_s, slices, invoices, receivables)
+    machine = cpu_after.since(cpu_before) if cpu_before is not None and cpu_after is not None else None
+    return BillingBenchResult(
+        run, opm, workers, batch, prepare_s, bill_s, slices, invoices, receivables, machine
+    )
 
 
 async def _setup(url: str, opm: int, workers: int) -> tuple[int, list[int], int]:

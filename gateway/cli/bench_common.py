@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 import typer
@@ -45,3 +46,45 @@ def print_figures(url: str, result: BenchFigures) -> None:
     typer.echo(f"database: {url.split('://', 1)[0]}")
     typer.echo(result.figures())
     typer.echo(result.line())
+
+
+#: The kernel's count of CPU time since boot, per state, in clock ticks (Linux; ``man 5 proc``).
+PROC_STAT: Final = "/proc/stat"
+#: Positions in its ``cpu`` line: user nice system idle iowait irq softirq steal (then guest times, which
+#: user and nice hold already). Idle and I/O wait are no work; steal is time the hypervisor gave elsewhere.
+_IDLE_STATES: Final = (3, 4)
+_STEAL: Final = 7
+_STATES: Final = 8
+
+
+@dataclass(frozen=True, slots=True)
+class MachineCpu:
+    """The whole machine's CPU seconds so far (all cores): busy (every process, the database's too) and in
+    all. A benchmark's billing processes measure their own CPU; the machine's busy time less theirs is what
+    the rest of the machine (PostgreSQL on a one-box run) spent."""
+
+    busy_s: float
+    #: Taken by the hypervisor from this machine's cores while it had work (a shared host's noise).
+    steal_s: float
+    total_s: float
+
+    def since(self, earlier: MachineCpu) -> MachineCpu:
+        return MachineCpu(self.busy_s - earlier.busy_s, self.steal_s - earlier.steal_s,
+                          self.total_s - earlier.total_s)
+
+
+def machine_cpu(path: str = PROC_STAT) -> MachineCpu | None:
+    """The machine's CPU seconds from ``/proc/stat``; None where there is no such file (not Linux)."""
+    try:
+        with open(path, encoding="ascii") as stat:
+            first = stat.readline()
+    except OSError:
+        return None
+    name, *fields = first.split()
+    assert name == "cpu", f"{path}: first line {first!r} is not the machine's cpu line"
+    ticks = [int(value) for value in fields[:_STATES]]
+    per_second = os.sysconf("SC_CLK_TCK")
+    idle = sum(ticks[at] for at in _IDLE_STATES)
+    total = sum(ticks)
+    steal = ticks[_STEAL]
+    return MachineCpu((total - idle - steal) / per_second, steal / per_second, total / per_second)

@@ -37,6 +37,10 @@ async def test_the_billing_bench_bills_every_prepared_contract(
     assert run is not None, result.stdout
     assert f"billed: {OPM} settlements, 0 outsorted, 0 errors" in result.stdout
     assert f"stored: {OPM} invoices, {OPM} invoice receivables" in result.stdout
+    # The machine's CPU beside the billing processes' (Linux's /proc/stat, which the test machines have).
+    cpu = (r"cpu: \d+\.\d\d ms per settlement in the billing processes, \d+\.\d\d ms in the rest of the "
+           r"machine \(PostgreSQL on one box\); busy \d+ % of \d+ cores")
+    assert re.search(cpu, result.stdout), result.stdout
     i, r = bl_invoice.c, bl_receivable.c
     async with pg_engine.connect() as conn:
         rows = (await conn.execute(

@@ -1,0 +1,41 @@
+"""The benchmarks' reading of the machine's CPU (``/proc/stat``) and the billing bench's CPU line of it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gateway.cli.bench_billing import _cpu_line
+from gateway.cli.bench_common import MachineCpu, machine_cpu
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(tmp_path: Path, fields: str) -> str:
+    path = tmp_path / "stat"
+    path.write_text(f"cpu  {fields}\ncpu0 1 2 3 4 5 6 7 8 0 0\nintr 12345\n", encoding="ascii")
+    return str(path)
+
+
+def test_the_machine_s_busy_stolen_and_total_time(tmp_path: Path) -> None:
+    # user nice system idle iowait irq softirq steal guest guest_nice: guests are in user already.
+    path = _stat(tmp_path, f"{10 * TICKS} {TICKS} {4 * TICKS} {50 * TICKS} {3 * TICKS} 0 {TICKS} {2 * TICKS} "
+                           f"{7 * TICKS} 0")
+    found = machine_cpu(path)
+    assert found == MachineCpu(busy_s=16.0, steal_s=2.0, total_s=71.0)
+    assert found.since(MachineCpu(busy_s=6.0, steal_s=0.5, total_s=41.0)) == MachineCpu(10.0, 1.5, 30.0)
+
+
+def test_no_proc_stat_is_no_reading(tmp_path: Path) -> None:
+    assert machine_cpu(str(tmp_path / "absent")) is None
+
+
+def test_the_cpu_line_splits_the_machine_s_time() -> None:
+    """1,000 settlements: the billing processes took 0.4 s, the machine was busy 0.6 s of 0.8 s."""
+    line = _cpu_line(0.4, MachineCpu(busy_s=0.6, steal_s=0.0, total_s=0.8), 1000)
+    assert line == (f"cpu: 0.40 ms per settlement in the billing processes, 0.20 ms in the rest of the "
+                    f"machine (PostgreSQL on one box); busy 75 % of {os.cpu_count()} cores")
+    assert _cpu_line(0.4, MachineCpu(0.6, 0.08, 0.8), 1000).endswith(", 10.0 % taken by the hypervisor")
+    assert _cpu_line(0.4, None, 1000) == (
+        "cpu: 0.40 ms per settlement in the billing processes (the rest of the machine not measured)"
+    )
