@@ -40,7 +40,7 @@ from gateway.masterdata.contract_read import _contracts_query, contract_from, ve
 from gateway.masterdata.opm_rows import address_from_row, meter_from, technical_from
 from gateway.masterdata.service_base import as_utc
 from gateway.readings import tables as rd
-from gateway.store.db import KEYS_SEPARATOR, keys_text
+from gateway.store.db import KEYS_SEPARATOR, driver_of, keys_text
 from gateway.store.fixed import FixedQuery
 from schemas.masterdata.common import Segment
 from schemas.masterdata.contracts import Terms
@@ -243,7 +243,7 @@ async def _readings(
     """The readings in force of ``codes`` touching ``window``, a row per register laid out as
     ``timeline.ReadingRow`` (as ``timeline.load`` reads them)."""
     if conn.dialect.name == "postgresql":
-        driver: Any = (await conn.get_raw_connection()).driver_connection  # the same session and transaction
+        driver = await driver_of(conn)  # the same session and transaction
         text = keys_text(codes)
         records: list[Any] = await (
             driver.fetch(_READINGS_BY_ARRAY, list(codes), *window) if text is None

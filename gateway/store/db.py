@@ -212,13 +212,23 @@ def plain(result: sa.Result[Any]) -> list[Any]:
     return list(map(kind._make, result))
 
 
+async def driver_of(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn`` (PostgreSQL), in ``conn``'s transaction. SQLAlchemy's adapter
+    sends BEGIN only before its own first statement: one sent to the driver first ran outside the transaction
+    (a batch's ``FOR UPDATE`` lock released at once, a read in a snapshot of its own)."""
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    if conn.in_transaction() and not driver.is_in_transaction():
+        await conn.exec_driver_sql("SELECT 1")  # the adapter's BEGIN, by its own path
+    return driver
+
+
 async def copy_payload(
     conn: AsyncConnection, table: str, columns: Sequence[str], payload: bytes, format_: str
 ) -> None:
     """COPY a whole ``payload`` (``binary`` with header and trailer, or ``text`` lines) into ``table``, on the
     asyncpg connection under ``conn`` (same session, so same transaction)."""
     assert format_ in ("binary", "text"), format_
-    driver: Any = (await conn.get_raw_connection()).driver_connection
+    driver = await driver_of(conn)
     with _copy_errors(table):
         # A memoryview, because asyncpg takes bytes for a file name (os.fspath accepts them).
         await driver.copy_to_table(table, source=memoryview(payload), columns=columns, format=format_)

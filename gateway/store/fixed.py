@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store.db import in_array, keys_text, plain, split_keys
+from gateway.store.db import driver_of, in_array, keys_text, plain, split_keys
 
 
 class Keys(Protocol):
@@ -70,7 +70,7 @@ class FixedQuery:
         texts = {name: keys_text(params[name]) for name in self._key_names}
         if any(text is None for text in texts.values()):
             return await self._generic(conn, params)  # no keys, or a key one text cannot carry
-        driver: Any = (await conn.get_raw_connection()).driver_connection  # same session and transaction
+        driver = await driver_of(conn)  # same session and transaction
         compiled = self._compiled or await self._compile(conn, driver)
         given = {**params, **texts}
         values = [given[name] if name in given else compiled.constants[name] for name in compiled.order]

@@ -104,3 +104,22 @@ async def test_keys_one_text_cannot_carry_go_the_generic_way(items: AsyncEngine,
     async with items.connect() as conn:
         found = await BY_CODE.rows(conn, codes=[*codes, "C001"], since=START)
     assert [row.code for row in found] == ["C001"]
+
+
+LOCKED = FixedQuery(lambda keys: sa.select(c.id).where(keys(c.code, "codes")).with_for_update(), ["codes"])
+
+
+async def test_the_first_statement_of_a_transaction_runs_in_it(items: AsyncEngine) -> None:
+    """A fixed query sent before any other statement of the transaction (SQLAlchemy's adapter begins the
+    driver's transaction only at its own first statement) holds its row locks until the transaction ends:
+    another connection cannot take them meanwhile."""
+    if items.dialect.name != "postgresql":
+        pytest.skip("SQLite locks the whole database, not rows")
+    async with items.begin() as conn:
+        assert [row.id for row in await LOCKED.rows(conn, codes={"C001"})] == [uuid.UUID(int=2)]
+        async with items.connect() as other:
+            with pytest.raises(sa.exc.DBAPIError, match="could not obtain lock"):
+                await other.execute(sa.select(c.id).where(c.code == "C001").with_for_update(nowait=True))
+    async with items.connect() as other:  # released with the transaction
+        found = await other.execute(sa.select(c.id).where(c.code == "C001").with_for_update(nowait=True))
+        assert found.scalar_one() == uuid.UUID(int=2)

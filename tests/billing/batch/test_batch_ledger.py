@@ -7,14 +7,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.billing.batch_ledger import lock_contracts
 from gateway.billing.bill import bill_contract
 from gateway.billing.invoices.numbering import next_document_numbers
 from gateway.billing.ledger import INVOICE_COLUMNS, RECEIVABLE_COLUMNS
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
+from gateway.masterdata import tables as md
 from gateway.masterdata.filestore import FileStore
 from schemas.billing.bill import Billed
 from tests.billing.batch.support import BATCH_WORKER, bill_batch, request
@@ -121,6 +124,19 @@ async def test_two_batches_over_shared_contracts_bill_each_once(pg_engine: Async
     repeated = [outcome for outcome in billed if outcome.repeated]
     assert sorted(outcome.invoice.contract for outcome in repeated) == sorted(contracts[2:4])
     assert await _stored(pg_engine, contracts) == (6, 6)
+
+
+async def test_a_batch_holds_its_contracts_from_its_first_statement(pg_engine: AsyncEngine) -> None:
+    """The lock is the batch's first statement: it must be in the transaction (held until it ends), not sent
+    before the transaction began — else a second worker bills the contract meanwhile."""
+    [parties] = await _billable(pg_engine, 1)
+    contract = md.contract.c
+    async with pg_engine.begin() as conn:
+        await lock_contracts(conn, {parties.contract})
+        async with pg_engine.connect() as other:
+            with pytest.raises(sa.exc.DBAPIError, match="could not obtain lock"):
+                await other.execute(sa.select(contract.id).where(contract.number == parties.contract)
+                                    .with_for_update(nowait=True))
 
 
 def test_record_columns_are_the_tables() -> None:
