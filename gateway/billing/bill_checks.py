@@ -70,7 +70,7 @@ def pre_check_facts(
     before the period; ``history_daily_kwh`` is known when all of them are complete."""
     texts: dict[str, str] = {}
     findings = consumption.findings if consumption is not None else ()
-    missing = [finding.text for finding in findings if finding.code == "missing_reading"]
+    missing = _missing_states([finding for finding in findings if finding.code == "missing_reading"])
     if consumption is None:
         missing.append("no consumption could be read for the period")
     elif not consumption.registers:
@@ -95,6 +95,18 @@ def pre_check_facts(
         "daily_kwh": None if used is None or not days else used / days,
         "history_daily_kwh": _history_daily(history, findings), "texts": texts,
     }
+
+
+def _missing_states(findings: Sequence[ReadingFinding]) -> list[str]:
+    """The states a bill lacks, one phrase per meter and register in the order found ("meter E1 vt on
+    2025-12-31 and 2026-06-30"): the decision tables put them after "No meter reading for"."""
+    dates: dict[tuple[str | None, str], list[str]] = {}
+    for finding in findings:
+        dates.setdefault((finding.meter, finding.register), []).append(finding.values["date"])
+    return [
+        f"meter {meter or '(unknown)'} {register} on {' and '.join(days)}"
+        for (meter, register), days in dates.items()
+    ]
 
 
 def total_consumption(consumption: Consumption) -> Decimal:

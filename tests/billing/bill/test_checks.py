@@ -6,19 +6,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.billing.bill_checks import HISTORY_FACTOR, decide, post_check_facts, pre_check_facts
+from gateway.billing.checks import Checks
 from gateway.billing.dso_codes import price_list_dso
 from gateway.masterdata.filestore import FileStore
 from schemas.billing.bill import Billed, Outsorted
 from schemas.billing.orders import CheckStage, Finding
-from schemas.billing.readings import Consumption
+from schemas.billing.readings import Consumption, RegisterConsumption
+from schemas.billing.readings import Finding as ReadingFinding
 from schemas.billing.settlement import Settlement
 from tests.billing.bill.support import bill, read, supplied
+
+RULES = Path(__file__).resolve().parents[3] / "rules"
 
 
 def _codes(outcome: object) -> tuple[str, tuple[str, ...]]:
@@ -186,3 +191,29 @@ def test_an_opm_without_a_meter_in_the_period_misses_its_reading() -> None:
                             price_problems=())
     assert facts["reading_missing"] is True and facts["consumption_kwh"] is None
     assert [finding.code for finding in decide("pre", facts, frozenset())] == ["READING_MISSING"]
+
+
+def test_missing_states_are_named_once_per_meter_and_register_in_the_clerks_text() -> None:
+    def missing(register: Any, day: str) -> ReadingFinding:
+        return ReadingFinding(code="missing_reading", opm="859182400123456789", register=register,
+                              meter="E19788430", text=f"no state near {day}", values={"date": day})
+
+    consumption = Consumption(
+        opm="859182400123456789", period_from=dt.date(2026, 1, 1), period_to=dt.date(2026, 6, 30),
+        registers=tuple(RegisterConsumption(register=register, consumption=Decimal(0), unit="kWh", days=0)
+                        for register in ("nt", "vt")),
+        findings=(missing("nt", "2025-12-31"), missing("nt", "2026-06-30"), missing("vt", "2025-12-31"),
+                  missing("vt", "2026-06-30")),
+    )
+    states = ("meter E19788430 nt on 2025-12-31 and 2026-06-30; "
+              "meter E19788430 vt on 2025-12-31 and 2026-06-30")
+    checks = Checks(RULES)
+
+    for today, text in [
+        (dt.date(2026, 7, 5), f"No meter reading yet for {states}; waiting for the distributor's reading"),
+        (dt.date(2026, 11, 30), f"No meter reading for {states} (153 days after the period's end): ask the "
+                                "distributor, or estimate the reading and release"),
+    ]:
+        facts = pre_check_facts(consumption, today=today, supplied=True, supply_text="", price_problems=())
+        verdict = checks.precheck(facts)
+        assert [finding.text for finding in (*verdict.wait, *verdict.outsort)] == [text]
