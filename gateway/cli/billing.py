@@ -17,7 +17,11 @@ from gateway.cli.billing_orders import register as register_orders
 from gateway.cli.billing_run import register as register_run
 from gateway.errors import InvalidField
 
-billing_app = typer.Typer(help="Billing: the price calculator and price lists.", no_args_is_help=True)
+billing_app = typer.Typer(
+    help="Billing: bills and mass runs, orders and their controlling, the price calculator, price lists, "
+    "advances.",
+    no_args_is_help=True,
+)
 prices_app = typer.Typer(help="Price lists (rules/prices/<id>/*.toml).", no_args_is_help=True)
 billing_app.add_typer(prices_app, name="prices")
 register_orders(billing_app)  # order, orders, outsorted, release, cancel: gateway/cli/billing_orders.py
