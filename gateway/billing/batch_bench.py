@@ -62,6 +62,12 @@ def contract_number(run: int, k: int) -> str:
     return f"B{run:03}-{k:07}"
 
 
+def variable_symbol(run: int, k: int) -> str:
+    """The account of OPM ``k`` of a run: ten digits, the run's number first (``bench billing`` draws a run
+    whose symbols no account has)."""
+    return f"{run:03}{k:07}"
+
+
 def run_prefix(run: int) -> str:
     """What the contract numbers of a run start with."""
     return f"B{run:03}-"
@@ -150,7 +156,7 @@ def _master_lines(run: int, item: _Opm, lines: _Lines) -> None:
         f"{customer}\t{_NULL}\tpermanent\tDlouhá\t{k % 200 + 1}\tPraha\t11000\tCZ\tdlouha praha\n"
     )
     lines.address.append(f"{_NULL}\t{opm}\tsupply\tKrátká\t{k % 300 + 1}\tBrno\t60200\tCZ\tkratka brno\n")
-    symbol = f"{run:03}{k:07}"
+    symbol = variable_symbol(run, k)
     lines.account.append(
         f"{account}\t{customer}\t{symbol}\tbank_transfer\tannual\tquarterly\tstandard\temail_pdf\t1\t{_STAMP}"
         f"\t{_STAMP}\n"

@@ -38,6 +38,8 @@ KEY_BLOCKS: Final = 100
 BLOCK_RECORDS_MAX: Final = 1_000_000
 EAN_PREFIX: Final = "859182400"
 EIC_PREFIX: Final = "27ZG7"
+#: The first digit of every generated account's variable symbol (``8`` + key block + index + ``0``).
+VARIABLE_SYMBOL_FIRST: Final = "8"
 #: Dates are spread around this day, not today, so that a re-run on another day generates the same data.
 ANCHOR_DATE: Final = dt.date(2026, 1, 1)
 #: Share of customers that are companies, of customers with gas, of OPMs in ``fake_opms`` that are gas.
@@ -291,7 +293,7 @@ def fake_customer(seed: int, index: int) -> list[CustomerIn | AccountIn | OpmIn 
     number = f"9{block:02d}{index:06d}"
     company = rng.random() < COMPANY_SHARE
     customer = (_company if company else _person)(rng, number)
-    vs = f"8{block:02d}{index:06d}0"
+    vs = f"{VARIABLE_SYMBOL_FIRST}{block:02d}{index:06d}0"
     records: list[CustomerIn | AccountIn | OpmIn | ContractIn] = [customer, _account(rng, customer, vs)]
     home = customer.addresses[0].address
     opms = [(fake_opm(block, index, gas=False, business=company, seed=seed, supply_address=home), False)]
