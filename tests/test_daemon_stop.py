@@ -40,10 +40,11 @@ async def test_consumers_stop_together_between_the_scheduler_and_the_relay(
     assert consumers > 1
     await daemon.stop()
 
-    together = [event for event in events if event[1] in {"consumer", "maintenance"}]
+    at = [i for i, (_, name) in enumerate(events) if name in {"consumer", "maintenance"}]
+    together = [events[i] for i in at]
     assert len(together) == 2 * (consumers + 1)
     # Every one was asked before any had finished (one after another, each would finish first).
     assert {kind for kind, _ in together[:consumers + 1]} == {"enter"}
-    first, last = events.index(together[0]), events.index(together[-1]) + 1
+    first, last = at[0], at[-1] + 1
     assert events[:first] == [("enter", "scheduler"), ("exit", "scheduler")]
     assert events[last:] == [("enter", "relay"), ("exit", "relay")]
