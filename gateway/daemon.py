@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import structlog
@@ -64,6 +63,7 @@ from gateway.store.db import create_engine
 from gateway.store.migrate import ensure_current
 from gateway.switching.config import install, switching_config
 from gateway.switching.topics import SWITCH_EVENTS
+from gateway.tasks import stop_in_order, stop_together
 
 log = structlog.get_logger(__name__)
 
@@ -352,15 +352,15 @@ class Daemon:
 
             first.insert(0, stop_http(self._http_runner))
             self._http_runner = None
-        await _bounded_steps(first)
-        await _bounded_steps([self.market.stop()])
+        await stop_in_order(first)
+        await stop_in_order([self.market.stop()])
         if self._ote_simulator is not None:
-            await _bounded_steps([self._ote_simulator.stop()])
+            await stop_in_order([self._ote_simulator.stop()])
         if self._ares is not None:
             self.ares_lookup = None
-            await _bounded_steps([self._ares.stop()])
+            await stop_in_order([self._ares.stop()])
         if self._ares_simulator is not None:
-            await _bounded_steps([self._ares_simulator.cleanup()])
+            await stop_in_order([self._ares_simulator.cleanup()])
             self._ares_simulator = None
         try:
             await asyncio.wait_for(self._rules_lock.acquire(), limits.SHUTDOWN_TIMEOUT_S)
@@ -369,13 +369,13 @@ class Daemon:
             log.error("a rules reload did not finish; stopping anyway")
         process_runners = list(self.process_runners.values())
         self.process_runners.clear()
-        await _bounded_steps([self.scheduler.stop()])
+        await stop_in_order([self.scheduler.stop()])
         # Each consumer finishes the batch in hand and waits out its poll: asked one after another, the
         # demo's seventeen took some five seconds; asked together, as long as the slowest.
-        await _bounded_together([
+        await stop_together([
             self.maintenance.stop(), *(r.stop() for r in [*self.runners, *process_runners]),
         ])
-        await _bounded_steps([self.relay.stop(), self.bus.stop()])
+        await stop_in_order([self.relay.stop(), self.bus.stop()])
         await self.engine.dispose()
         self._started = False
 
@@ -391,17 +391,3 @@ class Daemon:
         finally:
             log.info("proud stopping")
             await self.stop()
-
-
-async def _bounded_together(steps: Iterable[Coroutine[Any, Any, None]]) -> None:
-    """Run stop steps that do not depend on each other at once, each as ``_bounded_steps`` runs it."""
-    await asyncio.gather(*(_bounded_steps([step]) for step in steps))
-
-
-async def _bounded_steps(steps: Iterable[Coroutine[Any, Any, None]]) -> None:
-    """Run stop steps in order, each within ``SHUTDOWN_TIMEOUT_S``; one failing does not stop the rest."""
-    for step in steps:
-        try:
-            await asyncio.wait_for(step, limits.SHUTDOWN_TIMEOUT_S)
-        except Exception as exc:  # keep stopping the rest; report what did not stop cleanly
-            log.error("stop step failed", error=f"{exc.__class__.__name__}: {exc}")
