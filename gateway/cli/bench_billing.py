@@ -177,8 +177,8 @@ async def _free_run(conn: AsyncConnection) -> int:
     """A run whose keys no stored row has: no contract with its prefix, and no account with one of its
     variable symbols (ten digits: a run shares their space with every account). A run whose symbols start
     as the generated master data's (``proud demo-data``, the tests) is never drawn, since that data may be
-    imported after the bench and would find its accounts taken (a CI run drew run 835 and the import of key
-    block 35 then found account 8350000000 another customer's)."""
+    imported after the bench and would find its accounts taken (a CI run's import of key block 35 found
+    account 8350000000 another customer's: most likely a bench run 835 before it)."""
     symbol = md.account.c.variable_symbol
     for _attempt in range(RUN_ATTEMPTS_MAX):
         run = bench.RUN_MIN + secrets.randbelow(bench.RUN_MAX - bench.RUN_MIN + 1)
