@@ -36,6 +36,7 @@ from typing import Final, Literal
 
 MODULES: Final = (
     "gateway.billing.readings.timeline",
+    "gateway.readings.register_text",
     "gateway.billing.readings.compute",
     "gateway.billing.readings.service",
     "gateway.billing.readings.plausibility",

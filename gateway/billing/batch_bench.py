@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.billing.batch import BillRequest, Unbillable, bill_many
 from gateway.billing.checks import Checks, TableDecision
+from gateway.readings import register_text as rt
 from gateway.store.db import copy_payload
 from schemas.billing.bill import Billed
 
@@ -127,7 +128,7 @@ _COLUMNS: Final[dict[str, tuple[str, ...]]] = {
               "note", "recorded_at"),
     "supply": ("contract_id", "opm_id", "start"),
     "reading": ("id", "opm", "commodity", "meter_id", "date_from", "date_to", "reason", "kind", "status",
-                "fingerprint", "source", "created_at"),
+                "fingerprint", "source", "created_at", "register_values"),
     "register": ("reading_id", "register", "start_state", "end_state", "consumption_kwh", "volume_m3"),
     "receivable": ("account", "document", "kind", "amount", "open_amount", "due_date", "paid_on",
                    "posted_at"),
@@ -200,18 +201,21 @@ def _reading_lines(run: int, item: _Opm, first_id: int, lines: _Lines) -> int:
         first = dt.date(PERIOD[0].year, month + 1, 1)
         following = dt.date(first.year + (month == _MONTHS - 1), (month + 1) % _MONTHS + 1, 1)
         last = following - dt.timedelta(days=1)
-        lines.reading.append(
-            f"{reading_id}\t{code}\t{commodity}\tM{k}\t{first}\t{last}\tperiodic\tactual\tnew"
-            f"\t\\\\x{run:04x}{k:016x}{month:012x}\tote\t{_STAMP}\n"
-        )
+        parts: list[str] = []  # rd_reading.register_values, the same values as the register lines
         for index, register in enumerate(item.registers):
             used = (Decimal(yearly * _SEASON[month]) * shares[index] / 1000).quantize(Decimal("0.001"))
             start, states[index] = states[index], states[index] + used
             if item.gas:
                 energy = (used * Decimal("10.55")).quantize(Decimal("0.001"))
                 lines.register.append(f"{reading_id}\t{register}\t{start}\t{states[index]}\t{energy}\t{used}\n")
+                parts.append(rt.part_text(register, str(start), str(states[index]), str(energy), str(used)))
             else:
                 lines.register.append(f"{reading_id}\t{register}\t{start}\t{states[index]}\t{used}\t{_NULL}\n")
+                parts.append(rt.part_text(register, str(start), str(states[index]), str(used), ""))
+        lines.reading.append(
+            f"{reading_id}\t{code}\t{commodity}\tM{k}\t{first}\t{last}\tperiodic\tactual\tnew"
+            f"\t\\\\x{run:04x}{k:016x}{month:012x}\tote\t{_STAMP}\t{rt.REGISTER_SEPARATOR.join(parts)}\n"
+        )
         reading_id += 1
     return reading_id
 

@@ -30,6 +30,7 @@ from gateway.bus.outbox import HEADER_MESSAGE_ID, HEADER_TYPE
 from gateway.masterdata import bulk_copy as copy
 from gateway.readings.events import EnvelopeTemplate, id_text, message_ids, payload_encoder
 from gateway.readings.model import GasDocument, Incoming
+from gateway.readings.register_text import register_values
 from gateway.readings.tables import METER_UNKNOWN
 from gateway.readings.topics import METER_READINGS
 from schemas.envelope import Envelope
@@ -38,7 +39,7 @@ from schemas.readings import MeterReading, ReadingStatus
 READING_COLUMNS: Final = (
     "id", "opm", "commodity", "meter_id", "date_from", "date_to", "reason", "kind", "fingerprint", "source",
     "ote_message_id", "archive_id", "document_id", "document_version", "document_segment",
-    "correction_reason", "created_at",
+    "correction_reason", "created_at", "register_values",
     # Spliced at write time:
     "status", "corrects", "duplicate_of", "superseded_by",
 )
@@ -229,6 +230,7 @@ def _reading_fields(reading: Incoming, stamp: bytes) -> bytes:
         copy.int4(None if document is None else document.version),
         texts[None if document is None else document.segment],
         texts[None if document is None else document.correction_reason], stamp,
+        copy.text(register_values(reading.registers)),
     ))
 
 

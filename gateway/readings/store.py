@@ -31,6 +31,7 @@ from gateway.readings.prepare import (
     PreparedBatch,
     headers,
 )
+from gateway.readings.register_text import register_values
 from gateway.readings.topics import METER_READINGS
 from gateway.store.db import copy_binary, copy_payload, is_postgres
 
@@ -229,6 +230,7 @@ def _reading_row(reading: Incoming, decision: Decision, now: dt.datetime) -> dic
         "document_version": None if document is None else document.version,
         "document_segment": None if document is None else document.segment,
         "correction_reason": None if document is None else document.correction_reason, "created_at": now,
+        "register_values": register_values(reading.registers),
     }
 
 

@@ -101,6 +101,9 @@ reading = sa.Table(
     sa.Column("document_segment", sa.String(3), nullable=True),
     sa.Column("correction_reason", sa.String(2), nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
+    # Every register's values in one text (``gateway.readings.register_text``), written with the
+    # ``rd_register`` rows: what the billing timeline reads, without joining those rows.
+    sa.Column("register_values", sa.Text, nullable=False),
     sa.CheckConstraint(_one_of("commodity", COMMODITIES), name="commodity"),
     sa.CheckConstraint(_one_of("reason", REASONS), name="reason"),
     sa.CheckConstraint(_one_of("kind", KINDS), name="kind"),

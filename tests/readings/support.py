@@ -25,6 +25,7 @@ from schemas.ote import ElectricityReading, GasDayValue, GasSegment, MeteredElec
 from schemas.ote.events import OteReceived
 from schemas.readings import MeterReading
 from tests.connectors.ote.expected import CET, METERED_ELECTRICITY, METERED_GAS
+from tests.readings.register_check import mismatches
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 _serial = itertools.count(int.from_bytes(os.urandom(3), "big"))
@@ -120,6 +121,8 @@ async def filed(engine: AsyncEngine, opm: str) -> list[Filed]:
         registers = (await conn.execute(
             sa.select(t.register).where(t.register.c.reading_id.in_([row.id for row in rows]))
         )).all()
+        if rows:  # every writer keeps the reading's text of its registers equal to its register rows
+            assert await mismatches(conn, t.reading.c.opm == opm) == []
     by_reading: dict[int, dict[str, Any]] = {}
     for register in registers:
         by_reading.setdefault(register.reading_id, {})[register.register] = register

@@ -34,6 +34,7 @@ from gateway.readings import store
 from gateway.readings import tables as rd
 from gateway.readings.estimates import Filed, replace_estimates
 from gateway.readings.model import fingerprint
+from gateway.readings.register_text import register_values
 from gateway.readings.topics import METER_READINGS
 from schemas.billing.readings import ReadingIn, RecordedReading
 from schemas.envelope import new_envelope
@@ -248,7 +249,7 @@ def _reading_row(
         "id": reading_id, "opm": entry.opm, "commodity": entry.commodity, "meter_id": entry.meter,
         "date_from": entry.day, "date_to": entry.day, "reason": entry.reason, "kind": entry.kind,
         "status": status, "superseded_by": None, "fingerprint": digest, "source": SOURCE_MANUAL,
-        "created_at": now,
+        "created_at": now, "register_values": register_values(entry.registers),
     }
 
 

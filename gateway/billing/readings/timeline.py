@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,6 +34,7 @@ from gateway.masterdata import tables as md
 from gateway.masterdata.opm_checks import lookup_code
 from gateway.readings import tables as rd
 from gateway.readings.estimates import ESTIMATE_REPLACED_WITHIN_DAYS
+from gateway.readings.register_text import Part, parts
 from schemas.billing.readings import PointKind, Unit, UsedReading
 from schemas.readings import Register
 
@@ -83,8 +84,8 @@ class Point(NamedTuple):
 
 
 class ReadingRow(NamedTuple):
-    """One register of a stored reading, as a timeline reads it (``rd_reading`` joined to ``rd_register``):
-    what ``from_rows`` takes, for one OPM from the store or for many from a batch of bills."""
+    """A stored reading in force, as a timeline reads it (``rd_reading`` with its ``register_values``): what
+    ``from_rows`` takes, for one OPM from the store or for many from a batch of bills."""
 
     opm: str
     id: int
@@ -95,15 +96,10 @@ class ReadingRow(NamedTuple):
     day_from: int
     day_to: int
     kind: PointKind
-    register: Register
-    #: States and quantities as exact decimal text (``numeric::text``): ``from_rows`` makes a ``Decimal`` of
-    #: those it keeps only. Decoding a numeric is most of a row's cost, and a monthly reading's start state is
-    #: the month before's end state, which stands instead.
-    start_state: str | None
-    end_state: str | None
-    #: Only needed with no ``end_state`` (consumption without meter states: gas daily values).
-    consumption_kwh: str | None
-    volume_m3: str | None
+    #: Each register's states and quantities as exact decimal text (``gateway.readings.register_text``):
+    #: ``from_rows`` makes a ``Decimal`` of those it keeps only. A monthly reading's start state is the
+    #: month before's end state, which stands instead.
+    register_values: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,25 +208,28 @@ def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: It
     points = [point for meter in meter_rows for point in change_points(meter)]
     intervals: list[Interval] = []
     readings = list(readings)
+    # Each register of each reading, its text split once: (meter, first day, last day, kind, reading, part).
+    registers: list[tuple[str, int, int, PointKind, int, Part]] = []
     # The best kind of end state per meter, register and day: a reading's start state on such a day, of no
     # better kind, always loses to it in ``build`` (an end state ranks before a start state), so it is not
     # made at all. Monthly readings start where the month before ended: half the states a timeline reads.
     ends: dict[tuple[str, str, int], int] = {}
-    for _opm, _id, meter, _from, day_to, kind, register, _start, end, _kwh, _m3 in readings:
-        if end is not None:
-            key = (meter, register, day_to)
-            rank = _KIND_RANK[kind]
-            if rank < ends.setdefault(key, rank):
-                ends[key] = rank
-    # One pass, each row unpacked once (a mass run reads some fifteen rows a bill).
-    for _opm, reading_id, meter, day_from, day_to, kind, register, start, end, kwh, m3 in readings:
+    for _opm, reading_id, meter, day_from, day_to, kind, values in readings:
+        rank = _KIND_RANK[kind]
+        for part in parts(values):
+            registers.append((meter, day_from, day_to, kind, reading_id, part))
+            if part[2] is not None:
+                key = (meter, part[0], day_to)
+                if rank < ends.setdefault(key, rank):
+                    ends[key] = rank
+    for meter, day_from, day_to, kind, reading_id, (register, start, end, kwh, m3) in registers:
         if end is None:
             # Consumption only (gas daily values): m³ where the source sent it, as the meter counts.
             used = m3 if m3 is not None else kwh
             assert used is not None, f"reading {reading_id}: consumption_kwh NOT NULL, read without end state"
-            intervals.append(
-                Interval(reading_id, meter, register, day_of(day_from), day_of(day_to), Decimal(used))
-            )
+            intervals.append(Interval(
+                reading_id, meter, cast(Register, register), day_of(day_from), day_of(day_to), Decimal(used)
+            ))
             continue
         points.append(_new(Point, (meter, register, day_of(day_to), Decimal(end), kind, reading_id, False)))
         if start is not None:
@@ -252,13 +251,13 @@ async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.
 def readings_query(
     dialect: sa.Dialect, opms: sa.ColumnElement[bool], since: dt.date, until: dt.date
 ) -> sa.Select[Any]:
-    """The register rows, laid out as ``ReadingRow``, of the readings in force of the OPMs ``opms`` selects
-    (a condition on ``rd_reading``) touching ``since`` … ``until``."""
-    r, g = rd.reading.c, rd.register.c
+    """The readings in force, laid out as ``ReadingRow``, of the OPMs ``opms`` selects (a condition on
+    ``rd_reading``) touching ``since`` … ``until``."""
+    r = rd.reading.c
     return sa.select(
         r.opm, r.id, r.meter_id, day_number(r.date_from, dialect), day_number(r.date_to, dialect),
-        r.kind, g.register, *decimal_texts(g),
-    ).join(rd.register, g.reading_id == r.id).where(
+        r.kind, r.register_values,
+    ).where(
         opms, r.superseded_by.is_(None), r.status != "duplicate", r.date_to >= since, r.date_from <= until,
     )
 
@@ -279,12 +278,6 @@ def day_of(day: int) -> dt.date:
             _days.clear()
         found = _days[day] = dt.date.fromordinal(_EPOCH_ORDINAL + day)
     return found
-
-
-def decimal_texts(g: Any) -> tuple[Any, ...]:
-    """``rd_register``'s states and quantities (``g``: its columns) as ``ReadingRow`` takes them: text."""
-    return tuple(sa.cast(column, sa.Text) for column in (g.start_state, g.end_state, g.consumption_kwh,
-                                                         g.volume_m3))
 
 
 def meter_info(row: Any) -> MeterInfo:

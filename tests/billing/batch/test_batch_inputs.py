@@ -15,8 +15,7 @@ def _reading(reading_id: int, date_to: str, state: str) -> ReadingRow:
     end = day(date_to)
     return ReadingRow(
         "OPM1", reading_id, "M1", (end.replace(day=1) - DAY_EPOCH).days, (end - DAY_EPOCH).days, "actual",
-        "single", None, state,
-        None, None,
+        f"single  {state} {state} ",
     )
 
 

@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.cli.main import app
+from gateway.readings import tables as rd
 from tests.cli.test_cli import clean_environ
+from tests.readings.register_check import mismatches
 
 OPM = 200
 
@@ -50,5 +52,8 @@ async def test_the_billing_bench_bills_every_prepared_contract(
     assert len(rows) == OPM
     assert all(row.amount == row.open_amount == row.balance and row.total > 0 for row in rows)
     assert all('"lines"' in row.settlement for row in rows)
+    async with pg_engine.connect() as conn:  # the bench writes each reading's text of its registers too
+        of_run = sa.select(bl_invoice.c.opm).where(i.contract.startswith(run.group(1)))
+        assert await mismatches(conn, rd.reading.c.opm.in_(of_run)) == []
     # Two processes, a series each: the numbers come from two workers' series.
     assert len({row.number[:8] for row in rows}) == 2

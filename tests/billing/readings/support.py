@@ -15,6 +15,7 @@ from gateway.masterdata.opm import change_meter, create_opm
 from gateway.readings import store
 from gateway.readings import tables as rd
 from gateway.readings.model import fingerprint
+from gateway.readings.register_text import register_values
 from gateway.store.tables import outbox
 from schemas.billing.readings import ReadingIn, RecordedReading
 from schemas.envelope import decode
@@ -81,6 +82,7 @@ async def dso_reading(
             id=reading_id, opm=opm.code, commodity="electricity", meter_id=serial, date_from=day(first),
             date_to=day(last), reason="periodic", kind=kind, status="new",
             fingerprint=fingerprint((value,), (None,)), source="ote", created_at=NOW,
+            register_values=register_values((value,)),
         ))
         await conn.execute(rd.register.insert().values(
             reading_id=reading_id, register=register, start_state=value.start_state,

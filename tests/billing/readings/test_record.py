@@ -15,6 +15,7 @@ from gateway.errors import InvalidField, NotFound
 from gateway.readings import tables as rd
 from schemas.billing.readings import ReadingIn
 from tests.billing.readings.support import NOW, change, d, day, enter, meter, new_opm, reading_events
+from tests.readings.register_check import mismatches
 
 
 async def test_customer_reading_is_stored_and_announced(engine: AsyncEngine) -> None:
@@ -40,6 +41,8 @@ async def test_customer_reading_is_stored_and_announced(engine: AsyncEngine) -> 
         (first.reading_id, "customer", "manual", "new"), (second.reading_id, "customer", "manual", "new"),
     ]
     assert events[1].registers[0].consumption_kwh == d("1799.5")
+    async with engine.connect() as conn:
+        assert await mismatches(conn, rd.reading.c.opm == opm.code) == []
 
 
 async def test_same_day_again_is_a_duplicate_or_a_correction(engine: AsyncEngine) -> None:
@@ -53,6 +56,8 @@ async def test_same_day_again_is_a_duplicate_or_a_correction(engine: AsyncEngine
     assert (corrected.status, corrected.corrects) == ("correction", first.reading_id)
     # The same states read on site replace the self-reading: another kind is a correction.
     assert (actual.status, actual.corrects) == ("correction", corrected.reading_id)
+    async with engine.connect() as conn:  # the duplicate's text: the values it repeats
+        assert await mismatches(conn, rd.reading.c.opm == opm.code) == []
 
 
 async def test_meter_is_chosen_by_the_day(engine: AsyncEngine) -> None:

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.billing.readings import timeline as tl
+from gateway.readings import register_text as rt
 
 START = dt.date(2026, 1, 1)
 OPM = "859182400000000001"
@@ -19,20 +20,24 @@ OPM = "859182400000000001"
 def _every_state(rows: list[tl.ReadingRow]) -> tl.Timeline:
     points = []
     for row in rows:
-        assert row.end_state is not None
-        points.append(tl.Point(row.meter_id, row.register, tl.day_of(row.day_to), Decimal(row.end_state),
-                               row.kind, row.id))
-        if row.start_state is not None:
-            day = tl.day_of(row.day_from) - dt.timedelta(days=1)
-            start = Decimal(row.start_state)
-            points.append(tl.Point(row.meter_id, row.register, day, start, row.kind, row.id, True))
+        for register, start, end, _kwh, _m3 in rt.parts(row.register_values):
+            assert end is not None
+            points.append(tl.Point(row.meter_id, register, tl.day_of(row.day_to), Decimal(end), row.kind,
+                                   row.id))
+            if start is not None:
+                day = tl.day_of(row.day_from) - dt.timedelta(days=1)
+                points.append(tl.Point(row.meter_id, register, day, Decimal(start), row.kind, row.id, True))
     return tl.build(OPM, "kWh", [tl.MeterInfo("M1")], points, [])
 
 
 def _row(reading: int, first: dt.date, last: dt.date, kind: str, register: str, start: Decimal | None,
-         end: Decimal) -> tl.ReadingRow:
-    return tl.ReadingRow(OPM, reading, "M1", _number(first), _number(last), kind, register,
-                         None if start is None else str(start), str(end), None, None)
+         end: Decimal, *others: tuple[str, Decimal | None, Decimal]) -> tl.ReadingRow:
+    """A reading of ``register`` (and of ``others``' registers: register, start, end)."""
+    values = rt.REGISTER_SEPARATOR.join(
+        rt.part_text(name, rt.number(start_state), rt.number(end_state), rt.number(end_state), "")
+        for name, start_state, end_state in ((register, start, end), *others)
+    )
+    return tl.ReadingRow(OPM, reading, "M1", _number(first), _number(last), kind, values)
 
 
 def _number(day: dt.date) -> int:
@@ -51,11 +56,14 @@ def readings(draw: st.DrawFn) -> list[tl.ReadingRow]:
     for index in range(draw(st.integers(1, 14))):
         first = START + dt.timedelta(days=draw(st.integers(0, 90)))
         last = first + dt.timedelta(days=draw(st.integers(0, 40)))
-        states = draw(st.lists(st.integers(0, 9_999), min_size=2, max_size=2))
-        start = None if draw(st.booleans()) else Decimal(states[0])
         kind = draw(st.sampled_from(["actual", "customer", "estimated"]))
-        register = draw(st.sampled_from(["vt", "nt"]))
-        rows.append(_row(index + 1, first, last, kind, register, start, Decimal(states[1])))
+        registers = draw(st.sampled_from([["vt"], ["nt"], ["vt", "nt"], ["nt", "vt"]]))
+        values = []
+        for register in registers:
+            states = draw(st.lists(st.integers(0, 9_999), min_size=2, max_size=2))
+            start = None if draw(st.booleans()) else Decimal(states[0])
+            values.append((register, start, Decimal(states[1])))
+        rows.append(_row(index + 1, first, last, kind, *values[0], *values[1:]))
     return rows
 
 
