@@ -208,35 +208,39 @@ def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: It
     points = [point for meter in meter_rows for point in change_points(meter)]
     intervals: list[Interval] = []
     readings = list(readings)
-    # Each register of each reading, its text split once: (meter, first day, last day, kind, reading, part).
-    registers: list[tuple[str, int, int, PointKind, int, Part]] = []
+    # Each reading's registers, its text split once (``Part``s, in the readings' order).
+    split: list[list[Part]] = []
     # The best kind of end state per meter, register and day: a reading's start state on such a day, of no
     # better kind, always loses to it in ``build`` (an end state ranks before a start state), so it is not
     # made at all. Monthly readings start where the month before ended: half the states a timeline reads.
     ends: dict[tuple[str, str, int], int] = {}
-    for _opm, reading_id, meter, day_from, day_to, kind, values in readings:
+    for _opm, _id, meter, _from, day_to, kind, values in readings:
+        registers = parts(values)
+        split.append(registers)
         rank = _KIND_RANK[kind]
-        for part in parts(values):
-            registers.append((meter, day_from, day_to, kind, reading_id, part))
-            if part[2] is not None:
-                key = (meter, part[0], day_to)
+        for register, _start, end, _kwh, _m3 in registers:
+            if end is not None:
+                key = (meter, register, day_to)
                 if rank < ends.setdefault(key, rank):
                     ends[key] = rank
-    for meter, day_from, day_to, kind, reading_id, (register, start, end, kwh, m3) in registers:
-        if end is None:
-            # Consumption only (gas daily values): m³ where the source sent it, as the meter counts.
-            used = m3 if m3 is not None else kwh
-            assert used is not None, f"reading {reading_id}: consumption_kwh NOT NULL, read without end state"
-            intervals.append(Interval(
-                reading_id, meter, cast(Register, register), day_of(day_from), day_of(day_to), Decimal(used)
-            ))
-            continue
-        points.append(_new(Point, (meter, register, day_of(day_to), Decimal(end), kind, reading_id, False)))
-        if start is not None:
-            before = day_from - 1
-            if ends.get((meter, register, before), _RANK_NONE) > _KIND_RANK[kind]:
-                points.append(_new(Point, (meter, register, day_of(before), Decimal(start), kind, reading_id,
-                                           True)))
+    # The rows' fields stay the driver's objects (untyped): a typed tuple of them boxed each integer again.
+    for reading, registers in zip(readings, split, strict=True):
+        _opm, reading_id, meter, day_from, day_to, kind, _values = reading
+        for register, start, end, kwh, m3 in registers:
+            if end is None:
+                # Consumption only (gas daily values): m³ where the source sent it, as the meter counts.
+                used = m3 if m3 is not None else kwh
+                assert used is not None, f"reading {reading_id}: consumption_kwh NOT NULL, no end state"
+                intervals.append(Interval(reading_id, meter, cast(Register, register), day_of(day_from),
+                                          day_of(day_to), Decimal(used)))
+                continue
+            state = Decimal(end)
+            points.append(_new(Point, (meter, register, day_of(day_to), state, kind, reading_id, False)))
+            if start is not None:
+                before = day_from - 1
+                if ends.get((meter, register, before), _RANK_NONE) > _KIND_RANK[kind]:
+                    points.append(_new(Point, (meter, register, day_of(before), Decimal(start), kind,
+                                               reading_id, True)))
     # Meters the readings name that master data does not have: their dates and digits are unknown.
     unknown = {reading[2] for reading in readings} - {meter.serial for meter in meters}
     meters.extend(MeterInfo(serial) for serial in sorted(unknown))
