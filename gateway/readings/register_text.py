@@ -5,7 +5,8 @@ for every register of every reading of its OPMs, and joining ``rd_register`` was
 PostgreSQL's work in a mass run: a batch of 500 OPMs read some 7,600 register rows, an index probe and up
 to four ``numeric::text`` each, 28–33 ms of the backend's CPU against 9–11 ms for the same readings with
 this one text (measured on 20,000 OPMs, docs/billing.md). So each writer stores both, from the same
-values, in the same statement pair; ``tests/readings/test_register_text.py`` holds every writer to it.
+values, in the same transaction; ``tests/readings/register_check.py``, asserted in each writer's tests,
+holds them to it.
 
 The text: one part per register joined by ``;``, each part five fields joined by a space — register,
 start state, end state, consumption (kWh), volume (m³) — a missing value empty. Numbers as
