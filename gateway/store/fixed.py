@@ -54,12 +54,33 @@ def _generic_keys(
 
 
 
+def each_key(
+    column: sa.ColumnElement[Any], name: str, rows_of: Callable[[sa.ColumnElement[Any]], sa.Select[Any]],
+) -> sa.Select[Any]:
+    """PostgreSQL: the rows ``rows_of(key)`` selects for each key of the parameter ``name`` (as ``_pg_keys``
+    sends it; keys of ``column``'s type), planned as one lookup per key whatever the table's statistics say.
+
+    ``column = ANY(keys)`` is planned by the statistics of the whole list: on a table analysed while empty,
+    and since filled, each key is taken to match 1/200 of the rows and 500 keys all of them — a scan of the
+    whole table. Per key (a ``LATERAL`` subquery that ``OFFSET 0`` keeps from being merged into a join),
+    1/200 of the rows is far fewer than the table, and the key's index is the plan."""
+    keys = sa.func.unnest(split_keys(sa.bindparam(name, type_=sa.Text), column)).table_valued(
+        sa.column("key", column.type)).render_derived("keys")
+    found = rows_of(keys.c.key).offset(sa.literal_column("0")).lateral("found")
+    return sa.select(*found.c).select_from(keys).join(found, sa.true())
+
+
 class FixedQuery:
     """``build(keys)``: the SELECT, its keys' conditions made by ``keys``; ``key_names``: its parameters that
-    are collections of keys (the others are single values)."""
+    are collections of keys (the others are single values). ``postgresql``: the statement on PostgreSQL where
+    it is not ``build``'s (``each_key``), with the same fields and parameters."""
 
-    def __init__(self, build: Callable[[Keys], sa.Select[Any]], key_names: Collection[str]) -> None:
-        self._statements = {"postgresql": build(_pg_keys), "generic": build(_generic_keys)}
+    def __init__(
+        self, build: Callable[[Keys], sa.Select[Any]], key_names: Collection[str], *,
+        postgresql: sa.Select[Any] | None = None,
+    ) -> None:
+        self._statements = {"postgresql": postgresql if postgresql is not None else build(_pg_keys),
+                            "generic": build(_generic_keys)}
         self._key_names = frozenset(key_names)
         self._compiled: _Compiled | None = None
 
@@ -72,9 +93,7 @@ class FixedQuery:
             return await self._generic(conn, params)  # no keys, or a key one text cannot carry
         driver = await driver_of(conn)  # same session and transaction
         compiled = self._compiled or await self._compile(conn, driver)
-        given = {**params, **texts}
-        values = [given[name] if name in given else compiled.constants[name] for name in compiled.order]
-        records = await driver.fetch(compiled.sql, *values)
+        records = await driver.fetch(compiled.sql, *_values(compiled, params, texts))
         shape, processors = compiled.shape, compiled.processors
         if processors is None:
             return [tuple.__new__(shape, record) for record in records]
@@ -83,6 +102,17 @@ class FixedQuery:
                                   for value, process in zip(record, processors, strict=True)])
             for record in records
         ]
+
+    async def plan(self, conn: AsyncConnection, **params: Any) -> str:
+        """PostgreSQL's plan of the statement as ``rows`` sends it for ``params`` (``EXPLAIN``, one line a
+        node): what the planner makes of a batch's keys on the tables as they are now."""
+        assert conn.dialect.name == "postgresql", "a plan is PostgreSQL's"
+        texts = {name: keys_text(params[name]) for name in self._key_names}
+        assert all(text is not None for text in texts.values()), "keys one text carries"
+        driver = await driver_of(conn)
+        compiled = self._compiled or await self._compile(conn, driver)
+        lines = await driver.fetch(f"EXPLAIN {compiled.sql}", *_values(compiled, params, texts))
+        return "\n".join(str(line[0]) for line in lines)
 
     async def _generic(self, conn: AsyncConnection, params: Mapping[str, Any]) -> list[Any]:
         values = {name: list(value) if name in self._key_names else value for name, value in params.items()}
@@ -112,3 +142,10 @@ class FixedQuery:
             processors if any(processors) else None,
         )
         return self._compiled
+
+
+def _values(compiled: _Compiled, params: Mapping[str, Any], texts: Mapping[str, str | None]) -> list[Any]:
+    """The statement's parameters in order: the caller's, each collection of keys as its text, the
+    literals' own values."""
+    given = {**params, **texts}
+    return [given[name] if name in given else compiled.constants[name] for name in compiled.order]

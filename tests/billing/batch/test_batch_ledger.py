@@ -5,23 +5,34 @@ exactly once, no deadlock)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Sequence
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.billing.batch_ledger import lock_contracts
+from gateway.billing.batch_ledger import lock_contracts, read_ledger
 from gateway.billing.bill import bill_contract
 from gateway.billing.invoices.numbering import next_document_numbers
-from gateway.billing.ledger import INVOICE_COLUMNS, RECEIVABLE_COLUMNS
+from gateway.billing.ledger import INVOICE_COLUMNS, RECEIVABLE_COLUMNS, previous_settlement_total
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.masterdata import tables as md
 from gateway.masterdata.filestore import FileStore
 from schemas.billing.bill import Billed
 from tests.billing.batch.support import BATCH_WORKER, bill_batch, request
-from tests.billing.bill.support import NOW, PERIOD_FROM, PERIOD_TO, Supplied, read, series, supplied
+from tests.billing.bill.support import (
+    NOW,
+    PERIOD_FROM,
+    PERIOD_TO,
+    Supplied,
+    bill,
+    read,
+    rebill,
+    series,
+    supplied,
+)
 
 OTHER_WORKER = 12
 
@@ -144,3 +155,25 @@ def test_record_columns_are_the_tables() -> None:
     (the receivable's ``id`` is the database's), each once."""
     assert sorted(INVOICE_COLUMNS) == sorted(bl_invoice.c.keys())
     assert sorted(RECEIVABLE_COLUMNS) == sorted(set(bl_receivable.c.keys()) - {"id"})
+
+
+async def test_the_batchs_history_is_the_accounts_issued_settlements_only(
+    engine: AsyncEngine, files: FileStore
+) -> None:
+    """An account's last settlement, as the batch reads it, is the one ``ledger.previous_settlement_total``
+    finds: a bill cancelled by a credit note and the credit note itself are not history."""
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-06-30", "2500")
+    first = await bill(engine, files, parties.contract)
+    assert isinstance(first, Billed) and first.invoice.number is not None
+    await read(engine, parties.opm, "2026-06-30", "2300")  # corrected after the bill
+    rebilled = await rebill(engine, files, first.invoice.number)
+    assert isinstance(rebilled.outcome, Billed) and rebilled.credit_note is not None
+    assert rebilled.outcome.invoice.total != first.invoice.total
+    after = PERIOD_TO + dt.timedelta(days=1)
+    async with engine.connect() as conn:
+        reads = await read_ledger(conn, [parties.contract], [parties.account])
+        alone = await previous_settlement_total(conn, parties.account, after)
+    assert reads.previous_settlement_total(parties.account, after) == alone == rebilled.outcome.invoice.total
+    assert reads.previous_settlement_total(parties.account, PERIOD_FROM) is None
