@@ -33,7 +33,7 @@ from gateway.billing.dso_codes import price_list_dso
 from gateway.billing.prices import PriceList
 from gateway.billing.quote import QUOTE_DAYS_MAX
 from gateway.billing.readings import timeline as tl
-from gateway.billing.readings.service import consumption_and_history, reading_window
+from gateway.billing.readings.service import consumption_and_history, near, reading_window
 from gateway.errors import InvalidField, NotFound
 from gateway.masterdata import tables as md
 from gateway.masterdata.contract_read import _contracts_query, contract_from, versions_of
@@ -156,7 +156,8 @@ def inputs_for(
     dso = price_list_dso(contract.commodity, opm.dso)
     check_register_layout(opm.code, technical, price_list, dso, (period_from, period_to))
     supplied, supply_text = supply_over(contract.number, opm, period_from, period_to)
-    timeline = _timeline(opm_rows, reading_window(period_from, period_to), reads.window)
+    timeline = _timeline(opm_rows, reading_window(period_from, period_to), reads.window,
+                         near(period_from, period_to))
     consumption, history = consumption_and_history(timeline, period_from, period_to)
     period = (period_from, period_to)
     problems = price_problems(price_list, opm, terms, product, dso, period, technical=technical)
@@ -187,14 +188,18 @@ def _opm_on(rows: OpmRows, as_of: dt.date) -> Opm:
     )
 
 
-def _timeline(rows: OpmRows, window: tuple[dt.date, dt.date], read: tuple[dt.date, dt.date]) -> tl.Timeline:
+def _timeline(
+    rows: OpmRows, window: tuple[dt.date, dt.date], read: tuple[dt.date, dt.date],
+    days: tl.Near | None = None,
+) -> tl.Timeline:
     """The OPM's timeline as ``timeline.load(code, *window)`` builds it, from the batch's rows (read for
-    the days ``read``: all of them are the request's when it asks for those days)."""
+    the days ``read``: all of them are the request's when it asks for those days); with ``days``, of the
+    states that can matter to them (the same consumption: tests/billing/readings/test_timeline_near.py)."""
     since, until = ((day - tl.DAY_EPOCH).days for day in window)
     readings = rows.readings if window == read else [
         row for row in rows.readings if row[_DAY_TO] >= since and row[_DAY_FROM] <= until
     ]
-    return tl.from_rows(rows.row.code, rows.row.commodity, rows.meters, readings)
+    return tl.from_rows(rows.row.code, rows.row.commodity, rows.meters, readings, days)
 
 
 async def _opms(

@@ -51,13 +51,13 @@ def register_consumption(
     timeline: Timeline, register: Register, period_from: dt.date, period_to: dt.date
 ) -> RegisterConsumption:
     meters = [meter for meter in timeline.meters if _counts_in(meter, period_from, period_to)]
-    with_states = [meter for meter in meters if timeline.points_of(meter.serial, register)]
+    with_states = [meter for meter in meters if timeline.has_states(meter.serial, register)]
     if not with_states and any((meter.serial, register) in timeline.intervals for meter in meters):
         return _summed(timeline, register, period_from, period_to)
     spans: list[MeterSpan] = []
     missing: list[MissingReading] = []
     for meter in meters:
-        if register not in meter.digits and not timeline.points_of(meter.serial, register):
+        if register not in meter.digits and not timeline.has_states(meter.serial, register):
             continue  # this meter has no such register (a single-rate meter before a two-rate one)
         span = meter_span(timeline, meter, register, period_from, period_to)
         if isinstance(span, MeterSpan):
@@ -78,6 +78,7 @@ def meter_span(
     """One meter's consumption over its part of the period, or the states missing for it."""
     first_day = max(period_from, meter.installed_on or period_from)
     last_day = min(period_to, (meter.removed_on or period_to + _ONE_DAY) - _ONE_DAY)
+    assert timeline.answers(first_day - _ONE_DAY) and timeline.answers(last_day), (first_day, last_day)
     points = timeline.points_of(meter.serial, register)
     start = nearest(points, first_day - _ONE_DAY, period_from, period_to)
     end = nearest(points, last_day, period_from, period_to)

@@ -130,6 +130,27 @@ class MeterInfo:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Near:
+    """The days a timeline is made to answer for, and how far around them a state can matter: ``from_rows``
+    makes only the states within ``margin_days`` of one of ``days`` or of a meter's change (a bill asks for
+    the bounds of its period and of the year before; a mass run's monthly readings lie mostly between)."""
+
+    days: frozenset[dt.date]
+    margin_days: int
+    #: The day numbers (``ReadingRow``'s) within ``margin_days`` of ``days``: ``near_days`` makes them.
+    numbers: frozenset[int]
+
+
+def near_days(days: Iterable[dt.date], margin_days: int) -> Near:
+    """``Near`` of ``days`` (a few) and ``margin_days``."""
+    chosen = frozenset(days)
+    return Near(chosen, margin_days, frozenset(
+        number for day in chosen
+        for number in range(_number(day) - margin_days, _number(day) + margin_days + 1)
+    ))
+
+
 @dataclass(slots=True)
 class Timeline:
     opm: str
@@ -137,14 +158,27 @@ class Timeline:
     meters: list[MeterInfo]
     points: dict[MeterRegister, list[Point]] = field(default_factory=dict)
     intervals: dict[MeterRegister, list[Interval]] = field(default_factory=dict)
+    #: Meters' registers with states not made (``Near``): they have states, far from the days asked.
+    states_left_out: set[MeterRegister] = field(default_factory=set)
+    #: The days whose nearest states the timeline holds (``Near``, with the meters' change days); None: all.
+    days_answered: frozenset[dt.date] | None = None
 
     def meter(self, serial: str) -> MeterInfo | None:
         return next((meter for meter in self.meters if meter.serial == serial), None)
 
     def registers(self) -> list[Register]:
-        found = {key[1] for key in (*self.points, *self.intervals)}
+        found = {key[1] for key in (*self.points, *self.intervals, *self.states_left_out)}
         found.update(register for meter in self.meters for register in meter.digits)
         return sorted(found)
+
+    def has_states(self, meter: str, register: Register) -> bool:
+        """Whether the meter's register has states at all (made, or left out as far from the days asked)."""
+        key = (meter, register)
+        return key in self.points or key in self.states_left_out
+
+    def answers(self, day: dt.date) -> bool:
+        """Whether the states nearest ``day`` are all in the timeline."""
+        return self.days_answered is None or day in self.days_answered
 
     def points_of(self, meter: str, register: Register) -> list[Point]:
         return self.points.get((meter, register), [])
@@ -201,13 +235,22 @@ async def load(conn: AsyncConnection, code: str, since: dt.date, until: dt.date)
     return from_rows(code, row.commodity, meter_rows, await _readings(conn, code, since, until))
 
 
-def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: Iterable[Any]) -> Timeline:
+def from_rows(
+    code: str, commodity: str, meter_rows: Sequence[Any], readings: Iterable[Any], near: Near | None = None,
+) -> Timeline:
     """The timeline of an OPM's meters (``md_meter`` rows) and readings (rows laid out as ``ReadingRow``: a
-    driver's records as they come will do); a batch of bills reads those rows for many OPMs at once."""
+    driver's records as they come will do); a batch of bills reads those rows for many OPMs at once.
+    ``near``: only the states that can matter to the days it names (the meters' changes added)."""
     meters = [meter_info(meter) for meter in meter_rows]
     points = [point for meter in meter_rows for point in change_points(meter)]
     intervals: list[Interval] = []
     readings = list(readings)
+    answered: frozenset[dt.date] | None = None
+    made: frozenset[int] | None = None  # the day numbers whose states are made; None: all
+    if near is not None:
+        near = _with_changes(near, meters)
+        answered, made = near.days, near.numbers
+    left_out: dict[str, set[str]] = {}  # by meter, the registers of states not made
     # Each reading's registers, its text split once (``Part``s, in the readings' order).
     split: list[list[Part]] = []
     # The best kind of end state per meter, register and day: a reading's start state on such a day, of no
@@ -217,6 +260,8 @@ def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: It
     for _opm, _id, meter, _from, day_to, kind, values in readings:
         registers = parts(values)
         split.append(registers)
+        if made is not None and day_to not in made:
+            continue  # its end states are not made: they rank no start state
         rank = _KIND_RANK[kind]
         for register, _start, end, _kwh, _m3 in registers:
             if end is not None:
@@ -226,6 +271,8 @@ def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: It
     # The rows' fields stay the driver's objects (untyped): a typed tuple of them boxed each integer again.
     for reading, registers in zip(readings, split, strict=True):
         _opm, reading_id, meter, day_from, day_to, kind, _values = reading
+        end_made = made is None or day_to in made
+        start_made = made is None or day_from - 1 in made
         for register, start, end, kwh, m3 in registers:
             if end is None:
                 # Consumption only (gas daily values): m³ where the source sent it, as the meter counts.
@@ -234,9 +281,12 @@ def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: It
                 intervals.append(Interval(reading_id, meter, cast(Register, register), day_of(day_from),
                                           day_of(day_to), Decimal(used)))
                 continue
-            state = Decimal(end)
-            points.append(_new(Point, (meter, register, day_of(day_to), state, kind, reading_id, False)))
-            if start is not None:
+            if not end_made or (start is not None and not start_made):
+                left_out.setdefault(meter, set()).add(register)
+            if end_made:
+                points.append(_new(Point, (meter, register, day_of(day_to), Decimal(end), kind, reading_id,
+                                           False)))
+            if start is not None and start_made:
                 before = day_from - 1
                 if ends.get((meter, register, before), _RANK_NONE) > _KIND_RANK[kind]:
                     points.append(_new(Point, (meter, register, day_of(before), Decimal(start), kind,
@@ -244,7 +294,12 @@ def from_rows(code: str, commodity: str, meter_rows: Sequence[Any], readings: It
     # Meters the readings name that master data does not have: their dates and digits are unknown.
     unknown = {reading[2] for reading in readings} - {meter.serial for meter in meters}
     meters.extend(MeterInfo(serial) for serial in sorted(unknown))
-    return build(code, UNIT_OF_COMMODITY[commodity], meters, points, intervals)
+    timeline = build(code, UNIT_OF_COMMODITY[commodity], meters, points, intervals)
+    timeline.states_left_out = {
+        (meter, cast(Register, register)) for meter, registers in left_out.items() for register in registers
+    }
+    timeline.days_answered = answered
+    return timeline
 
 
 async def _readings(conn: AsyncConnection, code: str, since: dt.date, until: dt.date) -> list[ReadingRow]:
@@ -304,3 +359,18 @@ def change_points(row: Any) -> list[Point]:
                 row.serial, REGISTER_OF_CODE[register_code], day - _ONE_DAY, Decimal(value), kind,
             ))
     return found
+
+
+def _with_changes(near: Near, meters: Sequence[MeterInfo]) -> Near:
+    """``near`` with the meters' change days between its first and last day (a meter counts from its
+    installation day to the day before its removal: a bound of a period asked there moves to those)."""
+    first, last = min(near.days), max(near.days)
+    changes = {
+        day - _ONE_DAY for meter in meters for day in (meter.installed_on, meter.removed_on)
+        if day is not None and first <= day - _ONE_DAY <= last
+    }
+    return near if changes <= near.days else near_days(near.days | changes, near.margin_days)
+
+
+def _number(day: dt.date) -> int:
+    return day.toordinal() - _EPOCH_ORDINAL
