@@ -77,13 +77,15 @@ _LOCKED: Final = FixedQuery(lambda keys: sa.select(md.contract.c.id).where(
 ).order_by(md.contract.c.number).with_for_update(), ["numbers"])
 
 
-@dataclass(frozen=True, slots=True)
 class _Settled:
     """An issued settlement of an account, as the history check orders them."""
 
-    period_to: dt.date
-    created_at: dt.datetime
-    total: Decimal
+    # A plain class, not a dataclass: mypyc compiles its ``__init__``; a dataclass's is made at import and
+    # interpreted (a frozen one's took 980 ns against 56 ns, measured compiled; one or more a bill).
+    def __init__(self, period_to: dt.date, created_at: dt.datetime, total: Decimal) -> None:
+        self.period_to: Final = period_to
+        self.created_at: Final = created_at
+        self.total: Final = total
 
 
 @dataclass(slots=True)

