@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -90,17 +90,19 @@ _SUPPLY: Final = FixedQuery(lambda keys: sa.select(
 ), ["ids"])
 
 
-@dataclass(slots=True)
 class OpmRows:
-    """One OPM's rows, whatever the day: each request picks the technical data of its own last day."""
+    """One OPM's rows, whatever the day: each request picks the technical data of its own last day.
+    ``readings``: laid out as ``timeline.ReadingRow`` (the driver's records as they came)."""
 
-    row: Any
-    address: Any = None
-    technical: list[Technical] = field(default_factory=list)
-    meters: list[Any] = field(default_factory=list)
-    supply: list[SupplyPeriod] = field(default_factory=list)
-    #: Laid out as ``timeline.ReadingRow`` (the driver's records as they came).
-    readings: list[Any] = field(default_factory=list)
+    # A plain class, not a dataclass: mypyc compiles its ``__init__`` (``bill_inputs.BillInputs`` says why;
+    # one an OPM of a batch). The reads fill the lists.
+    def __init__(self, row: Any, readings: list[Any] | None = None) -> None:
+        self.row: Final = row
+        self.address: Any = None
+        self.technical: Final[list[Technical]] = []
+        self.meters: Final[list[Any]] = []
+        self.supply: Final[list[SupplyPeriod]] = []
+        self.readings: Final[list[Any]] = [] if readings is None else readings
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, NamedTuple, cast
 
@@ -114,15 +114,20 @@ class Interval:
     consumption: Decimal
 
 
-@dataclass(frozen=True, slots=True)
 class MeterInfo:
     """A meter of the OPM: counting from ``installed_on`` to the day before ``removed_on`` (None: unknown or
     open), with each register's digits when master data has the meter (a roll-over needs them)."""
 
-    serial: str
-    installed_on: dt.date | None = None
-    removed_on: dt.date | None = None
-    digits: dict[Register, int] = field(default_factory=dict)
+    # A plain class, not a dataclass: mypyc compiles its ``__init__`` (``bill_inputs.BillInputs`` says
+    # why; one a bill).
+    def __init__(
+        self, serial: str, installed_on: dt.date | None = None, removed_on: dt.date | None = None,
+        digits: dict[Register, int] | None = None,
+    ) -> None:
+        self.serial: Final = serial
+        self.installed_on: Final = installed_on
+        self.removed_on: Final = removed_on
+        self.digits: Final[dict[Register, int]] = {} if digits is None else digits
 
     def counts_on(self, day: dt.date) -> bool:
         return (self.installed_on is None or self.installed_on <= day) and (
@@ -151,17 +156,22 @@ def near_days(days: Iterable[dt.date], margin_days: int) -> Near:
     ))
 
 
-@dataclass(slots=True)
 class Timeline:
-    opm: str
-    unit: Unit
-    meters: list[MeterInfo]
-    points: dict[MeterRegister, list[Point]] = field(default_factory=dict)
-    intervals: dict[MeterRegister, list[Interval]] = field(default_factory=dict)
-    #: Meters' registers with states not made (``Near``): they have states, far from the days asked.
-    states_left_out: set[MeterRegister] = field(default_factory=set)
-    #: The days whose nearest states the timeline holds (``Near``, with the meters' change days); None: all.
-    days_answered: frozenset[dt.date] | None = None
+    """An OPM's states per meter and register (each list in day order) and its consumption-only intervals.
+    ``states_left_out``: meters' registers with states not made (``Near``): they have states, far from the
+    days asked. ``days_answered``: the days whose nearest states it holds (``Near``, with the meters' change
+    days); None: all."""
+
+    # A plain class, not a dataclass: mypyc compiles its ``__init__`` (``bill_inputs.BillInputs`` says
+    # why; one a bill).
+    def __init__(self, opm: str, unit: Unit, meters: list[MeterInfo]) -> None:
+        self.opm: Final = opm
+        self.unit: Final = unit
+        self.meters: Final = meters
+        self.points: dict[MeterRegister, list[Point]] = {}
+        self.intervals: dict[MeterRegister, list[Interval]] = {}
+        self.states_left_out: set[MeterRegister] = set()
+        self.days_answered: frozenset[dt.date] | None = None
 
     def meter(self, serial: str) -> MeterInfo | None:
         return next((meter for meter in self.meters if meter.serial == serial), None)
