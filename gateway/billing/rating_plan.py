@@ -47,6 +47,8 @@ class LineTemplate:
     unit_price: Decimal
     vat_rate: Decimal
     fixed: Decimal | None
+    #: A monthly fee's line, made once: it is the same for every consumption (a frozen struct, shared).
+    fixed_line: SettlementLine | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +80,12 @@ class RatingPlan:
         running = {register: cumulative_kwh(total, self.shares) for register, total in totals.items()}
         found: list[SettlementLine] = []
         for template in self.templates:
-            quantity = template.fixed
-            if quantity is None:
-                quantity = _mwh(running, template.source, template.first, template.last)
-                if quantity == 0:
-                    continue
+            if template.fixed_line is not None:
+                found.append(template.fixed_line)
+                continue
+            quantity = _mwh(running, template.source, template.first, template.last)
+            if quantity == 0:
+                continue
             found.append(line(template.code, template.text, template.start, template.end, quantity,
                               template.unit, template.unit_price, template.vat_rate))
         for poze in self.poze:
@@ -146,9 +149,12 @@ def templates_of(
                 fixed = _months(pieces, *bounds) if component.source == "months" else None
                 if fixed is not None and fixed == 0:
                     continue
+                start, end = pieces[bounds[0]].start, pieces[bounds[1]].end
+                fixed_line = None if fixed is None else line(
+                    component.code, component.text, start, end, fixed, unit, version.unit_price, vat_rate)
                 found.append(LineTemplate(
-                    component.code, component.text, component.source, *bounds, pieces[bounds[0]].start,
-                    pieces[bounds[1]].end, unit, version.unit_price, vat_rate, fixed,
+                    component.code, component.text, component.source, *bounds, start, end, unit,
+                    version.unit_price, vat_rate, fixed, fixed_line,
                 ))
     return found
 
