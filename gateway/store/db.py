@@ -165,7 +165,9 @@ def among(
     it — on a new book's first run they say "empty" for its first minutes, the join above becomes a hash
     join over the whole index, and a batch's lookup grows with every batch before it (76 ms a batch at
     50,000 invoices, measured). ``column = ANY(:array)`` is an index condition whatever the estimates
-    (1 ms for the same 500 keys), so a key lookup on such a table uses it."""
+    (1 ms for the same 500 keys), so a key lookup on such a table uses it — unless a partial index whose
+    condition the query repeats looks cheaper to scan whole, or the column has no statistics and 500 keys
+    are taken to match every row: then ``store.fixed.each_key`` (tests/billing/batch/test_ledger_plans.py)."""
     if conn.dialect.name == "postgresql":
         text = keys_text(values)
         array: sa.ColumnElement[Any] = (
