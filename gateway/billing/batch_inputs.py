@@ -94,8 +94,7 @@ class OpmRows:
     """One OPM's rows, whatever the day: each request picks the technical data of its own last day.
     ``readings``: laid out as ``timeline.ReadingRow`` (the driver's records as they came)."""
 
-    # A plain class, not a dataclass: mypyc compiles its ``__init__`` (``bill_inputs.BillInputs`` says why;
-    # one an OPM of a batch). The reads fill the lists.
+    # A plain class, not a dataclass: ``bill_inputs.BillInputs`` says why. The reads fill the lists.
     def __init__(self, row: Any, readings: list[Any] | None = None) -> None:
         self.row: Final = row
         self.address: Any = None
@@ -197,7 +196,7 @@ def _timeline(
     """The OPM's timeline as ``timeline.load(code, *window)`` builds it, from the batch's rows (read for
     the days ``read``: all of them are the request's when it asks for those days); with ``days``, of the
     states that can matter to them (the same consumption: tests/billing/readings/test_timeline_near.py)."""
-    since, until = ((day - tl.DAY_EPOCH).days for day in window)
+    since, until = (tl.number_of(day) for day in window)
     readings = rows.readings if window == read else [
         row for row in rows.readings if row[_DAY_TO] >= since and row[_DAY_FROM] <= until
     ]

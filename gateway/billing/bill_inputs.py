@@ -74,8 +74,9 @@ class BillInputs:
     OPM's technical data versions in force over the period, oldest first (``read_technical``); the quote is
     cut at each change. Empty: only ``opm.technical`` (the last day's) is known and priced."""
 
-    # A plain class, not a dataclass: mypyc compiles its ``__init__``; a dataclass's is made at import and
-    # interpreted (a frozen one's took 980 ns against 56 ns, measured compiled; one or more a bill).
+    # A plain class, not a dataclass (as PaidRequest, PreCheck, Timeline, MeterInfo, OpmRows): mypyc compiles
+    # its ``__init__``; a dataclass's is made at import and runs interpreted (a million objects of four
+    # fields, compiled: 980 ns a frozen dataclass, 56 ns a plain class). One or more a bill.
     def __init__(
         self, *, contract: Contract, terms: Terms, customer: str, segment: Segment, account: str, opm: Opm,
         period_from: dt.date, period_to: dt.date, price_list: PriceList, product: Product | None,

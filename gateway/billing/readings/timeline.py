@@ -118,8 +118,7 @@ class MeterInfo:
     """A meter of the OPM: counting from ``installed_on`` to the day before ``removed_on`` (None: unknown or
     open), with each register's digits when master data has the meter (a roll-over needs them)."""
 
-    # A plain class, not a dataclass: mypyc compiles its ``__init__`` (``bill_inputs.BillInputs`` says
-    # why; one a bill).
+    # A plain class, not a dataclass: ``bill_inputs.BillInputs`` says why.
     def __init__(
         self, serial: str, installed_on: dt.date | None = None, removed_on: dt.date | None = None,
         digits: dict[Register, int] | None = None,
@@ -152,7 +151,7 @@ def near_days(days: Iterable[dt.date], margin_days: int) -> Near:
     chosen = frozenset(days)
     return Near(chosen, margin_days, frozenset(
         number for day in chosen
-        for number in range(_number(day) - margin_days, _number(day) + margin_days + 1)
+        for number in range(number_of(day) - margin_days, number_of(day) + margin_days + 1)
     ))
 
 
@@ -162,8 +161,7 @@ class Timeline:
     days asked. ``days_answered``: the days whose nearest states it holds (``Near``, with the meters' change
     days); None: all."""
 
-    # A plain class, not a dataclass: mypyc compiles its ``__init__`` (``bill_inputs.BillInputs`` says
-    # why; one a bill).
+    # A plain class, not a dataclass: ``bill_inputs.BillInputs`` says why.
     def __init__(self, opm: str, unit: Unit, meters: list[MeterInfo]) -> None:
         self.opm: Final = opm
         self.unit: Final = unit
@@ -349,6 +347,11 @@ def day_of(day: int) -> dt.date:
     return found
 
 
+def number_of(day: dt.date) -> int:
+    """The day number of a date (``day_of``'s inverse)."""
+    return day.toordinal() - _EPOCH_ORDINAL
+
+
 def meter_info(row: Any) -> MeterInfo:
     """A meter of master data (an ``md_meter`` row): its dates and each register's digits."""
     digits = {REGISTER_OF_CODE[register["code"]]: int(register["digits"]) for register in row.registers}
@@ -380,7 +383,3 @@ def _with_changes(near: Near, meters: Sequence[MeterInfo]) -> Near:
         if day is not None and first <= day - _ONE_DAY <= last
     }
     return near if changes <= near.days else near_days(near.days | changes, near.margin_days)
-
-
-def _number(day: dt.date) -> int:
-    return day.toordinal() - _EPOCH_ORDINAL

@@ -35,10 +35,6 @@ class MeterRow:
     final_readings: dict[str, str] | None = None
 
 
-def _number(day: dt.date) -> int:
-    return (day - tl.DAY_EPOCH).days
-
-
 def _day(draw: st.DrawFn) -> dt.date:
     return FIRST_DAY + dt.timedelta(days=draw(st.integers(0, SPAN_DAYS)))
 
@@ -77,7 +73,7 @@ def readings(draw: st.DrawFn, period: tuple[dt.date, dt.date]) -> list[tl.Readin
             start = "" if draw(st.booleans()) else str(draw(st.integers(0, 99_999)))
             end = str(draw(st.integers(0, 99_999)))
             values.append(rt.part_text(register, start, end, end, ""))
-        rows.append(tl.ReadingRow(OPM, reading_id, meter, _number(first), _number(last), kind,
+        rows.append(tl.ReadingRow(OPM, reading_id, meter, tl.number_of(first), tl.number_of(last), kind,
                                   rt.REGISTER_SEPARATOR.join(values)))
     return rows
 
@@ -114,7 +110,7 @@ def test_monthly_readings_far_from_the_days_asked_make_no_states() -> None:
         first = dt.date(2026, month, 1)
         last = (dt.date(2026 + month // 12, month % 12 + 1, 1)) - dt.timedelta(days=1)
         text = rt.part_text("single", str(1000 + 100 * (month - 1)), str(1000 + 100 * month), "100", "")
-        rows.append(tl.ReadingRow(OPM, month, "M1", _number(first), _number(last), "actual", text))
+        rows.append(tl.ReadingRow(OPM, month, "M1", tl.number_of(first), tl.number_of(last), "actual", text))
     period = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
     made = tl.from_rows(OPM, "electricity", [MeterRow("M1")], rows, near(*period))
     kept = sorted({point.day.month for point in made.points_of("M1", "single")})
@@ -126,7 +122,7 @@ def test_monthly_readings_far_from_the_days_asked_make_no_states() -> None:
 
 def test_a_timeline_near_some_days_refuses_others() -> None:
     text = rt.part_text("single", "1000", "1100", "100", "")
-    rows = [tl.ReadingRow(OPM, 1, "M1", _number(dt.date(2026, 1, 1)), _number(dt.date(2026, 1, 31)),
+    rows = [tl.ReadingRow(OPM, 1, "M1", tl.number_of(dt.date(2026, 1, 1)), tl.number_of(dt.date(2026, 1, 31)),
                           "actual", text)]
     made = tl.from_rows(OPM, "electricity", [MeterRow("M1")], rows,
                         near(dt.date(2026, 1, 1), dt.date(2026, 1, 31)))
@@ -141,7 +137,7 @@ def test_an_estimate_near_a_bound_gives_way_to_a_reading_farther_off() -> None:
     def reading(
         reading_id: int, first: dt.date, last: dt.date, kind: str, start: str, end: str,
     ) -> tl.ReadingRow:
-        return tl.ReadingRow(OPM, reading_id, "M1", _number(first), _number(last), kind,
+        return tl.ReadingRow(OPM, reading_id, "M1", tl.number_of(first), tl.number_of(last), kind,
                              rt.part_text("single", start, end, "0", ""))
 
     rows = [

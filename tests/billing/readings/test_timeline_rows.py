@@ -37,17 +37,14 @@ def _row(reading: int, first: dt.date, last: dt.date, kind: str, register: str, 
         rt.part_text(name, rt.number(start_state), rt.number(end_state), rt.number(end_state), "")
         for name, start_state, end_state in ((register, start, end), *others)
     )
-    return tl.ReadingRow(OPM, reading, "M1", _number(first), _number(last), kind, values)
-
-
-def _number(day: dt.date) -> int:
-    return (day - tl.DAY_EPOCH).days
+    return tl.ReadingRow(OPM, reading, "M1", tl.number_of(first), tl.number_of(last), kind, values)
 
 
 def test_day_numbers_count_from_postgresqls_epoch() -> None:
     assert [tl.day_of(n) for n in (0, 1, 366, -1)] == [
         dt.date(2000, 1, 1), dt.date(2000, 1, 2), dt.date(2001, 1, 1), dt.date(1999, 12, 31),
     ]
+    assert [tl.number_of(tl.day_of(n)) for n in (0, 1, 366, -1, 9_800)] == [0, 1, 366, -1, 9_800]
 
 
 @st.composite
