@@ -1,32 +1,41 @@
 """The Apache Kafka backend of the bus, on aiokafka.
 
 Connections are opened lazily (on first use, or by ``start``), so that a process can start while the broker
-is still coming up and report that through ``ping``. Every aiokafka or socket error is translated here into
-``BusUnavailable`` (retryable), except a record that is too large, which is ``MessageTooLarge``.
+is still coming up and report that through ``ping``. Every aiokafka or socket error is translated
+(``kafka_client``) into ``BusUnavailable`` (retryable), except a record that is too large, which is
+``MessageTooLarge``.
 
-Consumers commit by hand. A member only commits offsets of records it fetched since it was last assigned
-the partition: after a revocation the new owner reads from the last commit, and a late commit of records
-fetched before the revocation could move that owner's position (forward past unapplied records, or back).
+A publish that failed replaces the producer. aiokafka's idempotent producer numbers each partition's batches
+and never takes a number back: once a batch has failed (say it waited out the request timeout while the
+partition had no leader, as during a slow broker restart), the broker refuses every later batch of that
+partition as out of sequence, for good. The caller publishes the same records again (the outbox rows are still
+unsent), now under a new producer id whose numbers start afresh.
+
+Consumers (``kafka_consumer``) commit by hand. A member only commits offsets of records it fetched since it
+was last assigned the partition: after a revocation the new owner reads from the last commit, and a late
+commit of records fetched before the revocation could move that owner's position (forward past unapplied
+records, or back).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import itertools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final, Literal
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka import TopicPartition as KafkaPartition
 from aiokafka import errors as ke
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
 
 from gateway import limits
-from gateway.bus.base import Bus, BusConsumer, OutgoingRecord, PartitionInfo, Record, TopicPartition
+from gateway.bus.base import Bus, BusConsumer, OutgoingRecord, PartitionInfo
+from gateway.bus.kafka_client import close_client, discard_producer, forget_outcome, start_client, translated
+from gateway.bus.kafka_consumer import KafkaConsumer
 from gateway.bus.topics import TopicSpec
 from gateway.errors import BusUnavailable, MessageTooLarge
 
@@ -36,12 +45,6 @@ LINGER_MS: Final = 5
 PRODUCER_BATCH_BYTES: Final = 262_144
 #: Room for key, headers and batch framing on top of ``message_bytes_max`` (producer and topic limit).
 RECORD_OVERHEAD_BYTES: Final = 65_536
-#: A member that sends no heartbeat this long is dropped from its group and its partitions move.
-SESSION_TIMEOUT_MS: Final = 10_000
-#: Heartbeats also carry "rebalance started", so a short interval lets a group settle in about a second.
-HEARTBEAT_INTERVAL_MS: Final = 1_000
-#: A member that does not fetch this long leaves its group; bounds one batch's processing time.
-MAX_POLL_INTERVAL_MS: Final = 300_000
 #: Readiness must answer fast: a broker slower than this is "not ready".
 PING_TIMEOUT_S: Final = 5.0
 #: Pause between metadata polls while new topics propagate to the broker(s).
@@ -52,150 +55,13 @@ PARTITION_CACHE_MAX: Final = 100_000  #: keys whose partition is memoised (pure-
 #: OffsetFetch requests ``describe`` keeps in flight at once (one per consumer group).
 GROUP_OFFSET_FETCHES_MAX: Final = 16
 
-#: A commit refused because the group moved on: the records go to the partition's new owner.
-# (IllegalStateError is aiokafka's "the partition is not, or no longer, assigned to this member".)
-_COMMIT_LOST: Final = (
-    ke.CommitFailedError, ke.IllegalGenerationError, ke.RebalanceInProgressError, ke.UnknownMemberIdError,
-    ke.IllegalStateError,
-)
 _Role = Literal["producer", "admin client", "offsets reader"]
-
-
-@contextlib.contextmanager
-def _translated(action: str) -> Iterator[None]:
-    """Turn aiokafka and socket errors into proud's error tree, keeping the cause."""
-    try:
-        yield
-    except (ke.MessageSizeTooLargeError, ke.RecordTooLargeError, ke.RecordListTooLargeError) as exc:
-        raise MessageTooLarge(f"{action}: Kafka refused a record as too large ({exc})") from exc
-    except (ke.KafkaError, OSError) as exc:  # OSError includes TimeoutError
-        name, detail = type(exc).__name__, str(exc) or "no detail"
-        detail = detail if detail.startswith(name) else f"{name}: {detail}"  # aiokafka often starts with it
-        raise BusUnavailable(f"{action}: {detail}") from exc
-
-
-async def _start_client(client: Any, what: str, bootstrap: str) -> None:
-    """Start an aiokafka client; if that fails, close it so no half-open client (or warning) is left."""
-    try:
-        with _translated(f"connecting the Kafka {what} to {bootstrap}"):
-            await client.start()
-    except BaseException:
-        await _close_client(client)
-        raise
-
-
-async def _close_client(client: Any) -> None:
-    # Closing happens on the way out (stop, failed start); a second error there would hide the first.
-    with contextlib.suppress(ke.KafkaError, OSError):
-        if isinstance(client, AIOKafkaAdminClient):
-            await client.close()
-        else:
-            await client.stop()
-
-
-def _forget_outcome(future: asyncio.Future[Any]) -> None:
-    """Mark a delivery outcome as seen (its failure, if any, is reported another way)."""
-    if not future.cancelled():
-        future.exception()
 
 
 @functools.lru_cache(maxsize=PARTITION_CACHE_MAX)
 def _partition_of(key: bytes, partition_count: int) -> int:
     """Kafka's default partitioner (murmur2 of the key, as in every Kafka client), memoised: keys recur."""
     return int(murmur2(key) & 0x7FFFFFFF) % partition_count
-
-
-def _record(message: Any) -> Record:
-    # We write keys as UTF-8; "replace" keeps an odd key from a foreign producer from failing a fetch.
-    key = None if message.key is None else message.key.decode("utf-8", "replace")
-    headers = tuple([(name, value or b"") for name, value in message.headers])  # list comp: cheaper
-    return Record(message.topic, message.partition, message.offset, key, message.value or b"", headers,
-                  message.timestamp)
-
-
-class _AssignmentTracker(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
-    """The partitions a member holds, and per partition the next offset it fetched since it got it."""
-
-    def __init__(self) -> None:
-        self.assigned: set[KafkaPartition] = set()
-        self.fetched: dict[KafkaPartition, int] = {}
-
-    async def on_partitions_revoked(self, revoked: Sequence[KafkaPartition]) -> None:
-        for tp in revoked:
-            self.assigned.discard(tp)
-            self.fetched.pop(tp, None)
-
-    async def on_partitions_assigned(self, assigned: Sequence[KafkaPartition]) -> None:
-        self.assigned.update(assigned)
-
-
-class KafkaConsumer(BusConsumer):
-    """One member of a Kafka consumer group (an ``AIOKafkaConsumer`` with manual commits)."""
-
-    def __init__(self, config: Mapping[str, Any], group_id: str, topics: Sequence[str]) -> None:
-        self.group_id = group_id
-        self.topics = tuple(topics)
-        self._config = dict(config)
-        self._commit_timeout_s = config["request_timeout_ms"] / 1000
-        self._tracker = _AssignmentTracker()
-        self._consumer: AIOKafkaConsumer | None = None
-
-    async def start(self) -> None:
-        assert self._consumer is None, "consumer already started"
-        consumer = AIOKafkaConsumer(
-            **self._config, group_id=self.group_id, enable_auto_commit=False, auto_offset_reset="earliest",
-            isolation_level="read_committed", session_timeout_ms=SESSION_TIMEOUT_MS,
-            heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS, max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
-        )
-        self._tracker = _AssignmentTracker()  # nothing fetched by an earlier run may be committed
-        consumer.subscribe(list(self.topics), listener=self._tracker)
-        await _start_client(consumer, f"consumer of group {self.group_id}", self._config["bootstrap_servers"])
-        self._consumer = consumer
-
-    async def stop(self) -> None:
-        consumer, self._consumer = self._consumer, None
-        self._tracker = _AssignmentTracker()
-        if consumer is not None:
-            await _close_client(consumer)
-
-    async def fetch(self, max_records: int, timeout_s: float) -> list[Record]:
-        consumer = self._consumer
-        if consumer is None:
-            raise BusUnavailable(f"consumer of group {self.group_id} is not started")
-        try:
-            with _translated(f"fetching for group {self.group_id}"):
-                batches = await consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_records)
-        except ke.ConsumerStoppedError:
-            return []  # stopped concurrently: the caller is shutting down
-        records: list[Record] = []
-        # getmany returns without yielding to the loop after checking the assignment, so no revocation
-        # came in between: these offsets belong to the current ownership of their partitions.
-        assigned = consumer.assignment()
-        for tp, messages in batches.items():
-            if messages and tp in assigned:
-                self._tracker.fetched[tp] = messages[-1].offset + 1
-            records.extend(_record(m) for m in messages)
-        return records
-
-    async def commit(self, offsets: Mapping[TopicPartition, int]) -> bool:
-        consumer, fetched = self._consumer, self._tracker.fetched
-        wanted = {KafkaPartition(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
-        if consumer is None or any(offset > fetched.get(tp, -1) for tp, offset in wanted.items()):
-            return False  # revoked since those records were fetched (or never fetched here)
-        if not wanted:
-            return True
-        try:
-            with _translated(f"committing offsets of group {self.group_id}"):
-                # aiokafka retries a missing coordinator forever; the timeout makes that BusUnavailable.
-                await asyncio.wait_for(consumer.commit(wanted), self._commit_timeout_s)
-        except BusUnavailable as exc:
-            if isinstance(exc.__cause__, _COMMIT_LOST):
-                return False
-            raise
-        return True
-
-    def assignment(self) -> frozenset[TopicPartition]:
-        return frozenset(TopicPartition(tp.topic, tp.partition) for tp in self._tracker.assigned)
 
 
 class KafkaBus(Bus):
@@ -222,7 +88,7 @@ class KafkaBus(Bus):
         # The producer first: its stop() flushes what is still in flight.
         clients = [self._clients.pop(r) for r in sorted(self._clients, key=lambda r: r != "producer")]
         for client in clients:
-            await _close_client(client)
+            await close_client(client)
 
     def _build(self, role: _Role) -> Any:
         if role == "admin client":
@@ -240,14 +106,14 @@ class KafkaBus(Bus):
         async with self._lock:
             if role not in self._clients:
                 client = self._build(role)
-                await _start_client(client, role, self._bootstrap)
+                await start_client(client, role, self._bootstrap)
                 self._clients[role] = client
             return self._clients[role]
 
     async def ensure_topics(self, specs: Sequence[TopicSpec], default_partitions: int) -> None:
         admin = await self._client("admin client")
         names = [spec.name for spec in specs]
-        with _translated(f"creating topics {names}"):
+        with translated(f"creating topics {names}"):
             existing = set(await admin.list_topics())
             missing = [self._new_topic(s, default_partitions) for s in specs if s.name not in existing]
             if missing:
@@ -289,13 +155,23 @@ class KafkaBus(Bus):
         await self._check_topics({r.topic for r in records})
         futures: list[asyncio.Future[Any]] = []
         try:
-            with _translated(f"publishing {len(records)} records"):
+            with translated(f"publishing {len(records)} records"):
                 await self._send_batches(producer, records, futures)
                 await self._await_deliveries(futures)
-        except BaseException:
+        except BaseException as exc:
             for future in futures:  # outcomes nobody awaits any more must not log "never retrieved"
-                future.add_done_callback(_forget_outcome)
+                future.add_done_callback(forget_outcome)
+            if isinstance(exc, Exception):  # not a cancellation: a batch may have failed (module docstring)
+                await self._drop_producer(producer, exc)
             raise
+
+    async def _drop_producer(self, producer: Any, reason: Exception) -> None:
+        """Forget ``producer``, so that the next publish starts a new one, and discard it."""
+        async with self._lock:
+            if self._clients.get("producer") is not producer:
+                return  # a concurrent publish that failed too dropped it already
+            del self._clients["producer"]
+        await discard_producer(producer, reason)
 
     async def _send_batches(self, producer: Any, records: Sequence[OutgoingRecord], sent: list[Any]) -> None:
         """A batch per partition, filled in order, handed over when full or at the end (~20 µs a record less
@@ -329,7 +205,7 @@ class KafkaBus(Bus):
         if not unknown:
             return
         admin = await self._client("admin client")
-        with _translated(f"looking up topics {unknown}"):
+        with translated(f"looking up topics {unknown}"):
             described = await admin.describe_topics(unknown)
         missing = [t["topic"] for t in described if t["error_code"] == ke.UnknownTopicOrPartitionError.errno]
         if missing:
@@ -355,7 +231,7 @@ class KafkaBus(Bus):
 
     async def describe(self, topics: Sequence[str] | None = None) -> list[PartitionInfo]:
         admin = await self._client("admin client")
-        with _translated("describing topics"):
+        with translated("describing topics"):
             described = await admin.describe_topics(None if topics is None else list(topics))
             tps = sorted(
                 KafkaPartition(t["topic"], p["partition"])
@@ -389,7 +265,7 @@ class KafkaBus(Bus):
         try:
             async with asyncio.timeout(PING_TIMEOUT_S):
                 admin = await self._client("admin client")
-                with _translated(f"asking Kafka at {self._bootstrap} for metadata"):
+                with translated(f"asking Kafka at {self._bootstrap} for metadata"):
                     await admin.list_topics()
         except TimeoutError as exc:
             late = f"Kafka at {self._bootstrap} did not answer within {PING_TIMEOUT_S}s"

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.partitioner import murmur2
 
@@ -74,6 +74,25 @@ async def test_record_over_the_limit_is_message_too_large_and_sends_nothing(
         assert all(info.end_offset == 0 for info in await small.describe([topic]))
     finally:
         await small.stop()
+
+
+async def test_a_batch_the_broker_refused_leaves_its_partition_open_to_the_next(
+    bus: KafkaBus, admin: AIOKafkaAdminClient, unique: str
+) -> None:
+    """aiokafka's idempotent producer never takes a failed batch's sequence numbers back: with the same
+    producer the broker would refuse every later batch of the partition as out of sequence, for good."""
+    topic = f"kafka.refusing.{unique}"
+    refusing = {"max.message.bytes": "2000"}  # below the bus's own limit, so only the broker refuses
+    await admin.create_topics([NewTopic(topic, 1, 1, topic_configs=refusing)])
+    await bus.ensure_topics([TopicSpec(topic, key_meaning="test key", partitions=1)], 1)  # waits for a leader
+    await bus.publish([OutgoingRecord(topic, "k", b"first")])
+    with pytest.raises(MessageTooLarge, match="Kafka refused a record as too large"):
+        await bus.publish([OutgoingRecord(topic, "k", b"x" * 5000)])
+    await bus.publish([OutgoingRecord(topic, "k", b"second")])
+    await bus.publish([OutgoingRecord(topic, "k", b"third")])
+    async with bus.consumer(f"g-{unique}", [topic]) as consumer:
+        records = await drain(consumer, 3)
+    assert [r.value for r in records] == [b"first", b"second", b"third"]
 
 
 async def test_full_size_record_with_key_and_headers_round_trips(bus: KafkaBus, unique: str) -> None:

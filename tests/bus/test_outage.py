@@ -37,6 +37,9 @@ ROUNDS = 30
 RECOVERY_WAIT_S = 180.0
 #: How long a killed service stays down.
 OUTAGE_S = 3.0
+#: Shorter than a broker restart (about 20 s here), so that the producer's batches wait out their timeout
+#: while the broker is away, as they do with the default 30 s when a slow machine takes longer to restart it.
+REQUEST_TIMEOUT_S = 8.0
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +106,10 @@ async def test_service_outage_mid_stream_loses_and_duplicates_nothing(
 ) -> None:
     engine = create_engine(pg_url)
     clock = SystemClock()
-    bus: Bus = KafkaBus(kafka_bootstrap) if backend == "kafka" else SqlLogBus(engine, clock=clock)
+    bus: Bus = (
+        KafkaBus(kafka_bootstrap, request_timeout_s=REQUEST_TIMEOUT_S) if backend == "kafka"
+        else SqlLogBus(engine, clock=clock)
+    )
     topic, group = f"outage.{unique}", f"outage-{unique}"
     await bus.start()
     await bus.ensure_topics([TopicSpec(topic, "test key", 3)], 3)
