@@ -63,7 +63,7 @@ from gateway.store.db import create_engine
 from gateway.store.migrate import ensure_current
 from gateway.switching.config import install, switching_config
 from gateway.switching.topics import SWITCH_EVENTS
-from gateway.tasks import stop_in_order, stop_together
+from gateway.tasks import Loop, failure, spawn, stop_in_order, stop_together
 
 log = structlog.get_logger(__name__)
 
@@ -217,7 +217,7 @@ class Daemon:
         self._rules_live = True
         if self.settings.rules_reload_on_change:
             self._watch_stop.clear()
-            self._watcher = asyncio.create_task(self._watch_rules(rules.fingerprint), name="rules-watcher")
+            self._watcher = spawn(self._watch_rules(rules.fingerprint), "rules-watcher")
         await self.maintenance.start()
         await self._start_ares()
         if self.settings.demo_data and self.market.connector is None:
@@ -330,11 +330,17 @@ class Daemon:
             except Exception as exc:  # the watcher must outlive one failed reload; the next poll retries
                 log.warning("rules reload failed, retrying", error=f"{exc.__class__.__name__}: {exc}")
 
+    def loop_failures(self) -> dict[str, str]:
+        """The background loops that ended while they should run, by task name, and what ended them."""
+        runners = [*self.runners, *self.process_runners.values(), *filter(None, [self.market.sender])]
+        loops: list[Loop] = [self.relay, self.scheduler, self.maintenance, *runners]
+        found = [loop.failure() for loop in loops] + [failure(self._watcher)]
+        return dict(ended for ended in found if ended is not None)
+
     async def _stop_watcher(self) -> None:
         task, self._watcher = self._watcher, None
         self._watch_stop.set()
-        if task is not None:
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*filter(None, [task]), return_exceptions=True)
 
     async def stop(self) -> None:
         """Stop in reverse order of start. Idempotent; each step is bounded by ``SHUTDOWN_TIMEOUT_S``.

@@ -22,6 +22,7 @@ from gateway.bus.sqllog import SqlLogBus
 from gateway.clock import Clock
 from gateway.errors import ProudError
 from gateway.store.tables import inbox
+from gateway.tasks import failure, spawn
 
 log = structlog.get_logger(__name__)
 
@@ -43,13 +44,17 @@ class Maintenance:
 
     async def start(self) -> None:
         assert self._task is None
-        self._task = asyncio.create_task(self._run(), name="maintenance")
+        self._task = spawn(self._run(), "maintenance")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
         self._stopping.set()
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
+
+    def failure(self) -> tuple[str, str] | None:
+        """The loop's name and what ended it while it should run (``tasks.failure``), for ``/ready``."""
+        return failure(self._task)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

@@ -28,7 +28,7 @@ from gateway.errors import ProudError
 from gateway.metrics import Metrics
 from gateway.store.db import is_postgres, is_sqlite, translate_errors
 from gateway.store.tables import outbox
-from gateway.tasks import finish
+from gateway.tasks import failure, finish, spawn
 from schemas.envelope import Envelope, encode
 
 log = structlog.get_logger(__name__)
@@ -150,7 +150,7 @@ class OutboxRelay:
 
     async def start(self) -> None:
         assert self._task is None, "relay started twice"
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._task = spawn(self._run(), "outbox-relay")
 
     async def stop(self) -> None:
         """Finish the round in hand, then stop. Idempotent. (Cancelling mid-transaction can strand a SQLite
@@ -160,6 +160,10 @@ class OutboxRelay:
         self._wakeup.set()
         await finish(task)
         await self._release_lock()
+
+    def failure(self) -> tuple[str, str] | None:
+        """The loop's name and what ended it while it should run (``tasks.failure``), for ``/ready``."""
+        return failure(self._task)
 
     def notify(self) -> None:
         """Wake the relay now (after a local commit wrote to the outbox) instead of at the next poll."""

@@ -36,7 +36,7 @@ from gateway.errors import MessageError, ProudError, StoreUnavailable, is_retrya
 from gateway.metrics import Metrics
 from gateway.store.db import is_transient
 from gateway.store.tables import inbox
-from gateway.tasks import finish
+from gateway.tasks import failure, finish, spawn
 from schemas.envelope import Envelope, decode
 
 log = structlog.get_logger(__name__)
@@ -119,7 +119,7 @@ class ConsumerRunner:
     async def start(self) -> None:
         assert self._task is None, "runner started twice"
         await self._open_consumer()
-        self._task = asyncio.create_task(self._run(), name=f"consumer:{self.group_id}")
+        self._task = spawn(self._run(), f"consumer:{self.group_id}")
 
     async def start_consumer(self) -> None:
         """Join the group without the background loop; the caller drives ``run_once`` (benchmarks, tests)."""
@@ -136,6 +136,10 @@ class ConsumerRunner:
         self._stopping.set()
         await finish(task)
         await self._close_consumer()
+
+    def failure(self) -> tuple[str, str] | None:
+        """The loop's name and what ended it while it should run (``tasks.failure``), for ``/ready``."""
+        return failure(self._task)
 
     async def _open_consumer(self) -> None:
         consumer = self._bus.consumer(self.group_id, self.subscription.topics)

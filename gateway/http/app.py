@@ -153,7 +153,9 @@ async def _check(probe: Awaitable[None]) -> str:
 async def ready(request: web.Request) -> web.Response:
     daemon = request.app[DAEMON]
     database, bus = await asyncio.gather(_check(_select_one(daemon.engine)), _check(daemon.bus.ping()))
-    checks = {"database": database, "bus": bus}
+    failed = daemon.loop_failures()
+    loops = "; ".join(f"{name} ended: {reason}" for name, reason in sorted(failed.items())) or "ok"
+    checks = {"database": database, "bus": bus, "loops": loops}
     if all(result == "ok" for result in checks.values()):
         return web.json_response({"status": "ok", "checks": checks})
     return web.json_response({"status": "unavailable", "checks": checks}, status=503)

@@ -23,7 +23,7 @@ from gateway.errors import ProudError
 from gateway.process import store
 from gateway.process.topics import PROCESS_TIMERS
 from gateway.store.db import translate_errors
-from gateway.tasks import finish
+from gateway.tasks import failure, finish, spawn
 from schemas.envelope import new_envelope
 from schemas.process import TimerFired
 
@@ -53,13 +53,17 @@ class TimerScheduler:
     async def start(self) -> None:
         assert self._task is None, "scheduler started twice"
         self._stopping.clear()
-        self._task = asyncio.create_task(self._run(), name="timer-scheduler")
+        self._task = spawn(self._run(), "timer-scheduler")
 
     async def stop(self) -> None:
         """Finish the round in hand, then stop. Idempotent."""
         task, self._task = self._task, None
         self._stopping.set()
         await finish(task)
+
+    def failure(self) -> tuple[str, str] | None:
+        """The loop's name and what ended it while it should run (``tasks.failure``), for ``/ready``."""
+        return failure(self._task)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

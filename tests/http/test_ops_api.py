@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import structlog
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -107,7 +108,36 @@ async def wait_open_letter(app: Running, known: set[str]) -> dict[str, Any]:
 
 async def test_health_and_ready(embedded: Running) -> None:
     assert await embedded.get("/health") == {"status": "ok"}
-    assert await embedded.get("/ready") == {"status": "ok", "checks": {"database": "ok", "bus": "ok"}}
+    checks = {"database": "ok", "bus": "ok", "loops": "ok"}
+    assert await embedded.get("/ready") == {"status": "ok", "checks": checks}
+
+
+async def test_ready_is_503_naming_a_background_loop_that_ended(
+    embedded: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loop retries what it expects to fail (the bus, the database); a bug ends it. The daemon must not
+    look healthy then: the relay would never publish again."""
+
+    async def broken_round() -> int:
+        raise RuntimeError("a bug in a relay round")
+
+    monkeypatch.setattr(embedded.daemon.relay, "run_once", broken_round)
+    with structlog.testing.capture_logs() as logs:
+        embedded.daemon.relay.notify()
+
+        async def unready() -> dict[str, Any] | None:
+            async with embedded.http.get(embedded.url + "/ready") as response:
+                body: dict[str, Any] = await response.json()
+                return body if response.status == 503 else None
+
+        body = await wait_for(unready, "/ready reporting the relay's end")
+    assert body == {"status": "unavailable", "checks": {
+        "database": "ok", "bus": "ok", "loops": "outbox-relay ended: RuntimeError: a bug in a relay round",
+    }}
+    [ended] = [e for e in logs if e["event"] == "background loop ended by an error"]
+    assert (ended["log_level"], ended["loop"], str(ended["exc_info"])) == (
+        "error", "outbox-relay", "a bug in a relay round"
+    )
 
 
 async def test_metrics_after_messages_flowed(embedded: Running) -> None:
@@ -239,7 +269,7 @@ async def test_unexpected_errors_become_json_500() -> None:
 @pytest.mark.postgres
 @pytest.mark.kafka
 async def test_kafka_ready_and_topics(on_kafka: Running) -> None:
-    assert (await on_kafka.get("/ready"))["checks"] == {"database": "ok", "bus": "ok"}
+    assert (await on_kafka.get("/ready"))["checks"] == {"database": "ok", "bus": "ok", "loops": "ok"}
     await publish_events(on_kafka.daemon.bus, on_kafka.topic, 6)
     view = await wait_consumed(on_kafka, 6)
     entry = topic_entry(view, on_kafka.topic)
