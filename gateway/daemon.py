@@ -63,7 +63,7 @@ from gateway.store.db import create_engine
 from gateway.store.migrate import ensure_current
 from gateway.switching.config import install, switching_config
 from gateway.switching.topics import SWITCH_EVENTS
-from gateway.tasks import Loop, failure, spawn, stop_in_order, stop_together
+from gateway.tasks import Loop, failure, finish, spawn, stop_in_order, stop_together
 
 log = structlog.get_logger(__name__)
 
@@ -340,7 +340,7 @@ class Daemon:
     async def _stop_watcher(self) -> None:
         task, self._watcher = self._watcher, None
         self._watch_stop.set()
-        await asyncio.gather(*filter(None, [task]), return_exceptions=True)
+        await finish(task)
 
     async def stop(self) -> None:
         """Stop in reverse order of start. Idempotent; each step is bounded by ``SHUTDOWN_TIMEOUT_S``.

@@ -56,7 +56,7 @@ def forget_outcome(future: asyncio.Future[Any]) -> None:
 
 
 async def discard_producer(producer: Any, reason: Exception) -> None:
-    """Close a producer without delivering the batches it still holds (their futures fail with ``reason``).
+    """Close a producer without delivering the batches it still holds (they fail, naming ``reason``).
 
     aiokafka's ``stop`` first waits for every pending batch, and an idempotent producer retries a batch until
     the broker takes it, so a producer the broker no longer answers would never stop; aiokafka has no public
