@@ -22,9 +22,10 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway import limits
 from gateway.bus.base import Bus, Headers, OutgoingRecord
 from gateway.clock import Clock
-from gateway.errors import ProudError
+from gateway.errors import MessageTooLarge, ProudError
 from gateway.metrics import Metrics
 from gateway.store.db import is_postgres, is_sqlite, translate_errors
 from gateway.store.tables import outbox
@@ -73,9 +74,19 @@ def headers_json(headers: Headers) -> str:
 async def add(
     conn: AsyncConnection, items: Sequence[tuple[uuid.UUID, OutgoingRecord]], now: dt.datetime
 ) -> None:
-    """Queue records for publication inside the caller's open transaction."""
+    """Queue records for publication inside the caller's open transaction.
+
+    A record over the bus's limit is refused here, failing the caller's transaction with ``MessageTooLarge``
+    (a consumer's input is dead-lettered with that reason): queued, the bus would refuse it at every relay
+    round and hold back every row after it."""
     if not items:
         return
+    for message_id, rec in items:
+        if len(rec.value) > limits.MESSAGE_BYTES_MAX:
+            raise MessageTooLarge(
+                f"outbox: message {message_id} for topic {rec.topic} (key {rec.key!r}) is {len(rec.value)} "
+                f"bytes, over the bus's limit of {limits.MESSAGE_BYTES_MAX} bytes (MESSAGE_BYTES_MAX)"
+            )
     if is_postgres(conn):
         columns = (
             [message_id for message_id, _ in items],

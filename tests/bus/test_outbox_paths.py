@@ -11,12 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway import limits
 from gateway.bus import outbox
 from gateway.bus.base import Bus, BusConsumer, OutgoingRecord, PartitionInfo
 from gateway.bus.outbox import OutboxRelay
 from gateway.bus.runner import claim
 from gateway.bus.topics import TopicSpec
 from gateway.clock import ManualClock
+from gateway.errors import MessageTooLarge
 from gateway.ids import uuid7
 from gateway.store.db import create_engine
 from gateway.store.tables import inbox
@@ -92,3 +94,18 @@ async def test_claim_returns_only_new_ids_once(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         assert await claim(conn, group, [second, third], NOW) == {third}
         await conn.execute(inbox.delete().where(inbox.c.group_id == group))
+
+
+async def test_a_record_over_the_bus_limit_fails_its_transaction_and_queues_nothing(
+    engine: AsyncEngine,
+) -> None:
+    fits = OutgoingRecord("t", "k", b"x" * limits.MESSAGE_BYTES_MAX, ())
+    over = OutgoingRecord("t", "big", b"x" * (limits.MESSAGE_BYTES_MAX + 1), ())
+    with pytest.raises(MessageTooLarge) as refused:
+        async with engine.begin() as conn:
+            await outbox.add(conn, [(uuid7(), fits), (uuid7(), over)], NOW)
+    assert f"topic t (key 'big') is {limits.MESSAGE_BYTES_MAX + 1} bytes" in str(refused.value)
+    assert await outbox.pending_count(engine) == 0
+    async with engine.begin() as conn:  # the limit itself is allowed
+        await outbox.add(conn, [(uuid7(), fits)], NOW)
+    assert await outbox.pending_count(engine) == 1

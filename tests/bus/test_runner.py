@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway import limits
 from gateway.bench.handler import BenchHandler
 from gateway.bus import dlq
 from gateway.bus.base import Record
@@ -26,6 +27,7 @@ from gateway.store.db import create_engine
 from gateway.store.tables import bench_state, dead_letter, effect_log, outbox
 from schemas.bench import BenchEvent
 from schemas.envelope import encode, new_envelope
+from schemas.ote.events import OteReceived
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
 
@@ -178,3 +180,25 @@ async def test_non_retryable_failure_is_dead_lettered_at_once(engine: AsyncEngin
     )
     assert handler.calls[1] == 2  # once in the batch, once alone
     assert await count(engine, effect_log) == 2
+
+
+async def test_a_handler_emitting_a_record_over_the_bus_limit_is_dead_lettered_naming_it(
+    engine: AsyncEngine,
+) -> None:
+    inner = BenchHandler(log_effects=True)
+
+    async def oversize_for_two(ctx: HandlerContext) -> None:
+        await inner(ctx)
+        assert isinstance(ctx.envelope.payload, BenchEvent)
+        if ctx.envelope.payload.seq == 2:
+            big = {"text": "x" * limits.MESSAGE_BYTES_MAX}  # any payload with room for a large field
+            ctx.emit_payload("bench.out", OteReceived(
+                archive_id=1, family="f", message_code="C", message_id="m", message=big,
+            ))
+
+    await make_runner(engine, oversize_for_two).process(records(range(4)))
+    [letter] = await dlq.list_letters(engine)
+    assert letter.offset == 2 and letter.attempts == 1
+    assert "MessageTooLarge" in letter.reason and "for topic bench.out" in letter.reason
+    assert await count(engine, effect_log) == 3  # the others applied, seq 2's effect rolled back with it
+    assert await count(engine, outbox, outbox.c.topic == "bench.out") == 0
