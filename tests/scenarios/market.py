@@ -13,7 +13,6 @@ and reads only what is keyed by them.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import time
 import uuid
@@ -27,8 +26,6 @@ from typing import Any, Final, TypeVar
 import aiohttp
 import msgspec
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.ote.outbound import OTE_SENDER_GROUP
@@ -42,11 +39,8 @@ from connectors.ote.simulator import (
 )
 from connectors.ote.simulator.core import LogEntry
 from connectors.ote.simulator.runner import CEZ_DISTRIBUCE, DEMO_COMPETITOR_EAN, DEMO_LAST_RESORT_EAN
-from gateway.bus.handler import Subscription
-from gateway.bus.runner import ConsumerRunner
 from gateway.clock import ManualClock
 from gateway.config import load_settings
-from gateway.daemon import Daemon
 from gateway.http.api_keys import Role
 from gateway.masterdata import tables as t
 from gateway.masterdata.contracts import create_contract
@@ -60,13 +54,13 @@ from gateway.switching.config import DEMO_SUPPLIER_EAN, OTE_EAN
 from schemas.envelope import Envelope, decode
 from schemas.ote import Commodity
 from tests.http.support import bearer, free_port, new_key
+from tests.isolated_daemon import PROCESS_GROUPS, RULES_DIR, IsolatedDaemon, start_groups_at_end
 from tests.masterdata.supply_helpers import add_account, add_customer, contract_in, electricity_in
 
 T = TypeVar("T")
 
 US: Final = DEMO_SUPPLIER_EAN
 COMPETITOR: Final = DEMO_COMPETITOR_EAN
-RULES_DIR: Final = Path(__file__).resolve().parents[2] / "rules"
 #: Longest wait for messages to cross the stack (Kafka consumer groups joining on 2 cores are slow).
 WAIT_S_MAX: Final = 90.0
 WAIT_POLL_S: Final = 0.1
@@ -279,71 +273,6 @@ class Stack:
         query = sa.select(t.activity).where(a.entity == entity, a.entity_key == key).order_by(a.created_at)
         async with self.engine.connect() as conn:
             return list((await conn.execute(query)).all())
-
-
-class IsolatedDaemon(Daemon):
-    """The daemon with ``.<suffix>`` on every consumer group name.
-
-    Kafka is shared: another daemon on it (a demo, another test session) joins groups of the same fixed
-    names, takes over some of their partitions and applies our messages to its own database. Groups of our
-    own, started at the topics' ends (``start_groups_at_end``), see exactly this session's messages.
-    """
-
-    def __init__(self, *args: Any, group_suffix: str, **kwargs: Any) -> None:
-        self.group_suffix = group_suffix  # before __init__, which builds runners
-        super().__init__(*args, **kwargs)
-
-    def _runner(self, subscription: Subscription, batch_max: int | None = None) -> ConsumerRunner:
-        renamed = dataclasses.replace(subscription, group_id=f"{subscription.group_id}.{self.group_suffix}")
-        return super()._runner(renamed, batch_max)
-
-
-#: The groups the daemon runs with the real rules: its consumers, the OTE sender, one per machine.
-PROCESS_GROUPS: Final = tuple(
-    f"process.{path.stem}" for path in sorted((RULES_DIR / "machines").glob("*.yaml"))
-)
-
-
-async def start_groups_at_end(bootstrap: str, groups: list[str], suffix: str) -> None:
-    """Commit the end offset of every partition of the daemon's topics for each ``<group>.<suffix>``, so that
-    new groups do not read the topics' history (``auto_offset_reset`` is earliest)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)  # for its metadata look-up, which waits
-    await producer.start()
-    try:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            topics = [t for t in await admin.list_topics() if t.split(".", 1)[0] in DAEMON_TOPIC_PREFIXES]
-        finally:
-            await admin.close()
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics for partition in sorted(await producer.partitions_for(topic))
-        ]
-    finally:
-        await producer.stop()
-    if not partitions:
-        return  # a broker that has never seen the daemon: nothing to skip
-
-    async def commit(group: str) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=f"{group}.{suffix}", enable_auto_commit=False
-        )
-        await consumer.start()
-        try:
-            consumer.assign(partitions)
-            ends = await consumer.end_offsets(partitions)
-            await consumer.commit(dict(ends))
-        finally:
-            await consumer.stop()
-
-    await asyncio.gather(*(commit(group) for group in groups))
-
-
-#: First parts of the names of the topics the daemon's consumers read.
-DAEMON_TOPIC_PREFIXES: Final = frozenset({
-    "switch", "meter", "process", "masterdata", "ote", "bench", "billing",
-})
 
 
 def daemon_environ(

@@ -13,7 +13,7 @@ import sys
 
 from gateway.config import load_settings
 from gateway.subscriptions import builtin_subscriptions
-from tests.scenarios.market import IsolatedDaemon
+from tests.isolated_daemon import IsolatedDaemon
 
 
 async def main(suffix: str) -> None:

@@ -49,8 +49,8 @@ from gateway.subscriptions import builtin_subscriptions
 from tests.billing.bill.support import NOW, read, supplied
 from tests.db_fixtures import own_database
 from tests.http.support import free_port
+from tests.isolated_daemon import PROCESS_GROUPS, start_groups_at_end
 from tests.process.rules_support import REPO_RULES
-from tests.scenarios.market import PROCESS_GROUPS, start_groups_at_end
 
 ROOT: Final = Path(__file__).resolve().parents[3]
 CONTRACTS: Final = 120
