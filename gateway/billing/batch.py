@@ -29,7 +29,7 @@ from typing import Final
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.billing.batch_inputs import BatchReads, inputs_for, read_batch
+from gateway.billing.batch_inputs import BatchReads, accounts_of, inputs_for, read_batch
 from gateway.billing.batch_ledger import LedgerReads, lock_contracts, read_ledger, store_invoices
 from gateway.billing.bill import PRICES_ROOT_DEFAULT, pre_checked, priced, repeated
 from gateway.billing.bill_checks import CheckDecision, decide
@@ -91,8 +91,7 @@ async def bill_many(
     windows = [reading_window(request.period_from, request.period_to) for request in requests]
     window = (min(since for since, _until in windows), max(until for _since, until in windows))
     reads = await read_batch(conn, contracts, window, resolve_list(prices, None, paths_allowed=False))
-    accounts = set(reads.accounts)
-    ledger = await read_ledger(conn, contracts, accounts)
+    ledger = await read_ledger(conn, contracts, accounts_of(reads))
     outcomes: list[BatchOutcome] = []
     for request in requests:
         try:
