@@ -91,7 +91,8 @@ class Daemon:
         self.relay = OutboxRelay(
             self.engine, self.bus, clock=self.clock, batch_max=settings.outbox_batch_max,
             poll_interval_s=settings.outbox_poll_interval_s,
-            sent_retention_s=settings.outbox_sent_retention_s, metrics=self.metrics,
+            sent_retention_s=settings.outbox_sent_retention_s, record_bytes_max=settings.message_bytes_max,
+            metrics=self.metrics,
         )
         self._retry = RetryPolicy(
             attempts_max=settings.retry_attempts_max, delay_s_initial=settings.retry_delay_s_initial,

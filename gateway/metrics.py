@@ -48,6 +48,9 @@ class Metrics:
             registry=r,
         )
         self.outbox_pending = Gauge("proud_outbox_pending", "Outbox rows not yet published", registry=r)
+        self.outbox_parked = Gauge(
+            "proud_outbox_parked", "Outbox rows parked over message_bytes_max, awaiting release", registry=r
+        )
         self.process_dispositions = Counter(
             "proud_process_dispositions",
             "Messages a process machine applied, by what they did (created, transitioned, ignored_*)",

@@ -96,16 +96,18 @@ def unique() -> Iterator[str]:
 
 
 def clear_unsent_outbox(url: str) -> None:
-    """On the shared PostgreSQL database, drop unsent outbox rows left by earlier tests.
+    """On the shared PostgreSQL database, drop unsent and parked outbox rows left by earlier tests.
 
     A relay publishes every unsent row in order; a row an earlier test queued for a topic that this test's
-    bus does not have would hold this test's rows back (by design: the outbox never skips a row).
+    bus does not have would hold this test's rows back (by design: the outbox never skips a row). Parked
+    rows would show in this test's listing of them.
     """
 
     async def clean() -> None:
         engine = create_engine(url)
         async with engine.begin() as conn:
             await conn.execute(sa.text("DELETE FROM outbox WHERE sent_at IS NULL"))
+            await conn.execute(sa.text("DELETE FROM outbox_parked"))
         await engine.dispose()
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:

@@ -36,6 +36,7 @@ from gateway import limits
 from gateway.bus.base import Bus, BusConsumer, OutgoingRecord, PartitionInfo
 from gateway.bus.kafka_client import close_client, discard_producer, forget_outcome, start_client, translated
 from gateway.bus.kafka_consumer import KafkaConsumer
+from gateway.bus.kafka_topic_limits import raise_record_limits
 from gateway.bus.topics import TopicSpec
 from gateway.errors import BusUnavailable, MessageTooLarge
 
@@ -44,6 +45,7 @@ LINGER_MS: Final = 5
 #: Producer batch per partition; far above aiokafka's 16 KiB, so small records cost little per request.
 PRODUCER_BATCH_BYTES: Final = 262_144
 #: Room for key, headers and batch framing on top of ``message_bytes_max`` (producer and topic limit).
+#: Existing topics below it are raised at start (``kafka_topic_limits``), so that raising the setting works.
 RECORD_OVERHEAD_BYTES: Final = 65_536
 #: Readiness must answer fast: a broker slower than this is "not ready".
 PING_TIMEOUT_S: Final = 5.0
@@ -124,6 +126,9 @@ class KafkaBus(Bus):
                         error = ke.for_code(code).__name__
                         raise BusUnavailable(f"Kafka refused topic {topic}: {error}: {message}")
             await self._wait_visible(admin, names)
+        with translated(f"raising the record limit of topics {names}"):
+            wanted = self._message_bytes_max + RECORD_OVERHEAD_BYTES
+            await raise_record_limits(admin, [n for n in names if n in existing], wanted)
         self._known_topics.update(names)
 
     def _new_topic(self, spec: TopicSpec, default_partitions: int) -> Any:

@@ -23,6 +23,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway import limits
+from gateway.bus import outbox_parked
 from gateway.bus.base import Bus, Headers, OutgoingRecord
 from gateway.clock import Clock
 from gateway.errors import MessageTooLarge, ProudError
@@ -147,11 +148,14 @@ class OutboxRelay:
         batch_max: int,
         poll_interval_s: float,
         sent_retention_s: float,
+        record_bytes_max: int = limits.MESSAGE_BYTES_MAX,
         metrics: Metrics | None = None,
     ) -> None:
-        assert batch_max > 0 and poll_interval_s > 0
+        assert batch_max > 0 and poll_interval_s > 0 and 0 < record_bytes_max <= limits.MESSAGE_BYTES_MAX
         self._engine, self._bus, self._clock = engine, bus, clock
         self._batch_max, self._poll_interval_s = batch_max, poll_interval_s
+        #: The configured ``message_bytes_max``: a row over it is parked (``outbox_parked``), not published.
+        self._record_bytes_max = record_bytes_max
         self._sent_retention = dt.timedelta(seconds=sent_retention_s)
         self._metrics = metrics
         self._task: asyncio.Task[None] | None = None
@@ -231,6 +235,10 @@ class OutboxRelay:
                 await conn.rollback()
         if not rows:
             return 0
+        over = [(row[0], len(row[3])) for row in rows if len(row[3]) > self._record_bytes_max]
+        if over:
+            await self._park(over)
+            rows = [row for row in rows if len(row[3]) <= self._record_bytes_max]
         records = [_record(row) for row in rows]
         await self._bus.publish(records)
         with translate_errors("outbox mark sent"):
@@ -240,6 +248,17 @@ class OutboxRelay:
             for record in records:
                 self._metrics.messages_out.labels(record.topic).inc()
         return len(rows)
+
+    async def _park(self, seqs_sizes: list[tuple[int, int]]) -> None:
+        with translate_errors("outbox park"):
+            async with self._engine.begin() as conn:
+                await outbox_parked.park(conn, seqs_sizes, self._record_bytes_max, self._clock.now())
+                parked = await outbox_parked.count(conn)
+        for seq, size_bytes in seqs_sizes:
+            log.error("outbox row parked: over message_bytes_max", seq=seq, size_bytes=size_bytes,
+                      bytes_max=self._record_bytes_max, parked=parked)
+        if self._metrics is not None:
+            self._metrics.outbox_parked.set(parked)
 
     async def purge(self) -> int:
         cutoff = self._clock.now() - self._sent_retention
@@ -251,14 +270,18 @@ class OutboxRelay:
                 pending = await conn.scalar(
                     sa.select(sa.func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
                 )
+                parked = await outbox_parked.count(conn)
         if self._metrics is not None:
             self._metrics.outbox_pending.set(pending or 0)
+            self._metrics.outbox_parked.set(parked)
         return result.rowcount or 0
 
 
-async def pending_count(engine: AsyncEngine) -> int:
+async def backlog(engine: AsyncEngine) -> tuple[int, int]:
+    """Rows not yet published and rows parked (``outbox_parked``), for ``/metrics``."""
     async with engine.connect() as conn:
-        count = await conn.scalar(
+        pending = await conn.scalar(
             sa.select(sa.func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
         )
-    return int(count or 0)
+        parked = await outbox_parked.count(conn)
+    return int(pending or 0), parked

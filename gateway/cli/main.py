@@ -16,6 +16,7 @@ from gateway.cli.dlq import dlq_app
 from gateway.cli.keys import keys_app
 from gateway.cli.masterdata import demo_data, import_app
 from gateway.cli.ote import ote_app
+from gateway.cli.outbox import outbox_app
 from gateway.cli.readings import readings_app
 from gateway.cli.rules import rules_app
 from gateway.cli.topics import topics_command
@@ -85,6 +86,7 @@ async def _serve(settings: Settings) -> None:
 
 app.command("topics")(topics_command)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(outbox_app, name="outbox")
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
 app.command("demo-data")(demo_data)

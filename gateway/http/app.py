@@ -176,14 +176,15 @@ async def refresh_lag(daemon: Daemon) -> None:
 
 
 async def refresh_outbox_pending(daemon: Daemon) -> None:
-    """Set ``proud_outbox_pending`` now (the relay refreshes it only now and then); keep the old value when
-    the database does not answer in time."""
+    """Set ``proud_outbox_pending`` and ``proud_outbox_parked`` now (the relay refreshes them only now and
+    then); keep the old values when the database does not answer in time."""
     try:
-        pending = await asyncio.wait_for(outbox.pending_count(daemon.engine), LAG_REFRESH_TIMEOUT_S)
+        pending, parked = await asyncio.wait_for(outbox.backlog(daemon.engine), LAG_REFRESH_TIMEOUT_S)
     except Exception as exc:  # metrics must still be served when the database is down
-        log.warning("outbox pending not refreshed", error=f"{exc.__class__.__name__}: {exc}")
+        log.warning("outbox backlog not refreshed", error=f"{exc.__class__.__name__}: {exc}")
         return
     daemon.metrics.outbox_pending.set(pending)
+    daemon.metrics.outbox_parked.set(parked)
 
 
 async def metrics(request: web.Request) -> web.Response:

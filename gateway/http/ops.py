@@ -1,6 +1,8 @@
-"""The operator API under ``/api/ops``: topics with offsets and lag, and the dead letters with replay.
+"""The operator API under ``/api/ops``: topics with offsets and lag, the dead letters with replay, and the
+outbox rows parked over ``message_bytes_max`` with release.
 
-Reading needs the role ``reader``; a replay changes what consumers receive, so it needs ``admin``.
+Reading needs the role ``reader``; a replay or a release changes what consumers receive, so it needs
+``admin``.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import msgspec
 from aiohttp import web
 
 from gateway import limits
-from gateway.bus import dlq
+from gateway.bus import dlq, outbox_parked
 from gateway.http.keys import DAEMON
 from gateway.http.openapi import ApiRoutes, PathParam, QueryParam
 from gateway.http.views import (
     DLQ_LIST_LIMIT_DEFAULT,
     DLQ_STATUSES,
+    BadParameter,
     describe_topics,
     dlq_listing,
     parse_letter_id,
@@ -27,7 +30,9 @@ from gateway.http.views import (
 )
 from gateway.store.db import translate_errors
 
-api = ApiRoutes(tag="ops", description="Topics with offsets and lag; dead letters and their replay.")
+api = ApiRoutes(
+    tag="ops", description="Topics with offsets and lag; dead letters and their replay; parked outbox rows."
+)
 
 DlqStatus = Literal["open", "replayed", "all"]
 assert set(get_args(DlqStatus)) == set(DLQ_STATUSES), "the documented statuses are the parsed ones"
@@ -87,3 +92,32 @@ async def dlq_replay(request: web.Request) -> web.Response:
         letter = await dlq.replay(daemon.engine, letter_id, daemon.clock)
     daemon.relay.notify()  # publish now rather than at the relay's next poll
     return web.json_response({"replayed": letter.summary(), "message": replay_note(letter)})
+
+
+#: A BIGINT has 19 digits; 18 always fit, and no outbox grows that far.
+SEQ_DIGITS_MAX = 18
+SEQ = PathParam("seq", int, "the parked row's outbox sequence number")
+
+
+@api.get("/api/ops/outbox/parked", summary="Outbox rows parked over message_bytes_max, oldest first")
+async def outbox_parked_list(request: web.Request) -> web.Response:
+    """Rows the relay did not publish because they are over ``message_bytes_max``: held here, not lost."""
+    with translate_errors("listing parked outbox rows"):
+        rows, total = await outbox_parked.listing(request.app[DAEMON].engine)
+    return web.json_response({"parked": [p.summary() for p in rows], "total": total})
+
+
+@api.post(
+    "/api/ops/outbox/parked/{seq}/release", summary="Queue a parked outbox row again, at the end of the line",
+    role="admin", path_params=[SEQ], errors=[400, 404, 409],
+)
+async def outbox_parked_release(request: web.Request) -> web.Response:
+    """409 while the row is still over ``message_bytes_max``; the relay publishes it once released."""
+    daemon = request.app[DAEMON]
+    raw = request.match_info["seq"]
+    if not raw.isdigit() or len(raw) > SEQ_DIGITS_MAX:
+        raise BadParameter("seq", raw, "a parked row's sequence number (an integer)")
+    with translate_errors("releasing a parked outbox row"):
+        released = await outbox_parked.release(daemon.engine, [int(raw)], daemon.settings.message_bytes_max)
+    daemon.relay.notify()
+    return web.json_response({"released": [p.summary() for p in released]})

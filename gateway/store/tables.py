@@ -40,6 +40,23 @@ sa.Index(
     postgresql_where=outbox.c.sent_at.is_(None), sqlite_where=outbox.c.sent_at.is_(None),
 )
 
+# A row the relay could not publish because it is over the configured ``message_bytes_max`` (the bus would
+# refuse it at every round and hold back every row after it): moved here, with the reason, until an operator
+# releases it to the end of the line after raising the limit (``outbox_parked``). ``seq`` is its outbox seq.
+outbox_parked = sa.Table(
+    "outbox_parked",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("message_id", sa.Uuid, nullable=False),
+    sa.Column("topic", sa.String(249), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("value", sa.LargeBinary, nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("parked_at", Timestamp, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
 inbox = sa.Table(
     "inbox",
     metadata,

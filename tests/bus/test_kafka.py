@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ from aiokafka.partitioner import murmur2
 
 from gateway import limits
 from gateway.bus.base import BusConsumer, OutgoingRecord
-from gateway.bus.kafka import PING_TIMEOUT_S, RECORD_OVERHEAD_BYTES, KafkaBus
+from gateway.bus.kafka import PING_TIMEOUT_S, RECORD_OVERHEAD_BYTES, KafkaBus, _has_leaders
 from gateway.bus.topics import DAY_MS, TopicSpec
 from gateway.errors import BusUnavailable, MessageTooLarge
 from tests.bus.contract import PARTITIONS, WAIT_S_MAX, BusContract, drain, fetch_quiet, next_offsets
@@ -61,6 +62,16 @@ async def _topic(bus: KafkaBus, unique: str, name: str, partitions: int = PARTIT
     return topic
 
 
+async def _wait_leaders(admin: AIOKafkaAdminClient, topic: str) -> None:
+    deadline = time.monotonic() + WAIT_S_MAX
+    while True:
+        [described] = await admin.describe_topics([topic])
+        if not described["error_code"] and _has_leaders(described["partitions"]):
+            return
+        assert time.monotonic() < deadline, f"{topic} has no partition leaders"
+        await asyncio.sleep(0.1)
+
+
 async def test_record_over_the_limit_is_message_too_large_and_sends_nothing(
     kafka_bootstrap: str, unique: str
 ) -> None:
@@ -84,7 +95,7 @@ async def test_a_batch_the_broker_refused_leaves_its_partition_open_to_the_next(
     topic = f"kafka.refusing.{unique}"
     refusing = {"max.message.bytes": "2000"}  # below the bus's own limit, so only the broker refuses
     await admin.create_topics([NewTopic(topic, 1, 1, topic_configs=refusing)])
-    await bus.ensure_topics([TopicSpec(topic, key_meaning="test key", partitions=1)], 1)  # waits for a leader
+    await _wait_leaders(admin, topic)  # not ensure_topics: it would raise the topic's limit to the bus's
     await bus.publish([OutgoingRecord(topic, "k", b"first")])
     with pytest.raises(MessageTooLarge, match="Kafka refused a record as too large"):
         await bus.publish([OutgoingRecord(topic, "k", b"x" * 5000)])
@@ -137,15 +148,48 @@ async def test_ensure_topics_sets_partitions_retention_and_record_limit(
     await bus.ensure_topics([spec, spec.dlq], 5)  # existing topics are left as they are
     assert len(await bus.describe([spec.name])) == 2
     assert len(await bus.describe([spec.dlq.name])) == 1
-    wanted = {"retention.ms": None, "max.message.bytes": None}
-    resources = [
-        ConfigResource(ConfigResourceType.TOPIC, name, wanted) for name in (spec.name, spec.dlq.name)
-    ]
-    [response] = await admin.describe_configs(resources)
-    configs = {r[3]: {e[0]: e[1] for e in r[4]} for r in response.resources}
+    configs = await _limits(admin, [spec.name, spec.dlq.name])
     assert configs[spec.name]["retention.ms"] == str(2 * DAY_MS)
     assert configs[spec.dlq.name]["retention.ms"] == str(30 * DAY_MS)
     assert configs[spec.name]["max.message.bytes"] == str(limits.MESSAGE_BYTES_MAX + RECORD_OVERHEAD_BYTES)
+
+
+async def _limits(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, dict[str, str]]:
+    wanted = {"retention.ms": None, "max.message.bytes": None}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, topic, wanted) for topic in topics]
+    [response] = await admin.describe_configs(resources)
+    return {r[3]: {e[0]: e[1] for e in r[4]} for r in response.resources}
+
+
+async def test_ensure_topics_raises_a_lower_record_limit_and_keeps_the_other_configs(
+    bus: KafkaBus, admin: AIOKafkaAdminClient, unique: str
+) -> None:
+    """Raising ``message_bytes_max`` must reach topics made under a lower one (to release parked rows)."""
+    wanted = limits.MESSAGE_BYTES_MAX + RECORD_OVERHEAD_BYTES
+    low, high = f"kafka.low.{unique}", f"kafka.high.{unique}"
+    await admin.create_topics([
+        NewTopic(low, 1, 1, topic_configs={"retention.ms": str(3 * DAY_MS), "max.message.bytes": "70000"}),
+        NewTopic(high, 1, 1, topic_configs={"max.message.bytes": str(wanted + 1)}),
+    ])
+    await _wait_leaders(admin, low)
+    record = OutgoingRecord(low, "k", b"x" * 100_000)
+    with pytest.raises(MessageTooLarge):
+        await bus.publish([record])
+    specs = [TopicSpec(name, key_meaning="test key", partitions=1) for name in (low, high)]
+    await bus.ensure_topics(specs, 1)
+    configs = await _limits(admin, [low, high])
+    assert configs[low] == {"retention.ms": str(3 * DAY_MS), "max.message.bytes": str(wanted)}
+    assert configs[high]["max.message.bytes"] == str(wanted + 1)  # a higher limit is left alone
+    deadline = time.monotonic() + WAIT_S_MAX
+    while True:  # the broker applies a config change a moment after it is committed (the relay retries too)
+        try:
+            await bus.publish([record])
+            break
+        except MessageTooLarge:
+            assert time.monotonic() < deadline, "the raised limit never took effect"
+            await asyncio.sleep(0.1)
+    async with bus.consumer(f"g-{unique}", [low]) as consumer:
+        assert [r.value for r in await drain(consumer, 1)] == [record.value]
 
 
 async def test_keys_land_on_their_murmur2_partition(bus: KafkaBus, unique: str) -> None:

@@ -83,7 +83,7 @@ async def test_rows_are_published_in_the_order_given_with_headers_intact(engine:
     while await relay.run_once():
         pass
     assert bus.published == records
-    assert await outbox.pending_count(engine) == 0
+    assert (await outbox.backlog(engine))[0] == 0
 
 
 async def test_claim_returns_only_new_ids_once(engine: AsyncEngine) -> None:
@@ -105,7 +105,7 @@ async def test_a_record_over_the_bus_limit_fails_its_transaction_and_queues_noth
         async with engine.begin() as conn:
             await outbox.add(conn, [(uuid7(), fits), (uuid7(), over)], NOW)
     assert f"topic t (key 'big') is {limits.MESSAGE_BYTES_MAX + 1} bytes" in str(refused.value)
-    assert await outbox.pending_count(engine) == 0
+    assert (await outbox.backlog(engine))[0] == 0
     async with engine.begin() as conn:  # the limit itself is allowed
         await outbox.add(conn, [(uuid7(), fits)], NOW)
-    assert await outbox.pending_count(engine) == 1
+    assert (await outbox.backlog(engine))[0] == 1

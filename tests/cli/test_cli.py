@@ -10,13 +10,11 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 import sqlalchemy as sa
-import structlog
 from typer.testing import CliRunner, Result
 
 from gateway.bus import dlq
@@ -34,13 +32,6 @@ NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
 RUN_WAIT_S_MAX = 60.0
 
 
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    # Commands point structlog at the runner's stderr, which is closed after each invocation.
-    yield
-    structlog.reset_defaults()
-
-
 def clean_environ(**settings: str) -> dict[str, str | None]:
     """Only our PROUD_* settings: ones in the outer environment are unset for the command."""
     env: dict[str, str | None] = {
@@ -53,18 +44,6 @@ def clean_environ(**settings: str) -> dict[str, str | None]:
 
 def invoke(args: list[str], env: dict[str, str | None]) -> Result:
     return CliRunner().invoke(app, args, env=env)
-
-
-@pytest.fixture
-def data_env(tmp_path: Path) -> dict[str, str | None]:
-    return clean_environ(data_dir=str(tmp_path / "data"))
-
-
-@pytest.fixture
-def migrated_env(data_env: dict[str, str | None]) -> dict[str, str | None]:
-    result = invoke(["migrate"], data_env)
-    assert result.exit_code == 0, result.output
-    return data_env
 
 
 def database_url(env: dict[str, str | None]) -> str:

@@ -87,8 +87,9 @@ async def test_each_operation_names_its_role_and_its_errors(daemon: Daemon) -> N
     assert roles.pop(("GET", "/api/openapi.json")) is None
     assert roles.pop(("POST", "/api/ops/dlq/{id}/replay")) == "admin"
     assert roles.pop(("POST", "/api/ops/rules/reload")) == "admin"
+    assert roles.pop(("POST", "/api/ops/outbox/parked/{seq}/release")) == "admin"
     reads = {key: role for key, role in roles.items() if key[1].startswith("/api/ops/")}
-    assert len(reads) == 6  # topics, dead letters (2), processes (2), timers
+    assert len(reads) == 7  # topics, dead letters (2), processes (2), timers, parked outbox rows
     assert all(method == "GET" and role == "reader" for (method, _), role in reads.items())
     dlq_list = document["paths"]["/api/ops/dlq"]["get"]
     parameters = {p["name"]: p for p in dlq_list["parameters"]}
@@ -98,6 +99,9 @@ async def test_each_operation_names_its_role_and_its_errors(daemon: Daemon) -> N
     replay = document["paths"]["/api/ops/dlq/{id}/replay"]["post"]
     assert replay["responses"]["409"] == {"$ref": "#/components/responses/Conflict"}
     assert replay["parameters"][0]["schema"] == {"type": "string", "format": "uuid"}
+    release = document["paths"]["/api/ops/outbox/parked/{seq}/release"]["post"]
+    assert release["parameters"][0]["schema"] == {"type": "integer"}
+    assert {"400", "404", "409"} <= set(release["responses"])
 
 
 async def test_struct_bodies_are_components_and_public_routes_need_no_key(sqlite_engine: AsyncEngine) -> None:

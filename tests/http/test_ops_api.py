@@ -50,7 +50,9 @@ class Running:
             return body
 
 
-async def running(environ: dict[str, str], unique: str) -> AsyncIterator[Running]:
+async def running(environ: dict[str, str], unique: str, start: int = 1) -> AsyncIterator[Running]:
+    """A daemon with the topic and group of ``unique``; ``start`` counts daemons on one database (the admin
+    key's name must be new)."""
     port = free_port()
     settings = load_settings(environ={**environ, "PROUD_HTTP_PORT": str(port)})
     registry = TopicRegistry()
@@ -61,7 +63,7 @@ async def running(environ: dict[str, str], unique: str) -> AsyncIterator[Running
     await daemon.start()
     try:
         # An admin key on every request: these tests are about the operator API, test_auth about the keys.
-        secret = await new_key(daemon.engine, Role.ADMIN, unique)
+        secret = await new_key(daemon.engine, Role.ADMIN, unique if start == 1 else f"{unique}-{start}")
         async with aiohttp.ClientSession(headers=bearer(secret)) as http:
             yield Running(daemon, f"http://127.0.0.1:{port}", topic.name, group, http)
     finally:
