@@ -228,22 +228,23 @@ class OutboxRelay:
             await asyncio.gather(conn.close(), return_exceptions=True)
 
     async def run_once(self) -> int:
-        """Publish up to ``batch_max`` unsent rows in order and mark them sent. Returns how many."""
+        """Publish up to ``batch_max`` unsent rows in order and mark them sent, parking any over the limit.
+        Returns how many rows it took off the line (published or parked)."""
         with translate_errors("outbox read"):
             async with self._engine.connect() as conn:
                 rows = await _unsent(conn, self._batch_max)
                 await conn.rollback()
-        if not rows:
-            return 0
         over = [(row[0], len(row[3])) for row in rows if len(row[3]) > self._record_bytes_max]
         if over:
             await self._park(over)
-            rows = [row for row in rows if len(row[3]) <= self._record_bytes_max]
-        records = [_record(row) for row in rows]
+        fitting = [row for row in rows if len(row[3]) <= self._record_bytes_max] if over else rows
+        if not fitting:
+            return len(over)
+        records = [_record(row) for row in fitting]
         await self._bus.publish(records)
         with translate_errors("outbox mark sent"):
             async with self._engine.begin() as conn:
-                await _mark_sent(conn, [row[0] for row in rows], self._clock.now())
+                await _mark_sent(conn, [row[0] for row in fitting], self._clock.now())
         if self._metrics is not None:
             for record in records:
                 self._metrics.messages_out.labels(record.topic).inc()

@@ -28,7 +28,7 @@ async def park_one(url: str) -> None:
             await outbox.add(conn, rows, NOW)
         relay = OutboxRelay(engine, CapturingBus(), clock=ManualClock(NOW), batch_max=10, poll_interval_s=1.0,
                             sent_retention_s=60.0, record_bytes_max=LIMIT_BYTES)
-        assert await relay.run_once() == 1
+        assert await relay.run_once() == 2  # one published, one parked
     finally:
         await engine.dispose()
 
