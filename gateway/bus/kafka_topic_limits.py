@@ -9,7 +9,8 @@ producers of an older setting may still send.
 
 AlterConfigs (not its incremental successor, which aiokafka does not speak) replaces a topic's dynamic
 configs as a whole, so the request repeats every dynamic config the topic has, with the new limit. A topic
-with a sensitive dynamic config (its value is not disclosed) is left as it is, with a warning.
+with a sensitive dynamic config (its value is not disclosed), or one the broker will not describe or alter
+(an ACL without those rights), is left as it is, with a warning: the daemon starts as it did before.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from typing import Any, Final
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-
-from gateway.errors import BusUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -44,10 +43,27 @@ def _dynamic_configs(entries: Sequence[Any]) -> tuple[dict[str, str | None], int
     return dynamic, limit
 
 
+def _change(topic: str, entries: Sequence[Any], wanted_bytes: int) -> ConfigResource | None:
+    """The AlterConfigs resource raising ``topic``'s limit; None where it is high enough or must stay."""
+    dynamic, limit = _dynamic_configs(entries)
+    if limit is None or limit >= wanted_bytes:
+        return None
+    if any(value is None for value in dynamic.values()):
+        log.warning("topic record limit not raised: the topic has a sensitive config", topic=topic,
+                    limit_bytes=limit, wanted_bytes=wanted_bytes)
+        return None
+    configs = {**dynamic, LIMIT_CONFIG: str(wanted_bytes)}
+    return ConfigResource(ConfigResourceType.TOPIC, topic, configs=configs)
+
+
 async def raise_record_limits(
     admin: AIOKafkaAdminClient, topics: Sequence[str], wanted_bytes: int
 ) -> list[str]:
-    """Raise ``max.message.bytes`` of each of ``topics`` below ``wanted_bytes`` to it; the topics raised."""
+    """Raise ``max.message.bytes`` of each of ``topics`` below ``wanted_bytes`` to it; the topics raised.
+
+    A topic the broker will not describe or alter (an ACL without those rights, say) is logged and left as
+    it is: the daemon runs as it did before, and the relay parks nothing the broker refuses (it retries it).
+    """
     raised: list[str] = []
     for start in range(0, len(topics), TOPICS_PER_REQUEST_MAX):
         chunk = topics[start:start + TOPICS_PER_REQUEST_MAX]
@@ -56,24 +72,20 @@ async def raise_record_limits(
         for response in responses:
             for code, message, _kind, topic, entries in response.resources:
                 if code:
-                    raise BusUnavailable(f"Kafka did not describe topic {topic}: error {code}: {message}")
-                dynamic, limit = _dynamic_configs(entries)
-                if limit is None or limit >= wanted_bytes:
+                    log.warning("topic record limit not checked: Kafka did not describe the topic",
+                                topic=topic, error_code=code, error=message)
                     continue
-                if any(value is None for value in dynamic.values()):
-                    log.warning("topic limit not raised: it has a sensitive config", topic=topic,
-                                limit_bytes=limit, wanted_bytes=wanted_bytes)
-                    continue
-                changes.append(ConfigResource(
-                    ConfigResourceType.TOPIC, topic, configs={**dynamic, LIMIT_CONFIG: str(wanted_bytes)}
-                ))
-                log.info("topic record limit raised", topic=topic, from_bytes=limit, to_bytes=wanted_bytes)
-        if changes:
-            for response in await admin.alter_configs(changes):
-                for code, message, _kind, topic in response.resources:
-                    if code:
-                        raise BusUnavailable(
-                            f"Kafka refused to raise {LIMIT_CONFIG} of {topic}: error {code}: {message}"
-                        )
-            raised += [change.name for change in changes]
+                change = _change(topic, entries, wanted_bytes)
+                if change is not None:
+                    changes.append(change)
+        if not changes:
+            continue
+        for response in await admin.alter_configs(changes):
+            for code, message, _kind, topic in response.resources:
+                if code:
+                    log.warning(f"topic record limit not raised: Kafka refused to alter {LIMIT_CONFIG}",
+                                topic=topic, error_code=code, error=message, wanted_bytes=wanted_bytes)
+                else:
+                    log.info("topic record limit raised", topic=topic, to_bytes=wanted_bytes)
+                    raised.append(topic)
     return raised

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+import structlog.testing
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.partitioner import murmur2
@@ -16,6 +17,7 @@ from aiokafka.partitioner import murmur2
 from gateway import limits
 from gateway.bus.base import BusConsumer, OutgoingRecord
 from gateway.bus.kafka import PING_TIMEOUT_S, RECORD_OVERHEAD_BYTES, KafkaBus, _has_leaders
+from gateway.bus.kafka_topic_limits import raise_record_limits
 from gateway.bus.topics import DAY_MS, TopicSpec
 from gateway.errors import BusUnavailable, MessageTooLarge
 from tests.bus.contract import PARTITIONS, WAIT_S_MAX, BusContract, drain, fetch_quiet, next_offsets
@@ -190,6 +192,17 @@ async def test_ensure_topics_raises_a_lower_record_limit_and_keeps_the_other_con
             await asyncio.sleep(0.1)
     async with bus.consumer(f"g-{unique}", [low]) as consumer:
         assert [r.value for r in await drain(consumer, 1)] == [record.value]
+
+
+async def test_a_topic_kafka_will_not_describe_is_logged_and_left(
+    admin: AIOKafkaAdminClient, unique: str
+) -> None:
+    missing = f"kafka.missing.{unique}"
+    with structlog.testing.capture_logs() as logs:
+        assert await raise_record_limits(admin, [missing], limits.MESSAGE_BYTES_MAX) == []
+    [warning] = [e for e in logs if e["log_level"] == "warning"]
+    assert warning["event"] == "topic record limit not checked: Kafka did not describe the topic"
+    assert warning["topic"] == missing and warning["error_code"] == 3  # UNKNOWN_TOPIC_OR_PARTITION
 
 
 async def test_keys_land_on_their_murmur2_partition(bus: KafkaBus, unique: str) -> None:
