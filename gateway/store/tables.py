@@ -22,16 +22,24 @@ metadata = sa.MetaData(
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Timestamp = sa.DateTime(timezone=True)
 
+
+def _queued_record() -> list[sa.Column[object]]:
+    """A queued record's columns, the same in ``outbox`` and ``outbox_parked`` (fresh objects for each)."""
+    return [
+        sa.Column("message_id", sa.Uuid, nullable=False),
+        sa.Column("topic", sa.String(249), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("value", sa.LargeBinary, nullable=False),
+        sa.Column("headers", sa.JSON, nullable=False),
+        sa.Column("created_at", Timestamp, nullable=False),
+    ]
+
+
 outbox = sa.Table(
     "outbox",
     metadata,
     sa.Column("seq", BigId, primary_key=True, autoincrement=True),
-    sa.Column("message_id", sa.Uuid, nullable=False),
-    sa.Column("topic", sa.String(249), nullable=False),
-    sa.Column("key", sa.String(200), nullable=False),
-    sa.Column("value", sa.LargeBinary, nullable=False),
-    sa.Column("headers", sa.JSON, nullable=False),
-    sa.Column("created_at", Timestamp, nullable=False),
+    *_queued_record(),
     sa.Column("sent_at", Timestamp, nullable=True),
 )
 # The relay scans unsent rows in order; a partial index keeps that scan small however long the table.
@@ -47,12 +55,7 @@ outbox_parked = sa.Table(
     "outbox_parked",
     metadata,
     sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("message_id", sa.Uuid, nullable=False),
-    sa.Column("topic", sa.String(249), nullable=False),
-    sa.Column("key", sa.String(200), nullable=False),
-    sa.Column("value", sa.LargeBinary, nullable=False),
-    sa.Column("headers", sa.JSON, nullable=False),
-    sa.Column("created_at", Timestamp, nullable=False),
+    *_queued_record(),
     sa.Column("parked_at", Timestamp, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
 )

@@ -5,7 +5,6 @@ id, once the limit allows it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,24 +16,10 @@ from gateway.clock import ManualClock
 from gateway.errors import Conflict, NotFound
 from gateway.ids import uuid7
 from gateway.metrics import Metrics
-from gateway.store.db import create_engine
-from gateway.store.tables import outbox as outbox_table
-from gateway.store.tables import outbox_parked as parked_table
 from tests.bus.test_outbox_paths import CapturingBus
 
 NOW = dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.UTC)
 LIMIT_BYTES = 2_048
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(outbox_table.delete())
-        await conn.execute(parked_table.delete())
-    yield engine
-    await engine.dispose()
 
 
 def relay(

@@ -5,7 +5,7 @@ round marks exactly the rows it published."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 import sqlalchemy as sa
@@ -20,21 +20,10 @@ from gateway.bus.topics import TopicSpec
 from gateway.clock import ManualClock
 from gateway.errors import MessageTooLarge
 from gateway.ids import uuid7
-from gateway.store.db import create_engine
 from gateway.store.tables import inbox
 from gateway.store.tables import outbox as outbox_table
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(outbox_table.delete())
-    yield engine
-    await engine.dispose()
 
 
 class CapturingBus(Bus):
