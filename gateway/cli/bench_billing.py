@@ -30,7 +30,13 @@ from gateway.billing.invoices.numbering import SEQUENCE_MAX, WORKER_MAX
 from gateway.billing.invoices.tables import invoice_series
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
-from gateway.cli.bench_common import MachineCpu, machine_cpu, prepared_database, print_figures
+from gateway.cli.bench_common import (
+    MachineCpu,
+    machine_cpu,
+    machine_gauge_ms,
+    prepared_database,
+    print_figures,
+)
 from gateway.config import load_settings
 from gateway.gc_tuning import tune_gc
 from gateway.masterdata import fake
@@ -88,6 +94,8 @@ class BillingBenchResult:
     receivables: int
     #: The whole machine's CPU over the billing (None: not measurable here).
     machine: MachineCpu | None = None
+    #: ``bench_common.machine_gauge_ms`` just before and just after the billing (the machine's speed then).
+    gauge_ms: tuple[float, float] | None = None
 
     @property
     def billed(self) -> int:
@@ -107,6 +115,11 @@ class BillingBenchResult:
             f"in {self.bill_s:.2f} s",
             f"stored: {self.invoices} invoices, {self.receivables} invoice receivables",
             _cpu_line(billing_cpu_s, self.machine, billed),
+            *([] if self.gauge_ms is None else [
+                f"gauge: {self.gauge_ms[0]:.1f} ms before the billing, {self.gauge_ms[1]:.1f} ms after "
+                "(CPU for a fixed interpreter workload: the machine's speed apart from proud's code, by "
+                "which runs of other days compare)"
+            ]),
         ])
 
     def line(self) -> str:
@@ -145,6 +158,7 @@ def run_billing_bench(url: str, *, opm: int, workers: int, batch: int) -> Billin
             future.result()
         asyncio.run(_analyze(url))
         prepare_s = time.perf_counter() - started
+        gauge_before_ms = machine_gauge_ms()  # the workers wait: the machine is idle
         typer.echo(f"billing {opm} contracts …")
         started, cpu_before = time.perf_counter(), machine_cpu()
         billing = [
@@ -153,10 +167,11 @@ def run_billing_bench(url: str, *, opm: int, workers: int, batch: int) -> Billin
         ]
         slices = [future.result() for future in billing]
         bill_s, cpu_after = time.perf_counter() - started, machine_cpu()
+    gauge_ms = (gauge_before_ms, machine_gauge_ms())
     invoices, receivables = asyncio.run(_stored(url, run))
     machine = cpu_after.since(cpu_before) if cpu_before is not None and cpu_after is not None else None
     return BillingBenchResult(
-        run, opm, workers, batch, prepare_s, bill_s, slices, invoices, receivables, machine
+        run, opm, workers, batch, prepare_s, bill_s, slices, invoices, receivables, machine, gauge_ms
     )
 
 

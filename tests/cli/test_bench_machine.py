@@ -1,14 +1,18 @@
-"""The benchmarks' reading of the machine's CPU (``/proc/stat``) and the billing bench's CPU line of it."""
+"""The benchmarks' reading of the machine's CPU (``/proc/stat``), the billing bench's CPU line of it, and
+the gauge of the machine's speed."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from gateway.cli import bench_common
 from gateway.cli.bench_billing import _cpu_line
 from gateway.cli.bench_common import MachineCpu, machine_cpu
 
 TICKS = os.sysconf("SC_CLK_TCK")
+#: What the gauge's workload computes: a changed workload would make its figures of two days incomparable.
+GAUGE_RESULT = 3_457_274_732
 
 
 def _stat(tmp_path: Path, fields: str) -> str:
@@ -39,3 +43,9 @@ def test_the_cpu_line_splits_the_machine_s_time() -> None:
     assert _cpu_line(0.4, None, 1000) == (
         "cpu: 0.40 ms per settlement in the billing processes (the rest of the machine not measured)"
     )
+
+
+def test_the_gauge_workload_is_fixed_and_its_timing_is_the_best_round() -> None:
+    """The gauge's point is that its work never changes with proud's code: the same result every time."""
+    assert bench_common._gauge_workload() == bench_common._gauge_workload() == GAUGE_RESULT
+    assert 0 < bench_common.machine_gauge_ms() < 60_000

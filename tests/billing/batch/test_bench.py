@@ -43,6 +43,9 @@ async def test_the_billing_bench_bills_every_prepared_contract(
     cpu = (r"cpu: \d+\.\d\d ms per settlement in the billing processes, \d+\.\d\d ms in the rest of the "
            r"machine \(PostgreSQL on one box\); busy \d+ % of \d+ cores")
     assert re.search(cpu, result.stdout), result.stdout
+    gauge = re.search(r"gauge: (\d+\.\d) ms before the billing, (\d+\.\d) ms after \(CPU for a fixed",
+                      result.stdout)
+    assert gauge is not None and float(gauge.group(1)) > 0 and float(gauge.group(2)) > 0, result.stdout
     i, r = bl_invoice.c, bl_receivable.c
     async with pg_engine.connect() as conn:
         rows = (await conn.execute(
