@@ -117,7 +117,7 @@ def _bill_one(
         return stopped
     account = inputs.account
     deposits = ledger.paid_advances(account, request.period_from, request.period_to)
-    previous = ledger.previous_settlement_total(account, request.period_from)
+    previous = ledger.previous_settlement(account, request.period_from)
     draft = priced(inputs, deposits, previous, today=today, released=request.released, decision=decision,
                    prices=prices)
     if isinstance(draft, Outsorted):

@@ -3,7 +3,7 @@ number of queries (issued settlements of its contracts, settlement totals and pa
 accounts, the tax documents of those requests) and the writes of its invoices and receivables, one
 statement per table.
 
-``LedgerReads`` answers each request as ``ledger.issued_settlement``, ``ledger.previous_settlement_total``
+``LedgerReads`` answers each request as ``ledger.issued_settlement``, ``ledger.previous_settlement``
 and ``deposits.paid_advances`` would, and takes the batch's own invoices as they are issued (``add``): a
 request later in the batch sees the bills made before it, as ``bill_contract`` called in turn would.
 """
@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.billing.advances.tables import advance_document, advance_instalment
+from gateway.billing.bill_checks import History
 from gateway.billing.deposits import PaidRequest, deposits_of
 from gateway.billing.ledger import (
     INVOICE_COLUMNS,
@@ -52,7 +53,9 @@ _ISSUED: Final = FixedQuery(lambda keys: sa.select(bl_invoice).where(
 # (``each_key``). With ``kind`` and ``status`` in the query the planner read it off the partial index of
 # issued settlements, whole, the accounts a filter: cheap by the statistics of the table still empty, a scan
 # of all the run's bills in truth (tests/billing/batch/test_ledger_plans.py).
-_SETTLED_FIELDS: Final = (_i.account, _i.kind, _i.status, _i.period_to, _i.created_at, _i.total)
+_SETTLED_FIELDS: Final = (
+    _i.account, _i.kind, _i.status, _i.period_from, _i.period_to, _i.created_at, _i.total
+)
 _SETTLED: Final = FixedQuery(
     lambda keys: sa.select(*_SETTLED_FIELDS).where(keys(_i.account, "accounts")), ["accounts"],
     postgresql=each_key(_i.account, "accounts", lambda account: sa.select(*_SETTLED_FIELDS).where(
@@ -81,10 +84,12 @@ class _Settled:
     """An issued settlement of an account, as the history check orders them."""
 
     # A plain class, not a dataclass: ``bill_inputs.BillInputs`` says why.
-    def __init__(self, period_to: dt.date, created_at: dt.datetime, total: Decimal) -> None:
+    def __init__(
+        self, period_from: dt.date, period_to: dt.date, created_at: dt.datetime, total: Decimal
+    ) -> None:
         self.period_to: Final = period_to
         self.created_at: Final = created_at
-        self.total: Final = total
+        self.history: Final = History(total, (period_to - period_from).days + 1)
 
 
 @dataclass(slots=True)
@@ -98,14 +103,14 @@ class LedgerReads:
     def issued_settlement(self, contract: str, period_to: dt.date) -> Invoice | None:
         return self.issued.get((contract, period_to))
 
-    def previous_settlement_total(self, account: str, before: dt.date) -> Decimal | None:
-        """The total of the account's last issued settlement ending before ``before`` (the batch's last
-        among equals: it was created last)."""
+    def previous_settlement(self, account: str, before: dt.date) -> History | None:
+        """The account's last issued settlement ending before ``before`` (the batch's last among equals: it
+        was created last)."""
         earlier = [settled for settled in self.settled.get(account, ()) if settled.period_to < before]
         if not earlier:
             return None
         latest = max(earlier, key=lambda settled: (settled.period_to, settled.created_at))
-        return latest.total
+        return latest.history
 
     def paid_advances(self, account: str, period_from: dt.date, period_to: dt.date) -> list[Deposit]:
         requests = [
@@ -117,7 +122,9 @@ class LedgerReads:
     def add(self, invoice: Invoice, now: dt.datetime) -> None:
         """An invoice this batch issues: later requests see it."""
         self.issued[(invoice.contract, invoice.period_to)] = invoice
-        self.settled[invoice.account].append(_Settled(invoice.period_to, as_utc(now), invoice.total))
+        self.settled[invoice.account].append(
+            _Settled(invoice.period_from, invoice.period_to, as_utc(now), invoice.total)
+        )
 
 
 async def read_ledger(
@@ -129,7 +136,9 @@ async def read_ledger(
     settled: dict[str, list[_Settled]] = defaultdict(list)
     for row in await _SETTLED.rows(conn, accounts=accounts):
         if row.kind == "settlement" and row.status == "issued":
-            settled[row.account].append(_Settled(row.period_to, as_utc(row.created_at), row.total))
+            settled[row.account].append(
+                _Settled(row.period_from, row.period_to, as_utc(row.created_at), row.total)
+            )
     advances: dict[str, list[PaidRequest]] = defaultdict(list)
     for paid in await _PAID_ADVANCES.rows(conn, accounts=accounts):
         advances[paid.account].append(

@@ -40,6 +40,7 @@ from gateway.billing.bill_checks import (
     PRICE_MISSING,
     READING_MISSING,
     CheckDecision,
+    History,
     decide,
     findings_of,
     post_check_facts,
@@ -54,7 +55,7 @@ from gateway.billing.invoices.numbering import next_document_number
 from gateway.billing.ledger import (
     get_invoice,
     issued_settlement,
-    previous_settlement_total,
+    previous_settlement,
     reverse,
     store_invoice,
 )
@@ -117,7 +118,7 @@ async def bill_contract(
     if stopped is not None:
         return stopped
     deposits = await paid_advances(conn, inputs.account, period_from, period_to)
-    previous = await previous_settlement_total(conn, inputs.account, period_from)
+    previous = await previous_settlement(conn, inputs.account, period_from)
     draft = priced(inputs, deposits, previous, today=today, released=released, decision=decision,
                    prices=prices)
     if isinstance(draft, Outsorted):
@@ -194,17 +195,17 @@ def pre_checked(
 
 
 def priced(
-    inputs: BillInputs, deposits: Sequence[Deposit], previous_total: Decimal | None, *, today: dt.date,
+    inputs: BillInputs, deposits: Sequence[Deposit], previous: History | None, *, today: dt.date,
     released: frozenset[str], decision: CheckDecision, prices: Path,
 ) -> Outsorted | Invoice:
     """Steps 4 and 5, shared by ``bill_contract`` and ``batch.bill_many``: the settlement with the advances
-    ``deposits`` deducted, post-checked against the account's ``previous_total``; the draft invoice (no
+    ``deposits`` deducted, post-checked against the account's ``previous`` settlement; the draft invoice (no
     number, no deposits yet) or why it is outsorted."""
     paid = sum((deposit.amount for deposit in deposits), Decimal("0.00"))
     settlement = quote(quote_request(inputs, paid), prices, price_list=inputs.price_list)
     used = total_consumption(inputs.consumption)
     post = post_check_facts(settlement, consumption=used, unit=inputs.consumption.registers[0].unit,
-                            previous_total=previous_total)
+                            days=(inputs.period_to - inputs.period_from).days + 1, previous=previous)
     found = decision("post", post, released)
     if found:
         return Outsorted(stage="post", findings=found)

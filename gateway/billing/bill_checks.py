@@ -10,15 +10,16 @@ clerk released that code for the order. A caller that evaluates a table instead 
 Facts (pre): flags ``reading_missing``, ``implausible_consumption``, ``supplied``/``not_supplied``,
 ``price_missing``; values ``missing`` (text), ``days_after_period``, ``consumption_kwh``, ``daily_kwh``,
 ``history_daily_kwh``. Facts (post): flags ``negative_total``, ``far_above_history``, ``zero_consumption``;
-values ``total``, ``history_total``, ``history_factor``, ``consumption_kwh``. Numbers are Decimals (None
-when unknown); each flag's text for the clerk is under ``texts`` by its code.
+values ``total``, ``days``, ``history_total``, ``history_days``, ``history_factor``, ``consumption_kwh``.
+Numbers are Decimals or ints (None when unknown); each flag's text for the clerk is under ``texts`` by its
+code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
 from schemas.billing.orders import CheckStage, Finding
@@ -49,12 +50,15 @@ POST_CHECKS: Final[dict[str, str]] = {
 #: Without consumption or prices there is nothing to bill: ``bill_contract`` outsorts for these whatever the
 #: decision says (a release cannot make a reading or a price appear).
 BLOCKING_CODES: Final = frozenset({READING_MISSING, PRICE_MISSING})
-#: A bill above this many times the account's previous settlement total is outsorted (FAR_ABOVE_HISTORY).
+#: A bill above this many times the account's previous settlement total, per day of each period, is outsorted
+#: (FAR_ABOVE_HISTORY).
 #: [I] 3, like the readings' jump factor: a cold winter doubles a heated household's bill, not triples it.
 HISTORY_FACTOR: Final = Decimal(3)
 #: Plausibility findings of the reading store that make the consumption implausible. ``zero_consumption``
 #: is the post-check's own; ``reading_outside_period`` is normal (a periodic reading ± some weeks).
 IMPLAUSIBLE_FINDINGS: Final = frozenset({"negative_consumption", "consumption_jump"})
+
+_CENT: Final = Decimal("0.01")
 
 assert HISTORY_FACTOR > 1
 
@@ -125,27 +129,50 @@ def _history_daily(
     return sum(days, Decimal(0)) if days else None
 
 
+class History:
+    """The account's previous issued settlement, as the post-check weighs a bill against it."""
+
+    # A plain class, not a dataclass: ``bill_inputs.BillInputs`` says why.
+    def __init__(self, total: Decimal, days: int) -> None:
+        assert days > 0, days
+        self.total: Final = total
+        #: The days its period covered (both ends counted).
+        self.days: Final = days
+
+
 def post_check_facts(
-    settlement: Settlement, *, consumption: Decimal, unit: str, previous_total: Decimal | None,
+    settlement: Settlement, *, consumption: Decimal, unit: str, days: int, previous: History | None,
 ) -> dict[str, Any]:
-    """The facts after pricing: the bill's total against zero and the account's previous settlement."""
+    """The facts after pricing: the bill's total against zero and, per day of each period, against the
+    account's previous settlement (a short first period would make a full year look far above it)."""
+    assert days > 0, days
     texts: dict[str, str] = {}
     total = settlement.total
     if total < 0:
         texts[NEGATIVE_TOTAL] = f"the total {total} CZK is negative"
-    far = previous_total is not None and previous_total > 0 and total > HISTORY_FACTOR * previous_total
+    # total / days > factor × previous / previous days, without the division's rounding.
+    far = previous is not None and previous.total > 0 and (
+        total * previous.days > HISTORY_FACTOR * previous.total * days
+    )
     if far:
+        assert previous is not None
         texts[FAR_ABOVE_HISTORY] = (
-            f"the total {total} CZK is more than {HISTORY_FACTOR} × the previous settlement's "
-            f"{previous_total} CZK"
+            f"the total {total} CZK over {days} days ({_per_day(total, days)} CZK a day) is more than "
+            f"{HISTORY_FACTOR} × the previous settlement's {previous.total} CZK over {previous.days} days "
+            f"({_per_day(previous.total, previous.days)} CZK a day)"
         )
     if consumption == 0:
         texts[ZERO_CONSUMPTION] = f"no consumption in the period (0 {unit})"
     return {
-        "total": total, "history_total": previous_total, "history_factor": HISTORY_FACTOR,
+        "total": total, "days": days, "history_total": None if previous is None else previous.total,
+        "history_days": None if previous is None else previous.days, "history_factor": HISTORY_FACTOR,
         "consumption_kwh": consumption, "negative_total": total < 0, "far_above_history": far,
         "zero_consumption": consumption == 0, "texts": texts,
     }
+
+
+def _per_day(total: Decimal, days: int) -> Decimal:
+    return (total / days).quantize(_CENT, ROUND_HALF_UP)
 
 
 #: A decision: the findings of a stage's facts, leaving out codes released (``decide`` by default; the

@@ -18,6 +18,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.billing.bill_checks import History
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.clock import as_utc
@@ -32,15 +33,17 @@ LEDGER_ROWS_MAX: Final = 1_000
 ZERO: Final = Decimal("0.00")
 
 
-async def previous_settlement_total(conn: AsyncConnection, account: str, before: dt.date) -> Decimal | None:
-    """The total of the account's last issued settlement for a period ending before ``before``."""
+async def previous_settlement(conn: AsyncConnection, account: str, before: dt.date) -> History | None:
+    """The account's last issued settlement for a period ending before ``before``: its total and days."""
     i = bl_invoice.c
-    total: Decimal | None = await conn.scalar(
-        sa.select(i.total).where(
+    # Any: compiled, a typed row would be checked as the tuple its stubs say it is (a Row is not one).
+    result: Any = await conn.execute(
+        sa.select(i.total, i.period_from, i.period_to).where(
             i.account == account, i.kind == "settlement", i.status == "issued", i.period_to < before,
         ).order_by(i.period_to.desc(), i.created_at.desc()).limit(1)
     )
-    return total
+    row = result.first()
+    return None if row is None else History(row.total, (row.period_to - row.period_from).days + 1)
 
 
 async def issued_settlement(conn: AsyncConnection, contract: str, period_to: dt.date) -> Invoice | None:

@@ -133,7 +133,8 @@ def test_the_names_the_inputs_read() -> None:
     assert {"reading_missing", "days_after_period", "supplied", "price_missing", "consumption_kwh",
             "daily_kwh", "history_daily_kwh"} <= (pre.input_names or set())
     assert not {"missing", "texts"} & (pre.input_names or {"missing"})  # only the outputs print them
-    assert {"total", "consumption_kwh", "history_total"} <= (post.input_names or set())
+    post_names = {"total", "days", "consumption_kwh", "history_total", "history_days"}
+    assert post_names <= (post.input_names or set())
     assert "texts" not in (post.input_names or {"texts"})
     collect = compile_table(COLLECT)
     assert collect is not None and collect.input_names is not None
@@ -163,6 +164,10 @@ def test_the_billing_checks_match_zen() -> None:
                 for key in ("consumption_kwh", "daily_kwh", "history_daily_kwh", "history_total")
                 if rng.random() < 0.9  # a fact left out is null
             }
+            # The days of the bill always; those of the previous settlement exactly when its total is known.
+            context["days"] = rng.choice([1, 31, 365])
+            known = context.get("history_total") is not None
+            context["history_days"] = rng.choice([1, 30, 366]) if known else None
             # The texts the rows print, as ``bill_checks`` gives them with the flags that need them.
             context |= {"missing": "vt 2026-12-31", "texts": {"NOT_SUPPLIED": "x", "PRICE_MISSING": "y"}}
             _same(table, document, context)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.billing.batch_ledger import lock_contracts, read_ledger
 from gateway.billing.bill import bill_contract
 from gateway.billing.invoices.numbering import next_document_numbers
-from gateway.billing.ledger import INVOICE_COLUMNS, RECEIVABLE_COLUMNS, previous_settlement_total
+from gateway.billing.ledger import INVOICE_COLUMNS, RECEIVABLE_COLUMNS, previous_settlement
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
 from gateway.masterdata import tables as md
@@ -160,8 +160,9 @@ def test_record_columns_are_the_tables() -> None:
 async def test_the_batchs_history_is_the_accounts_issued_settlements_only(
     engine: AsyncEngine, files: FileStore
 ) -> None:
-    """An account's last settlement, as the batch reads it, is the one ``ledger.previous_settlement_total``
-    finds: a bill cancelled by a credit note and the credit note itself are not history."""
+    """An account's last settlement, as the batch reads it, is the one ``ledger.previous_settlement`` finds
+    (its total and its period's days): a bill cancelled by a credit note and the credit note itself are not
+    history."""
     parties = await supplied(engine)
     await read(engine, parties.opm, "2025-12-31", "1000")
     await read(engine, parties.opm, "2026-06-30", "2500")
@@ -174,6 +175,9 @@ async def test_the_batchs_history_is_the_accounts_issued_settlements_only(
     after = PERIOD_TO + dt.timedelta(days=1)
     async with engine.connect() as conn:
         reads = await read_ledger(conn, [parties.contract], [parties.account])
-        alone = await previous_settlement_total(conn, parties.account, after)
-    assert reads.previous_settlement_total(parties.account, after) == alone == rebilled.outcome.invoice.total
-    assert reads.previous_settlement_total(parties.account, PERIOD_FROM) is None
+        alone = await previous_settlement(conn, parties.account, after)
+    batch = reads.previous_settlement(parties.account, after)
+    assert batch is not None and alone is not None
+    days = (PERIOD_TO - PERIOD_FROM).days + 1
+    assert (batch.total, batch.days) == (alone.total, alone.days) == (rebilled.outcome.invoice.total, days)
+    assert reads.previous_settlement(parties.account, PERIOD_FROM) is None

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.billing.bill_checks import HISTORY_FACTOR, decide, post_check_facts, pre_check_facts
+from gateway.billing.bill_checks import HISTORY_FACTOR, History, decide, post_check_facts, pre_check_facts
 from gateway.billing.checks import Checks
 from gateway.billing.dso_codes import price_list_dso
 from gateway.masterdata.filestore import FileStore
@@ -120,6 +120,24 @@ async def test_a_bill_far_above_the_previous_one_is_outsorted(engine: AsyncEngin
     assert isinstance(released, Billed) and released.invoice.total > HISTORY_FACTOR * first.invoice.total
 
 
+async def test_a_full_period_after_a_short_first_one_is_weighed_per_day(
+    engine: AsyncEngine, files: FileStore
+) -> None:
+    """A first bill of January, then February to June at January's daily consumption: five times the total,
+    the same per day; not far above history (it was, when totals were compared)."""
+    parties = await supplied(engine)
+    await read(engine, parties.opm, "2025-12-31", "1000")
+    await read(engine, parties.opm, "2026-01-31", "1310")  # 10 kWh a day
+    await read(engine, parties.opm, "2026-06-30", "2820")  # 10 kWh a day
+    first = await bill(engine, files, parties.contract, period_to=dt.date(2026, 1, 31))
+    assert isinstance(first, Billed)
+
+    second = await bill(engine, files, parties.contract, period_from=dt.date(2026, 2, 1))
+
+    assert isinstance(second, Billed), second
+    assert second.invoice.total > HISTORY_FACTOR * first.invoice.total
+
+
 def _settlement(total: str) -> Settlement:
     amount = Decimal(total)
     return Settlement(lines=[], vat=[], total_base=amount, total_vat=Decimal("0.00"), total=amount,
@@ -127,7 +145,8 @@ def _settlement(total: str) -> Settlement:
 
 
 def test_a_negative_total_is_a_post_check_finding() -> None:
-    facts = post_check_facts(_settlement("-10.00"), consumption=Decimal(5), unit="kWh", previous_total=None)
+    facts = post_check_facts(_settlement("-10.00"), consumption=Decimal(5), unit="kWh", days=31,
+                             previous=None)
 
     assert facts["negative_total"] is True and facts["total"] == Decimal("-10.00")
     assert decide("post", facts, frozenset()) == (
@@ -139,12 +158,30 @@ def test_a_negative_total_is_a_post_check_finding() -> None:
 def test_history_is_judged_only_against_a_previous_total_above_zero() -> None:
     limit = HISTORY_FACTOR * Decimal("100.00")
     for previous, far in ((None, False), (Decimal("0.00"), False), (Decimal("100.00"), True)):
-        facts = post_check_facts(_settlement(str(limit + 1)), consumption=Decimal(1), unit="kWh",
-                                 previous_total=previous)
+        history = None if previous is None else History(previous, 365)
+        facts = post_check_facts(_settlement(str(limit + 1)), consumption=Decimal(1), unit="kWh", days=365,
+                                 previous=history)
         assert facts["far_above_history"] is far
-    at_limit = post_check_facts(_settlement(str(limit)), consumption=Decimal(1), unit="kWh",
-                                previous_total=Decimal("100.00"))
+    at_limit = post_check_facts(_settlement(str(limit)), consumption=Decimal(1), unit="kWh", days=365,
+                                previous=History(Decimal("100.00"), 365))
     assert at_limit["far_above_history"] is False
+
+
+def test_history_is_weighed_per_day_of_each_period() -> None:
+    """A first bill of one month, then a full year: twelve times the total, the same per day."""
+    month = History(Decimal("1000.00"), 31)
+    year = post_check_facts(_settlement("12000.00"), consumption=Decimal(1), unit="kWh", days=365,
+                            previous=month)
+    assert year["far_above_history"] is False
+    assert (year["days"], year["history_total"], year["history_days"]) == (365, Decimal("1000.00"), 31)
+    # The other way round: a month after a year, at more than three times the year's daily amount.
+    short = post_check_facts(_settlement("300.00"), consumption=Decimal(1), unit="kWh", days=31,
+                             previous=History(Decimal("1000.00"), 365))
+    assert short["far_above_history"] is True  # 9.68 CZK a day against 3 × 2.74
+    assert decide("post", short, frozenset()) == (Finding(code="FAR_ABOVE_HISTORY", text=(
+        "the total 300.00 CZK over 31 days (9.68 CZK a day) is more than 3 × the previous settlement's "
+        "1000.00 CZK over 365 days (2.74 CZK a day)"
+    )),)
 
 
 @pytest.mark.parametrize(("commodity", "dso", "code"), [

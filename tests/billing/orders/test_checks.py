@@ -42,7 +42,8 @@ def pre(**facts: Any) -> dict[str, Any]:
 
 def post(**facts: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "total": Decimal("9876.54"), "history_total": Decimal("8000.00"), "history_factor": Decimal(3),
+        "total": Decimal("9876.54"), "days": 365, "history_total": Decimal("8000.00"), "history_days": 365,
+        "history_factor": Decimal(3),
         "consumption_kwh": Decimal("1500"), "negative_total": False, "far_above_history": False,
         "zero_consumption": False, "texts": {},
     }
@@ -128,8 +129,25 @@ def test_more_than_3_times_the_previous_total_is_far_above_history(
     assert codes(found) == (["FAR_ABOVE_HISTORY"] if flagged else [])
 
 
+@pytest.mark.parametrize(("days", "total", "history_days", "history_total", "flagged"), [
+    (365, "12000.00", 31, "1000.00", False),  # a month first, then a year: the same per day
+    (31, "300.00", 365, "1000.00", True),  # 9.68 CZK a day against 3 × 2.74
+    (31, "254.80", 365, "1000.00", True),  # the bound: 3 × 1000.00 × 31 / 365 = 254.7945…
+    (31, "254.79", 365, "1000.00", False),
+])
+def test_the_history_is_weighed_per_day_of_each_period(
+    checks: Checks, days: int, total: str, history_days: int, history_total: str, flagged: bool
+) -> None:
+    found = checks.postcheck(post(
+        total=Decimal(total), days=days, history_total=Decimal(history_total), history_days=history_days,
+    ))
+    assert codes(found) == (["FAR_ABOVE_HISTORY"] if flagged else [])
+    if flagged:
+        assert f"over {days} days" in found[0].text and f"over {history_days} days" in found[0].text
+
+
 def test_without_a_previous_bill_no_total_is_far_above_history(checks: Checks) -> None:
-    assert checks.postcheck(post(total=Decimal("99999.99"), history_total=None)) == ()
+    assert checks.postcheck(post(total=Decimal("99999.99"), history_total=None, history_days=None)) == ()
 
 
 def test_zero_consumption_is_outsorted(checks: Checks) -> None:
