@@ -89,7 +89,7 @@ class _Settled:
     ) -> None:
         self.period_to: Final = period_to
         self.created_at: Final = created_at
-        self.history: Final = History(total, (period_to - period_from).days + 1)
+        self.history: Final = History.over(total, period_from, period_to)
 
 
 @dataclass(slots=True)

@@ -139,6 +139,11 @@ class History:
         #: The days its period covered (both ends counted).
         self.days: Final = days
 
+    @staticmethod
+    def over(total: Decimal, period_from: dt.date, period_to: dt.date) -> History:
+        """The settlement of ``total`` for the period from ``period_from`` to ``period_to`` (both counted)."""
+        return History(total, (period_to - period_from).days + 1)
+
 
 def post_check_facts(
     settlement: Settlement, *, consumption: Decimal, unit: str, days: int, previous: History | None,

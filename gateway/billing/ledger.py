@@ -43,7 +43,7 @@ async def previous_settlement(conn: AsyncConnection, account: str, before: dt.da
         ).order_by(i.period_to.desc(), i.created_at.desc()).limit(1)
     )
     row = result.first()
-    return None if row is None else History(row.total, (row.period_to - row.period_from).days + 1)
+    return None if row is None else History.over(row.total, row.period_from, row.period_to)
 
 
 async def issued_settlement(conn: AsyncConnection, contract: str, period_to: dt.date) -> Invoice | None:

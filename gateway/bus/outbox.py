@@ -234,12 +234,11 @@ class OutboxRelay:
             async with self._engine.connect() as conn:
                 rows = await _unsent(conn, self._batch_max)
                 await conn.rollback()
-        over = [(row[0], len(row[3])) for row in rows if len(row[3]) > self._record_bytes_max]
-        if over:
-            await self._park(over)
-        fitting = [row for row in rows if len(row[3]) <= self._record_bytes_max] if over else rows
+        fitting = [row for row in rows if len(row[3]) <= self._record_bytes_max]
+        if len(fitting) < len(rows):
+            await self._park([(row[0], len(row[3])) for row in rows if len(row[3]) > self._record_bytes_max])
         if not fitting:
-            return len(over)
+            return len(rows)
         records = [_record(row) for row in fitting]
         await self._bus.publish(records)
         with translate_errors("outbox mark sent"):
@@ -268,12 +267,9 @@ class OutboxRelay:
                 result = await conn.execute(
                     outbox.delete().where(outbox.c.sent_at.is_not(None), outbox.c.sent_at < cutoff)
                 )
-                pending = await conn.scalar(
-                    sa.select(sa.func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
-                )
-                parked = await outbox_parked.count(conn)
+                pending, parked = await _backlog(conn)
         if self._metrics is not None:
-            self._metrics.outbox_pending.set(pending or 0)
+            self._metrics.outbox_pending.set(pending)
             self._metrics.outbox_parked.set(parked)
         return result.rowcount or 0
 
@@ -281,8 +277,10 @@ class OutboxRelay:
 async def backlog(engine: AsyncEngine) -> tuple[int, int]:
     """Rows not yet published and rows parked (``outbox_parked``), for ``/metrics``."""
     async with engine.connect() as conn:
-        pending = await conn.scalar(
-            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
-        )
-        parked = await outbox_parked.count(conn)
-    return int(pending or 0), parked
+        return await _backlog(conn)
+
+
+async def _backlog(conn: AsyncConnection) -> tuple[int, int]:
+    unsent = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+    pending = await conn.scalar(unsent)
+    return int(pending or 0), await outbox_parked.count(conn)

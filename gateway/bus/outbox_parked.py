@@ -98,8 +98,8 @@ async def listing(engine: AsyncEngine) -> tuple[list[Parked], int]:
     """The oldest ``PARKED_BATCH_MAX`` parked rows and how many there are in all."""
     async with engine.connect() as conn:
         rows = (await conn.execute(_listing(None))).all()
-        count = await conn.scalar(sa.select(sa.func.count()).select_from(outbox_parked))
-    return [_parked(row) for row in rows], int(count or 0)
+        total = await count(conn)
+    return [_parked(row) for row in rows], total
 
 
 async def count(conn: AsyncConnection) -> int:
