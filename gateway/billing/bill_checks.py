@@ -12,7 +12,9 @@ Facts (pre): flags ``reading_missing``, ``implausible_consumption``, ``supplied`
 ``history_daily_kwh``. Facts (post): flags ``negative_total``, ``far_above_history``, ``zero_consumption``;
 values ``total``, ``days``, ``history_total``, ``history_days``, ``history_factor``, ``consumption_kwh``.
 Numbers are Decimals or ints (None when unknown); each flag's text for the clerk is under ``texts`` by its
-code.
+code. The amounts a table's text prints are also given as ``*_text`` strings to 0.01 (``total_text``,
+``history_total_text``, ``daily_kwh_text``, ``history_daily_kwh_text``): zen's ``string()`` writes a number
+as the float it is (``-10.5`` for -10.50 CZK, 15 digits for a quotient), not as a bill prints it.
 """
 
 from __future__ import annotations
@@ -91,13 +93,15 @@ def pre_check_facts(
         texts[PRICE_MISSING] = "; ".join(problems)
     used = None if consumption is None or missing else total_consumption(consumption)
     days = None if consumption is None else (consumption.period_to - consumption.period_from).days + 1
+    daily = None if used is None or not days else used / days
+    history_daily = _history_daily(history, findings)
     return {
         "reading_missing": bool(missing), "missing": "; ".join(missing),
         "days_after_period": None if consumption is None else (today - consumption.period_to).days,
         "implausible_consumption": bool(implausible), "supplied": supplied, "not_supplied": not supplied,
         "price_missing": bool(problems), "consumption_kwh": used,
-        "daily_kwh": None if used is None or not days else used / days,
-        "history_daily_kwh": _history_daily(history, findings), "texts": texts,
+        "daily_kwh": daily, "history_daily_kwh": history_daily, "daily_kwh_text": cents_text(daily),
+        "history_daily_kwh_text": cents_text(history_daily), "texts": texts,
     }
 
 
@@ -168,12 +172,19 @@ def post_check_facts(
         )
     if consumption == 0:
         texts[ZERO_CONSUMPTION] = f"no consumption in the period (0 {unit})"
+    history_total = None if previous is None else previous.total
     return {
-        "total": total, "days": days, "history_total": None if previous is None else previous.total,
+        "total": total, "days": days, "history_total": history_total,
+        "total_text": cents_text(total), "history_total_text": cents_text(history_total),
         "history_days": None if previous is None else previous.days, "history_factor": HISTORY_FACTOR,
         "consumption_kwh": consumption, "negative_total": total < 0, "far_above_history": far,
         "zero_consumption": consumption == 0, "texts": texts,
     }
+
+
+def cents_text(value: Decimal | None) -> str | None:
+    """``value`` as a text to 0.01, half-up, as a bill prints it (``-10.50``); None stays None."""
+    return None if value is None else str(value.quantize(_CENT, ROUND_HALF_UP))
 
 
 def _per_day(total: Decimal, days: int) -> Decimal:

@@ -170,6 +170,9 @@ def test_the_billing_checks_match_zen() -> None:
             context["history_days"] = rng.choice([1, 30, 366]) if known else None
             # The texts the rows print, as ``bill_checks`` gives them with the flags that need them.
             context |= {"missing": "vt 2026-12-31", "texts": {"NOT_SUPPLIED": "x", "PRICE_MISSING": "y"}}
+            context |= {f"{key}_text": None if value is None else f"{value:.2f}"
+                        for key in ("total", "history_total", "daily_kwh", "history_daily_kwh")
+                        for value in [context.get(key)]}
             _same(table, document, context)
 
 

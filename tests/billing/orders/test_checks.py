@@ -4,6 +4,7 @@ codes left out, zen's own evaluation agreeing with the compiled table, and the w
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from decimal import ROUND_HALF_UP, Context, Decimal
@@ -15,6 +16,7 @@ import zen
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.billing.bill_checks import History, cents_text, post_check_facts, pre_check_facts
 from gateway.billing.checks import (
     POSTCHECK_TABLE,
     PRECHECK_TABLE,
@@ -25,6 +27,8 @@ from gateway.billing.checks import (
 )
 from gateway.process.expressions import DECIMAL_DIGITS_MAX, ExpressionError, from_zen, to_zen
 from schemas.billing.orders import Finding
+from schemas.billing.readings import Consumption, RegisterConsumption
+from schemas.billing.settlement import Settlement
 
 RULES = Path(__file__).resolve().parents[3] / "rules"
 _FIFTEEN = Context(prec=DECIMAL_DIGITS_MAX, rounding=ROUND_HALF_UP)
@@ -37,7 +41,7 @@ def pre(**facts: Any) -> dict[str, Any]:
         "supplied": True, "not_supplied": False, "price_missing": False, "consumption_kwh": Decimal("1500"),
         "daily_kwh": Decimal("8.29"), "history_daily_kwh": None, "texts": {},
     }
-    return {**base, **facts}
+    return _texts({**base, **facts}, "daily_kwh", "history_daily_kwh")
 
 
 def post(**facts: Any) -> dict[str, Any]:
@@ -47,7 +51,29 @@ def post(**facts: Any) -> dict[str, Any]:
         "consumption_kwh": Decimal("1500"), "negative_total": False, "far_above_history": False,
         "zero_consumption": False, "texts": {},
     }
-    return {**base, **facts}
+    return _texts({**base, **facts}, "total", "history_total")
+
+
+def quote_of_total(total: Decimal) -> Settlement:
+    return Settlement(lines=[], vat=[], total_base=total, total_vat=Decimal("0.00"), total=total,
+                      advances_paid=Decimal("0.00"), balance=total)
+
+
+def register_used(kwh: Decimal, *, days: int) -> RegisterConsumption:
+    """A complete register (no state missing) of ``kwh`` over ``days``."""
+    return RegisterConsumption(register="vt", consumption=kwh, unit="kWh", days=days)
+
+
+def consumption_of_kwh(kwh: Decimal, *, days: int) -> Consumption:
+    start = dt.date(2026, 1, 1)
+    end = start + dt.timedelta(days=days - 1)
+    return Consumption(opm="859182400123456789", period_from=start, period_to=end,
+                       registers=(register_used(kwh, days=days),))
+
+
+def _texts(facts: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The ``*_text`` facts of ``names`` as ``bill_checks`` derives them, unless given."""
+    return {**{f"{name}_text": cents_text(facts.get(name)) for name in names}, **facts}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +144,7 @@ def test_every_pre_check_at_once_in_table_order(checks: Checks) -> None:
 
 def test_a_negative_total_is_outsorted(checks: Checks) -> None:
     [found] = checks.postcheck(post(total=Decimal("-10.50"), history_total=None))
-    assert found.code == "NEGATIVE_TOTAL" and "-10.5" in found.text
+    assert found.code == "NEGATIVE_TOTAL" and "(-10.50 CZK)" in found.text
 
 
 @pytest.mark.parametrize(("total", "flagged"), [("24000.01", True), ("24000.00", False)])
@@ -144,6 +170,31 @@ def test_the_history_is_weighed_per_day_of_each_period(
     assert codes(found) == (["FAR_ABOVE_HISTORY"] if flagged else [])
     if flagged:
         assert f"over {days} days" in found[0].text and f"over {history_days} days" in found[0].text
+
+
+def test_the_texts_print_amounts_as_a_bill_does(checks: Checks) -> None:
+    """Zen's ``string()`` writes -10.5 for -10.50 CZK and 15 digits of a quotient: the tables print the
+    facts' ``*_text`` instead, made by ``bill_checks`` from the facts it computes."""
+    settlement = quote_of_total(Decimal("-10.50"))
+    facts = post_check_facts(settlement, consumption=Decimal(0), unit="kWh", days=30,
+                             previous=History(Decimal("1200.00"), 365))
+    assert (facts["total_text"], facts["history_total_text"]) == ("-10.50", "1200.00")
+    [negative, zero] = checks.postcheck(facts)
+    assert negative.text == ("The bill's total is negative (-10.50 CZK): a settlement never pays the "
+                             "customer for consumption; check the readings and corrections")
+    assert zero.code == "ZERO_CONSUMPTION"
+    far = post_check_facts(quote_of_total(Decimal("3000.00")), consumption=Decimal(100), unit="kWh",
+                           days=30, previous=History(Decimal("1200.00"), 365))
+    [found] = checks.postcheck(far)
+    assert found.text == ("The total of 3000.00 CZK over 30 days is, per day, more than 3 times the previous "
+                          "settlement's 1200.00 CZK over 365 days: check before it goes out")
+    jump = pre_check_facts(consumption_of_kwh(Decimal(1500), days=181), today=dt.date(2026, 8, 1),
+                           supplied=True, supply_text="", price_problems=(),
+                           history=(register_used(Decimal(365), days=365),))
+    assert (jump["daily_kwh_text"], jump["history_daily_kwh_text"]) == ("8.29", "1.00")
+    [found] = checks.precheck(jump).outsort
+    assert found.text == ("Consumption of 8.29 kWh a day is more than 3 times the year before (1.00 kWh a "
+                          "day): check the readings")
 
 
 def test_without_a_previous_bill_no_total_is_far_above_history(checks: Checks) -> None:
