@@ -4,6 +4,11 @@ Amounts are the settlement's, unchanged; only what ISDOC asks for beyond them is
 (its amount x rate, half-up to 0.01, VATCalculationMethod 0 = from the base) and the tax-inclusive unit
 price, which are informative (the VAT owed is the recap's, per rate, as the settlement computed it), and
 the advances split into what was already taxed (``AlreadyClaimed*``) and the rest (``PaidDepositsAmount``).
+
+A tax document for a received advance (``advance_tax_document``) splits the amount received from the top
+("shora": VAT = amount × rate ÷ (100 + rate), ``advances.plan.received_vat``): its one line says so
+(VATCalculationMethod 1) and carries the recap's VAT, which is what the document declares; a taxed deposit
+deducted on a settlement was split the same way, so its category says 1 too.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ NS: Final = "http://isdoc.cz/namespace/2013"
 UNIT_PRICE_DECIMALS: Final = Decimal("0.000001")
 #: VATCalculationMethod 0: VAT computed from the base ("zdola"), as the settlement does.
 VAT_FROM_BASE: Final = "0"
+#: VATCalculationMethod 1: VAT split from the amount with VAT ("shora"), as a received advance is.
+VAT_FROM_TOP: Final = "1"
 ORIGINAL_REFERENCE_ID: Final = "original"
 _HUNDRED = Decimal(100)
 
@@ -44,17 +51,30 @@ def line_vat(line: SettlementLine) -> Decimal:
 
 def unit_price_tax_inclusive(line: SettlementLine) -> Decimal:
     """The unit price with VAT to 6 decimals, shown with 2 when the rest are zeros (``3496.90``)."""
-    inclusive = line.unit_price * (_HUNDRED + line.vat_rate) / _HUNDRED
-    exact = inclusive.quantize(UNIT_PRICE_DECIMALS, rounding=ROUND_HALF_UP)
+    return _short(line.unit_price * (_HUNDRED + line.vat_rate) / _HUNDRED)
+
+
+def _short(price: Decimal) -> Decimal:
+    """``price`` to 6 decimals, shown with 2 when the rest are zeros."""
+    exact = price.quantize(UNIT_PRICE_DECIMALS, rounding=ROUND_HALF_UP)
     short = exact.quantize(CENT)
     return short if short == exact else exact.normalize()
+
+
+def line_vats(document: InvoiceDocument) -> tuple[str, list[Decimal]]:
+    """The VAT calculation method of the document's lines and each line's VAT (module docstring)."""
+    lines = document.settlement.lines
+    if document.kind != "advance_tax_document":
+        return VAT_FROM_BASE, [line_vat(line) for line in lines]
+    assert len(lines) == 1, "a tax document documents one received payment"
+    return VAT_FROM_TOP, [document.settlement.total_vat]
 
 
 def write_lines(root: etree._Element, document: InvoiceDocument) -> None:
     vat_applicable = "true" if document.kind in TAX_DOCUMENT_KINDS else "false"
     lines = sub(root, "InvoiceLines")
-    for index, item in enumerate(document.settlement.lines, start=1):
-        vat = line_vat(item)
+    method, vats = line_vats(document)
+    for index, (item, vat) in enumerate(zip(document.settlement.lines, vats, strict=True), start=1):
         line = sub(lines, "InvoiceLine")
         sub(line, "ID", index)
         if document.original is not None:
@@ -64,10 +84,13 @@ def write_lines(root: etree._Element, document: InvoiceDocument) -> None:
         sub(line, "LineExtensionAmountTaxInclusive", item.amount + vat)
         sub(line, "LineExtensionTaxAmount", vat)
         sub(line, "UnitPrice", item.unit_price)
-        sub(line, "UnitPriceTaxInclusive", unit_price_tax_inclusive(item))
+        if method == VAT_FROM_TOP:  # the amount with VAT is what was received: 1 CZK × the payment
+            sub(line, "UnitPriceTaxInclusive", _short((item.amount + vat) / item.quantity))
+        else:
+            sub(line, "UnitPriceTaxInclusive", unit_price_tax_inclusive(item))
         category = sub(line, "ClassifiedTaxCategory")
         sub(category, "Percent", item.vat_rate)
-        sub(category, "VATCalculationMethod", VAT_FROM_BASE)
+        sub(category, "VATCalculationMethod", method)
         sub(category, "VATApplicable", vat_applicable)
         sub(line, "Note", f"{item.period_from.isoformat()} – {item.period_to.isoformat()}")
         described = sub(line, "Item")
@@ -95,7 +118,7 @@ def write_deposits(root: etree._Element, document: InvoiceDocument) -> None:
             sub(entry, "TaxInclusiveDepositAmount", item.amount)
             category = sub(entry, "ClassifiedTaxCategory")
             sub(category, "Percent", item.vat_rate)
-            sub(category, "VATCalculationMethod", VAT_FROM_BASE)
+            sub(category, "VATCalculationMethod", VAT_FROM_TOP)
 
 
 def write_tax_total(root: etree._Element, document: InvoiceDocument, deposits: DepositTotals) -> None:

@@ -145,3 +145,34 @@ def test_domestic_account_of_an_iban() -> None:
     assert domestic_account(support.SUPPLIER.bank_account) == ("19-2000145399", "0800")
     account = msgspec.structs.replace(support.SUPPLIER.bank_account, iban="CZ3103000000270016060243")
     assert domestic_account(account) == ("27-16060243", "0300")
+
+
+def test_a_received_advance_is_split_from_the_top() -> None:
+    """2,500 CZK received: VAT from the top is 2500 × 21/121 = 433.884 → 433.88 (base 2,066.12); from the
+    base it would be 2066.12 × 0.21 = 433.885 → 433.89, a cent off what the document declares."""
+    document = support.advance_tax_document()
+    paid, base = Decimal("2500.00"), Decimal("2066.12")
+    [line] = document.settlement.lines
+    line = msgspec.structs.replace(line, unit_price=base, amount=base)
+    settlement = msgspec.structs.replace(
+        document.settlement, lines=[line], vat=[msgspec.structs.replace(document.settlement.vat[0], base=base,
+                                                                          vat=paid - base)],
+        total_base=base, total_vat=paid - base, total=paid, advances_paid=paid,
+    )
+    root = etree.fromstring(isdoc_xml(msgspec.structs.replace(document, settlement=settlement)))
+
+    line_path = "i:InvoiceLines/i:InvoiceLine"
+    assert _text(root, f"{line_path}/i:ClassifiedTaxCategory/i:VATCalculationMethod") == "1"
+    assert _text(root, f"{line_path}/i:LineExtensionTaxAmount") == "433.88"
+    assert _text(root, f"{line_path}/i:LineExtensionAmountTaxInclusive") == "2500.00"
+    assert _text(root, f"{line_path}/i:UnitPriceTaxInclusive") == "2500.00"
+    assert _text(root, "i:TaxTotal/i:TaxAmount") == "433.88"
+
+
+def test_a_settlements_lines_are_from_the_base_and_its_taxed_deposits_from_the_top() -> None:
+    root = etree.fromstring(isdoc_xml(support.settlement_invoice()))
+    methods = {category.findtext("i:VATCalculationMethod", namespaces=NS)
+               for category in root.iterfind("i:InvoiceLines/i:InvoiceLine/i:ClassifiedTaxCategory", NS)}
+    deposits = [category.findtext("i:VATCalculationMethod", namespaces=NS)
+                for category in root.iterfind("i:TaxedDeposits/i:TaxedDeposit/i:ClassifiedTaxCategory", NS)]
+    assert methods == {"0"} and deposits and set(deposits) == {"1"}
