@@ -9,13 +9,15 @@
   of the register layout (single-rate ↔ two-rate) is refused like a terms change: each part needs its own
   readings. Master data's DSO, mapped to the price list's DSO code (``dso_codes``).
 * **Prices.** The product by its price-list code or its name; the DSO, every rate or band of the period and
-  the period must be in the list, and for gas the DSO's calorific value of every month of the period. What
+  the period must be in the list, and for gas the calorific value of every month of the period (of the
+  OPM's area, else the DSO's). What
   is not is a price problem (finding ``PRICE_MISSING``), not an error.
 * **Supply.** Our supply period under this contract must cover the whole period (finding ``NOT_SUPPLIED``).
 * **Consumption** from the reading store (as ``consumption_of`` computes it), with its plausibility
   findings, and the year before the period per register (``history``: the checks' daily history). Gas m³
-  become kWh with the monthly calorific values (``calorific``: the m³ shared to months like the product
-  shares consumption) and a conversion factor of 1 (``GAS_CONVERSION_FACTOR``).
+  become kWh with the monthly calorific values of the OPM's area (``calorific``: the m³ shared to months
+  like the product shares consumption) and its conversion factor (1 without one), each as the technical
+  data in force on the day (``gas_parts``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.billing.calorific import gas_kwh, missing_months
+from gateway.billing.calorific import GasPart, gas_kwh_parts, missing_months
 from gateway.billing.dso_codes import price_list_dso
 from gateway.billing.price_files import Product
 from gateway.billing.prices import PriceList
@@ -44,6 +46,7 @@ from gateway.masterdata.accounts import get_account
 from gateway.masterdata.contracts import get_contract
 from gateway.masterdata.customers import get_customer
 from gateway.masterdata.opm import get_opm
+from gateway.masterdata.opm_rows import technical_from
 from schemas.billing.readings import Consumption, RegisterConsumption
 from schemas.billing.settlement import Consumption as QuoteConsumption
 from schemas.billing.settlement import OpmChange, QuoteOpm, QuoteRequest
@@ -52,9 +55,9 @@ from schemas.masterdata.contracts import Contract, Terms
 from schemas.masterdata.opm import Opm, Technical
 
 #: [I] The gas conversion factor (objemový přepočítací koeficient: the meter's pressure and temperature,
-#: vyhláška 108/2011 Sb.). Master data keeps none per OPM, so 1: right for a household meter at the
-#: reference conditions, not for every meter. When master data keeps it, pass the OPM's value instead.
-GAS_CONVERSION_FACTOR: Final = Decimal(1)
+#: vyhláška 108/2011 Sb.) of an OPM whose master data gives none: 1, right for a meter at the reference
+#: conditions (or one with its own volume corrector), not for every meter.
+GAS_CONVERSION_FACTOR_DEFAULT: Final = Decimal(1)
 #: OPM codes per query of ``read_technical``: bounds the IN list of one statement.
 TECHNICAL_CODES_PER_QUERY: Final = 1_000
 KWH_PER_MWH: Final = Decimal(1000)
@@ -153,18 +156,10 @@ async def read_technical(
         versions: dict[str, list[Technical]] = defaultdict(list)
         rows: Any = await conn.execute(query)  # Rows, not the tuples their stubs say (mypyc checks)
         for row in rows:
-            versions[row.code].append(_technical(row))
+            versions[row.code].append(technical_from(row))
         for code, listed in versions.items():
             found[code] = technical_in_period(listed, *periods[code])
     return found
-
-
-def _technical(row: Any) -> Technical:
-    return Technical(
-        effective_from=row.effective_from, distribution_rate=row.distribution_rate,
-        breaker_phases=row.breaker_phases, breaker_amps=row.breaker_amps, gas_band=row.gas_band,
-        tdd_class=row.tdd_class, annual_consumption_kwh=row.annual_consumption_kwh,
-    )
 
 
 def technical_in_period(
@@ -284,12 +279,40 @@ def price_problems(
         unknown = dict.fromkeys(v.gas_band for v in versions if v.gas_band not in bands)
         problems += [f"gas band {band} of {dso} is not in {price_list.id}" for band in unknown]
     if opm.commodity == "gas" and dso is not None and inside:
-        missing = missing_months(*period, price_list.calorific.get(dso, {}))
+        problems += gas_parts(price_list, dso, versions, period)[1]
+    return problems
+
+
+def gas_parts(
+    price_list: PriceList, dso: str, versions: Sequence[Technical], period: tuple[dt.date, dt.date],
+) -> tuple[list[GasPart], list[str]]:
+    """The conversion data over the period, a part per technical version: its conversion factor
+    (``GAS_CONVERSION_FACTOR_DEFAULT`` without one) and its area's monthly calorific values (the DSO's own
+    without an area); and the price problems that keep the m³ from being converted (an area the list does
+    not know, a month without a value)."""
+    parts: list[GasPart] = []
+    problems: list[str] = []
+    starts = [period[0], *(version.effective_from for version in versions[1:])]
+    known = versions or (Technical(effective_from=period[0]),)
+    for version, start, end in zip(known, starts, part_ends_of(starts, period[1]), strict=True):
+        area = version.gas_area
+        values = price_list.calorific_of(dso, area)
+        if values is None:
+            problems.append(f"gas area {area} of {dso} (OPM data from {start}) is not in {price_list.id}")
+            continue
+        missing = missing_months(start, end, values)
         if missing:
             months = ", ".join(f"{month:%Y-%m}" for month in missing)
-            problems.append(f"price list {price_list.id} has no calorific value of {dso} for {months} (gas "
+            of = dso if area is None else f"{dso} area {area}"
+            problems.append(f"price list {price_list.id} has no calorific value of {of} for {months} (gas "
                             "read in m³ is billed in kWh with the distribution area's monthly values)")
-    return problems
+        parts.append(GasPart(start, version.gas_conversion_factor or GAS_CONVERSION_FACTOR_DEFAULT, values))
+    return parts, problems
+
+
+def part_ends_of(starts: Sequence[dt.date], period_to: dt.date) -> list[dt.date]:
+    """Each part's last day: the day before the next starts, ``period_to`` for the last."""
+    return [start - dt.timedelta(days=1) for start in starts[1:]] + [period_to]
 
 
 def quote_request(inputs: BillInputs, advances_paid: Decimal) -> QuoteRequest:
@@ -302,8 +325,9 @@ def quote_request(inputs: BillInputs, advances_paid: Decimal) -> QuoteRequest:
     period = (inputs.period_from, inputs.period_to)
     if inputs.contract.commodity == "gas":
         tdd = inputs.price_list.meta.tdd.gas if inputs.product.split_by_tdd else None
-        values = inputs.price_list.calorific[inputs.dso]
-        kwh = gas_kwh(sum(used.values(), Decimal(0)), GAS_CONVERSION_FACTOR, values, period, tdd)
+        parts, problems = gas_parts(inputs.price_list, inputs.dso, versions, period)
+        assert not problems, problems
+        kwh = gas_kwh_parts(sum(used.values(), Decimal(0)), parts, period, tdd)
         return QuoteRequest(
             commodity="gas", period_from=inputs.period_from, period_to=inputs.period_to,
             opm=QuoteOpm(dso=inputs.dso, band=first.gas_band), product=inputs.product.code,

@@ -9,12 +9,22 @@ days per day), each month's share converted with that month's value and the OPM'
 
 The sum is computed exactly (fractions) and rounded once, so a period whose months share one value gives
 exactly ``m³ × factor × value`` rounded, as a single calorific value does.
+
+The OPM's technical data may change inside the period (a new conversion factor after a regulator was
+replaced, a corrected calorific area): ``gas_kwh_parts`` cuts the months at each change as well, and each
+piece weighs its month's value of its own area with its own factor:
+
+    kWh = m³ × Σ_pieces (w_piece × factor_piece × value_piece) / Σ_pieces w_piece,   rounded once.
+
+Weights add up (days, or days × the month's TDD weight per day), so a cut between pieces of one factor and
+one area changes nothing: one part gives exactly what ``gas_kwh`` gives.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -71,3 +81,37 @@ def _average(shares: tuple[tuple[dt.date, int], ...], values: tuple[Decimal, ...
     weighted = sum((share * Fraction(value) for (_, share), value in zip(shares, values, strict=True)),
                    Fraction(0))
     return weighted / sum(share for _, share in shares)
+
+
+class GasPart:
+    """The conversion data in force from ``start``: the meter's ``factor`` and its area's monthly calorific
+    ``values`` (first day of a month → kWh/m³)."""
+
+    # A plain class, not a dataclass: ``bill_inputs.BillInputs`` says why.
+    def __init__(self, start: dt.date, factor: Decimal, values: Mapping[dt.date, Decimal]) -> None:
+        self.start: Final = start
+        self.factor: Final = factor
+        self.values: Final = values
+
+
+def gas_kwh_parts(
+    m3: Decimal, parts: Sequence[GasPart], period: tuple[dt.date, dt.date], tdd: Sequence[Decimal] | None,
+) -> Decimal:
+    """Whole kWh of ``m3`` over ``period`` converted part by part (module docstring); ``parts`` in date
+    order, the first from the period's first day, every month of each part with a value."""
+    assert parts and parts[0].start == period[0], "the first part starts with the period"
+    assert all(before.start < after.start <= period[1] for before, after in itertools.pairwise(parts))
+    if all(part.factor == parts[0].factor and part.values is parts[0].values for part in parts):
+        return gas_kwh(m3, parts[0].factor, parts[0].values, period, tdd)
+    pieces = cut(period[0], period[1], [part.start for part in parts[1:]])
+    shares = weights(pieces, tdd)
+    weighted, total, index = Fraction(0), 0, 0
+    for piece, share in zip(pieces, shares, strict=True):
+        while index + 1 < len(parts) and parts[index + 1].start <= piece.start:
+            index += 1
+        part = parts[index]
+        weighted += share * Fraction(part.factor) * Fraction(part.values[piece.start.replace(day=1)])
+        total += share
+    assert m3 >= 0 and total > 0
+    exact = Fraction(m3) * weighted / total
+    return Decimal((2 * exact.numerator + exact.denominator) // (2 * exact.denominator))  # half-up, >= 0

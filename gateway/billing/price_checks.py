@@ -16,6 +16,7 @@ from gateway.billing.consumption import CALORIFIC_VALUE_MAX
 from gateway.billing.price_files import (
     MONTHS_PER_YEAR,
     Band,
+    CalorificValue,
     DsoFile,
     ListFile,
     ProductsFile,
@@ -173,19 +174,28 @@ def _check_dso(file: str, meta: ListFile, dso: DsoFile) -> Iterator[Problem]:
             yield Problem(file, f"band[{index}].code", band.code, "is already defined")
         codes.add(band.code)
         yield from _check_dates(file, f"band[{index}].version", band.version, meta)
-    yield from _check_calorific(file, meta, dso)
+    if (dso.calorific or dso.area) and dso.commodity != "gas":
+        field = "calorific" if dso.calorific else "area"
+        yield Problem(file, field, None, "calorific values are for a gas DSO")
+    yield from _check_calorific(file, meta, dso.calorific, "")
+    areas: set[str] = set()
+    for index, area in enumerate(dso.area):
+        if area.code in areas:
+            yield Problem(file, f"area[{index}].code", area.code, "is already defined")
+        areas.add(area.code)
+        yield from _check_calorific(file, meta, area.calorific, f"area[{index}].")
 
 
-def _check_calorific(file: str, meta: ListFile, dso: DsoFile) -> Iterator[Problem]:
+def _check_calorific(
+    file: str, meta: ListFile, values: Sequence[CalorificValue], prefix: str,
+) -> Iterator[Problem]:
     """Months within the list, in order, each once; values above 0 and at most ``CALORIFIC_VALUE_MAX``.
     A month may be missing (the DSO publishes a month's value after it): billing refuses gas of that month
     read in m³, naming it, and the list stays usable for everything else."""
-    if dso.calorific and dso.commodity != "gas":
-        yield Problem(file, "calorific", None, "calorific values are for a gas DSO")
     first, last = meta.valid_from.replace(day=1), meta.valid_to.replace(day=1)
     previous: dt.date | None = None
-    for index, value in enumerate(dso.calorific):
-        where = f"calorific[{index}]"
+    for index, value in enumerate(values):
+        where = f"{prefix}calorific[{index}]"
         year, number = value.month.split("-")
         month = dt.date(int(year), int(number), 1)
         if not first <= month <= last:
@@ -208,7 +218,7 @@ def _check_prices(file: str, document: msgspec.Struct) -> Iterator[Problem]:
     """Every Decimal of the document (but the VAT rate, TDD weights and calorific values, checked apart) is a
     price."""
     for field, value in _decimals(msgspec.to_builtins(document, builtin_types=(Decimal, dt.date)), ""):
-        if field.startswith(("vat_rate", "tdd.", "calorific[")):
+        if field.startswith(("vat_rate", "tdd.", "calorific[", "area[")):
             continue
         if not value.is_finite() or value < 0 or value > PRICE_MAX:
             yield Problem(file, field, str(value), f"must be a price from 0 to {PRICE_MAX}")

@@ -149,9 +149,19 @@ class CalorificValue(_File, frozen=True, kw_only=True):
     kwh_per_m3: Decimal
 
 
+class CalorificArea(_File, frozen=True, kw_only=True):
+    """One of a gas DSO's calorific-value areas (oblast spalného tepla) and its monthly values: an OPM whose
+    master data names the area (``gas_area``) is converted with these instead of the DSO's ``calorific``."""
+
+    code: Code
+    name: str = ""
+    calorific: list[CalorificValue] = []
+
+
 class DsoFile(_File, frozen=True, kw_only=True):
     """``dso-<CODE>.toml``: an electricity DSO's rates or a gas DSO's consumption bands and the monthly
-    calorific values of its distribution area (``calorific``; gas read in m³ is billed in kWh with them)."""
+    calorific values of its distribution area (``calorific``; gas read in m³ is billed in kWh with them),
+    and of each of its areas where they differ (``area``)."""
 
     dso: Code
     name: str
@@ -159,3 +169,4 @@ class DsoFile(_File, frozen=True, kw_only=True):
     rate: list[Rate] = []
     band: list[GasBand] = []
     calorific: list[CalorificValue] = []
+    area: list[CalorificArea] = []

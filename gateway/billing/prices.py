@@ -97,9 +97,18 @@ class PriceList:
     vat: list[VatVersion]
     #: Gas: DSO code → first day of a month → the distribution area's calorific value (kWh/m³) that month.
     calorific: dict[str, dict[dt.date, Decimal]]
+    #: Gas: DSO code → area code → first day of a month → the area's calorific value (kWh/m³).
+    calorific_areas: dict[str, dict[str, dict[dt.date, Decimal]]]
     #: The quotes' rating plans with this list's prices (``rating_plan``): kept with the list, so that a
     #: changed list (a new object) never rates with an old plan.
     plans: dict[Hashable, RatingPlan] = field(default_factory=dict, compare=False, repr=False)
+
+    def calorific_of(self, dso: str, area: str | None) -> dict[dt.date, Decimal] | None:
+        """The monthly calorific values of ``dso``'s ``area`` (the DSO's own without one); None for an
+        area the list does not know."""
+        if area is None:
+            return self.calorific.get(dso, {})
+        return self.calorific_areas.get(dso, {}).get(area)
 
 
 def vat_versions(meta: ListFile) -> list[VatVersion]:
@@ -250,8 +259,13 @@ def _assemble(
         dso.dso: {month_start(value.month): value.kwh_per_m3 for value in dso.calorific}
         for _, dso in dsos if dso.commodity == "gas"
     }
+    areas = {
+        dso.dso: {area.code: {month_start(value.month): value.kwh_per_m3 for value in area.calorific}
+                  for area in dso.area}
+        for _, dso in dsos if dso.commodity == "gas"
+    }
     return PriceList(
         id=meta.id, path=directory, meta=meta, rates=rates, bands=bands, vat=vat_versions(meta),
-        calorific=calorific,
+        calorific=calorific, calorific_areas=areas,
         products={product.code: product for product in products.product},
     )

@@ -31,11 +31,18 @@ from gateway.masterdata.audit import Change
 from gateway.masterdata.bulk_audit import Prepared, prepare, record_prepared
 from gateway.masterdata.energy import EAN_OPM_LENGTH
 from gateway.masterdata.importer_rows import Row, RowError
-from gateway.masterdata.opm_rows import address_from_row
+from gateway.masterdata.opm_rows import address_from_row, technical_from
 from gateway.masterdata.service_base import address_row, fold, local_date
 from gateway.store.db import is_postgres
 from schemas.masterdata.common import Address, Commodity
-from schemas.masterdata.opm import Meter, Opm, OpmIn, Register, Technical
+from schemas.masterdata.opm import (
+    GAS_CONVERSION_FACTOR_DECIMALS_MAX,
+    Meter,
+    Opm,
+    OpmIn,
+    Register,
+    Technical,
+)
 
 #: OPM records written per statement (and per audit call); the importer's batches are at most this big.
 OPM_BATCH_MAX: Final = 5000
@@ -52,7 +59,7 @@ _PG_ADDRESS_COLUMNS: Final = (
 )
 _PG_TECHNICAL_COLUMNS: Final = (
     "opm_id", "effective_from", "distribution_rate", "breaker_phases", "breaker_amps", "gas_band",
-    "tdd_class", "annual_consumption_kwh", "recorded_at",
+    "tdd_class", "annual_consumption_kwh", "gas_conversion_factor", "gas_area", "recorded_at",
 )
 _PG_METER_COLUMNS: Final = ("opm_id", "serial", "installed_on", "registers")
 _PG_EXISTING = "SELECT code FROM md_opm WHERE code = ANY($1::varchar[])"
@@ -76,6 +83,11 @@ _quantities: Final = copy.Encodings[Decimal | None](
     lambda value: copy.numeric(None if value is None else value.quantize(_QUANTUM))
 )
 _stamps: Final = copy.Encodings[dt.datetime](copy.timestamptz)
+_FACTOR_QUANTUM: Final = Decimal(1).scaleb(-GAS_CONVERSION_FACTOR_DECIMALS_MAX)
+#: Gas conversion factors, as NUMERIC(7, 6) stores them (the checks allow no more places).
+_factors: Final = copy.Encodings[Decimal | None](
+    lambda value: copy.numeric(None if value is None else value.quantize(_FACTOR_QUANTUM))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +142,8 @@ def _copy_rows(
                   text(search_text(a)))),
         b"".join((_TECHNICAL_ROW_START, key, _dates[x.effective_from], texts[x.distribution_rate],
                   copy.int2(x.breaker_phases), copy.int4(x.breaker_amps), texts[x.gas_band],
-                  texts[x.tdd_class], _quantities[x.annual_consumption_kwh], stamp)),
+                  texts[x.tdd_class], _quantities[x.annual_consumption_kwh],
+                  _factors[x.gas_conversion_factor], texts[x.gas_area], stamp)),
         b"".join([part for m in data.meters for part in (
             _METER_ROW_START, key, text(m.serial), _dates[m.installed_on],
             copy.raw(_json.encode(m.registers)),
@@ -156,6 +169,9 @@ def created_opm(opm_id: uuid.UUID, data: OpmIn, commodity: Commodity, now: dt.da
         # Numerically equal already, but 7471 reads back as 7471.000, and the audit shows that text.
         amount = technical.annual_consumption_kwh.quantize(_QUANTUM)
         technical = msgspec.structs.replace(technical, annual_consumption_kwh=amount)
+    if technical.gas_conversion_factor is not None:
+        factor = technical.gas_conversion_factor.quantize(_FACTOR_QUANTUM)
+        technical = msgspec.structs.replace(technical, gas_conversion_factor=factor)
     meters = sorted(data.meters, key=lambda meter: meter.installed_on)
     return Opm(
         id=opm_id, code=data.code, commodity=commodity, dso=data.dso, supply_address=data.supply_address,
@@ -262,11 +278,7 @@ async def load_stored(conn: AsyncConnection, codes: list[str]) -> dict[str, Stor
         sa.select(t.address).where(t.address.c.opm_id.in_(ids), t.address.c.kind == _SUPPLY_KIND))}
     technical: dict[uuid.UUID, dict[dt.date, Technical]] = {opm_id: {} for opm_id in ids}
     for row in await conn.execute(sa.select(t.opm_technical).where(t.opm_technical.c.opm_id.in_(ids))):
-        technical[row.opm_id][row.effective_from] = Technical(
-            effective_from=row.effective_from, distribution_rate=row.distribution_rate,
-            breaker_phases=row.breaker_phases, breaker_amps=row.breaker_amps, gas_band=row.gas_band,
-            tdd_class=row.tdd_class, annual_consumption_kwh=row.annual_consumption_kwh,
-        )
+        technical[row.opm_id][row.effective_from] = technical_from(row)
     meters: dict[uuid.UUID, dict[tuple[str, dt.date], list[Register]]] = {opm_id: {} for opm_id in ids}
     for row in await conn.execute(sa.select(t.meter).where(t.meter.c.opm_id.in_(ids))):
         meters[row.opm_id][row.serial, row.installed_on] = msgspec.convert(row.registers, list[Register])

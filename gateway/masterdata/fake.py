@@ -67,6 +67,8 @@ _BUSINESS_RATES: Final = (
     ("C45d", "3", _VT_NT, 3, (50, 63), (20000, 80000)),
 )
 # (band in MWh/year, kWh range inside it, household TDD, business TDD).
+#: Gas conversion factors in ten-thousandths (about 0.93 at 700 m above sea, 1.02 with an overpressure).
+_FACTOR_RANGE: Final = (9300, 10200)
 _GAS_BANDS: Final = (
     ("0-1.89", (300, 1889), "DOM1", "MO1"),
     ("1.89-7.56", (1890, 7559), "DOM2", "MO2"),
@@ -189,6 +191,8 @@ def _technical(rng: random.Random, gas: bool, business: bool, since: dt.date) ->
         return Technical(
             effective_from=since, gas_band=band, tdd_class=business_tdd if business else household_tdd,
             annual_consumption_kwh=Decimal(rng.randint(low, high)),
+            # Four places, as the DSOs publish them: lowland meters with a regulator to the mountains'.
+            gas_conversion_factor=Decimal(rng.randint(*_FACTOR_RANGE)).scaleb(-4),
         )
     rate, tdd, _, phases, amps, (low, high) = rng.choice(_BUSINESS_RATES if business else _HOUSEHOLD_RATES)
     return Technical(

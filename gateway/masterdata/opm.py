@@ -242,6 +242,7 @@ def _technical_row(opm_id: uuid.UUID, technical: Technical, now: dt.datetime) ->
         "distribution_rate": technical.distribution_rate, "breaker_phases": technical.breaker_phases,
         "breaker_amps": technical.breaker_amps, "gas_band": technical.gas_band,
         "tdd_class": technical.tdd_class, "annual_consumption_kwh": technical.annual_consumption_kwh,
+        "gas_conversion_factor": technical.gas_conversion_factor, "gas_area": technical.gas_area,
         "recorded_at": now,
     }
 

@@ -6,6 +6,7 @@ Every check raises ``InvalidField`` with the path of the field from the root of 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Final
@@ -19,6 +20,9 @@ from schemas.masterdata.opm import (
     ELECTRICITY_RATES,
     ELECTRICITY_TDD,
     GAS_BANDS,
+    GAS_CONVERSION_FACTOR_DECIMALS_MAX,
+    GAS_CONVERSION_FACTOR_MAX,
+    GAS_CONVERSION_FACTOR_MIN,
     GAS_TDD,
     MeterIn,
     Register,
@@ -37,6 +41,7 @@ QUANTITY_DECIMALS_MAX: Final = 3
 ANNUAL_CONSUMPTION_KWH_MAX: Final = Decimal(10) ** 14
 
 _TWO_REGISTERS: Final = ("NT", "VT")
+_AREA: Final = re.compile(r"[A-Za-z0-9_-]+")
 _ONE_REGISTER: Final = ("SINGLE",)
 
 
@@ -115,8 +120,10 @@ def _check_electricity(prefix: str, technical: Technical) -> None:
         raise InvalidField(at(prefix, "breaker_phases"), None, "is required for electricity")
     if technical.breaker_amps is None:
         raise InvalidField(at(prefix, "breaker_amps"), None, "is required for electricity")
-    if technical.gas_band is not None:
-        raise InvalidField(at(prefix, "gas_band"), technical.gas_band, "is for gas; this OPM is electricity")
+    for name in ("gas_band", "gas_conversion_factor", "gas_area"):
+        value = getattr(technical, name)
+        if value is not None:
+            raise InvalidField(at(prefix, name), str(value), "is for gas; this OPM is electricity")
 
 
 def _check_gas(prefix: str, technical: Technical) -> None:
@@ -129,6 +136,20 @@ def _check_gas(prefix: str, technical: Technical) -> None:
         value = getattr(technical, name)
         if value is not None:
             raise InvalidField(at(prefix, name), value, "is for electricity; this OPM is gas")
+    factor = technical.gas_conversion_factor
+    if factor is not None:
+        field = at(prefix, "gas_conversion_factor")
+        if not (factor.is_finite() and GAS_CONVERSION_FACTOR_MIN <= factor <= GAS_CONVERSION_FACTOR_MAX):
+            reason = f"must be from {GAS_CONVERSION_FACTOR_MIN} to {GAS_CONVERSION_FACTOR_MAX} (about 1)"
+            raise InvalidField(field, str(factor), reason)
+        exponent = factor.as_tuple().exponent
+        assert isinstance(exponent, int), "finite decimals have an integer exponent"
+        if -exponent > GAS_CONVERSION_FACTOR_DECIMALS_MAX:
+            reason = f"has more than {GAS_CONVERSION_FACTOR_DECIMALS_MAX} decimal places"
+            raise InvalidField(field, str(factor), reason)
+    if technical.gas_area is not None and not _AREA.fullmatch(technical.gas_area):
+        reason = "must be letters, digits, '-' or '_' (the area's code in the DSO's price list)"
+        raise InvalidField(at(prefix, "gas_area"), technical.gas_area, reason)
 
 
 def expected_registers(commodity: Commodity, rate: str | None) -> tuple[tuple[str, ...], str]:

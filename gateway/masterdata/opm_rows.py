@@ -25,6 +25,7 @@ def technical_from(row: Any) -> Technical:
         effective_from=row.effective_from, distribution_rate=row.distribution_rate,
         breaker_phases=row.breaker_phases, breaker_amps=row.breaker_amps, gas_band=row.gas_band,
         tdd_class=row.tdd_class, annual_consumption_kwh=row.annual_consumption_kwh,
+        gas_conversion_factor=row.gas_conversion_factor, gas_area=row.gas_area,
     )
 
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from gateway.store.tables import BigId, Timestamp, metadata
 from schemas.masterdata.common import NOTE_CHARS_MAX, TEXT_CHARS_MAX
+from schemas.masterdata.opm import GAS_AREA_CHARS_MAX, GAS_CONVERSION_FACTOR_DECIMALS_MAX
 
 _Text = sa.String(TEXT_CHARS_MAX)
 
@@ -37,6 +38,8 @@ class JsonText(sa.TypeDecorator[Any]):
 _Key = sa.String(40)
 #: Money and quantities: 14 digits before the point, 3 after (kWh to the Wh, m³ to the litre).
 Quantity = sa.Numeric(17, 3)
+#: A gas conversion factor: below 10, six decimal places (``GAS_CONVERSION_FACTOR_DECIMALS_MAX``).
+ConversionFactor = sa.Numeric(1 + GAS_CONVERSION_FACTOR_DECIMALS_MAX, GAS_CONVERSION_FACTOR_DECIMALS_MAX)
 
 
 def _stamps() -> list[sa.Column[object]]:
@@ -127,6 +130,8 @@ opm_technical = sa.Table(
     sa.Column("breaker_phases", sa.SmallInteger), sa.Column("breaker_amps", sa.Integer),
     sa.Column("gas_band", sa.String(12)), sa.Column("tdd_class", sa.String(8)),
     sa.Column("annual_consumption_kwh", Quantity),
+    sa.Column("gas_conversion_factor", ConversionFactor),
+    sa.Column("gas_area", sa.String(GAS_AREA_CHARS_MAX)),
     sa.Column("recorded_at", Timestamp, nullable=False),
 )
 

@@ -22,6 +22,15 @@ GAS_BANDS: Final = frozenset({"0-1.89", "1.89-7.56", "7.56-15", "15-20", "20-63"
 #: Standard load profile classes (TDD): electricity 1-8, gas by segment and heating use.
 ELECTRICITY_TDD: Final = frozenset(str(n) for n in range(1, 9))
 GAS_TDD: Final = frozenset({"DOM1", "DOM2", "DOM3", "DOM4", "MO1", "MO2", "MO3", "MO4"})
+#: A gas meter's conversion factor (objemový přepočítací koeficient, vyhláška 108/2011 Sb., příloha 1: the
+#: metering pressure and temperature against the reference conditions) lies in this range: about 0.83 at
+#: the highest Czech altitudes, just above 1 with an overpressure regulator; outside it, a typing error.
+GAS_CONVERSION_FACTOR_MIN: Final = Decimal("0.5")
+GAS_CONVERSION_FACTOR_MAX: Final = Decimal("1.5")
+#: Decimal places of a conversion factor: the DSOs publish four; six leaves room, the column keeps six.
+GAS_CONVERSION_FACTOR_DECIMALS_MAX: Final = 6
+#: A calorific-value area's code (oblast spalného tepla): the key of the price list's ``area`` of the DSO.
+GAS_AREA_CHARS_MAX: Final = 12
 #: Largest main breaker accepted (A); above it the point is metered by a different regime.
 BREAKER_AMPS_MAX: Final = 4000
 
@@ -32,7 +41,9 @@ Unit = Literal["kWh", "m3"]
 class Technical(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Technical data of an OPM valid from ``effective_from`` until the next version starts.
 
-    Electricity needs ``distribution_rate`` and a breaker (phases x amps); gas needs ``gas_band``.
+    Electricity needs ``distribution_rate`` and a breaker (phases x amps); gas needs ``gas_band``. Gas may
+    carry the meter's ``gas_conversion_factor`` (billed as 1 without it) and the ``gas_area`` whose monthly
+    calorific values convert its m³ (the DSO's default values without it; docs/billing.md).
     """
 
     effective_from: dt.date
@@ -42,6 +53,8 @@ class Technical(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     gas_band: str | None = None
     tdd_class: str | None = None
     annual_consumption_kwh: Decimal | None = None  # checked >= 0 by the service
+    gas_conversion_factor: Decimal | None = None  # checked in its range by the service
+    gas_area: Annotated[str, msgspec.Meta(min_length=1, max_length=GAS_AREA_CHARS_MAX)] | None = None
 
 
 class Register(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -71,9 +71,10 @@ async def supplied(
     return Supplied(customer, account, opm.code, created.number)
 
 
-async def supplied_gas(engine: AsyncEngine) -> Supplied:
-    """A household's gas OPM (GasNet, band 7.56-15, one meter in m³) supplied by "Plyn Standard"."""
-    data = gas_in(dso="GasNet Služby, s.r.o.", technical=gas_technical(since="2020-01-01"),
+async def supplied_gas(engine: AsyncEngine, **technical: Any) -> Supplied:
+    """A household's gas OPM (GasNet, band 7.56-15, one meter in m³, ``technical`` changed) supplied by
+    "Plyn Standard"."""
+    data = gas_in(dso="GasNet Služby, s.r.o.", technical=gas_technical(since="2020-01-01", **technical),
                   meters=[single_meter(unit="m3")])
     async with engine.begin() as conn:
         customer_id, customer = await add_customer(conn)

@@ -137,6 +137,15 @@ VAT_VERSIONS = "[[vat_rate]]\nvalid_from = 2026-01-01\npercent = 21\n\n[[vat_rat
     ("dso-CEZ.toml", 'commodity = "electricity"', 'commodity = "electricity"\n'
      'calorific = [{ month = "2026-01", kwh_per_m3 = 10.5 }]',
      "dso-CEZ.toml: calorific: calorific values are for a gas DSO"),
+    ("dso-GASNET.toml", '"2026-04", kwh_per_m3 = 10.66', '"2026-02", kwh_per_m3 = 10.66',
+     "dso-GASNET.toml: area[0].calorific[3].month: must be after the previous month 2026-03 "
+     "(value '2026-02')"),
+    ("dso-GASNET.toml", "kwh_per_m3 = 10.71", "kwh_per_m3 = 21",
+     "dso-GASNET.toml: area[0].calorific[0].kwh_per_m3: must be above 0 and at most 20 kWh/m³ (value '21')"),
+    ("dso-GASNET.toml", '[[area]]\ncode = "SEVER"', '[[area]]\ncode = "SEVER"\n\n[[area]]\ncode = "SEVER"',
+     "dso-GASNET.toml: area[1].code: is already defined (value 'SEVER')"),
+    ("dso-CEZ.toml", 'commodity = "electricity"', 'commodity = "electricity"\n\n[[area]]\ncode = "X"',
+     "dso-CEZ.toml: area: calorific values are for a gas DSO"),
 ])
 def test_vat_versions_and_calorific_values_are_checked(
     tmp_path: Path, file: str, old: str, new: str, problem: str,
