@@ -10,6 +10,9 @@ and their due dates, and the VAT in a received advance. No database here (``sche
   working day when it falls on a weekend or a Czech public holiday: the civil code moves the last day of a
   period that way (§607 OZ, [I]), and printing the day the money is actually expected spares the customer
   the question and the dunning run a false "overdue" on Monday.
+* **A settled period as a year.** The settlement's consumption is scaled to a year by the price list's TDD
+  weights of the commodity, not by days: 500 m³ over June–August is a far smaller share of a gas year than
+  92 days of 365 (``settled_consumption``), and scaling it by days would set the winter's advances too low.
 * **VAT in a received advance.** The customer pays an amount *including* VAT; the tax document states
   ``base = amount / (1 + rate)`` rounded half-up to 0.01 and ``vat = amount − base``, so base + VAT equal
   the money received exactly (the document must state what was received; §37 ZDPH computes the tax from an
@@ -21,10 +24,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import unicodedata
+from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Final
 
 from gateway.billing.prices import PriceList
+from gateway.billing.split import cut, weights
 from gateway.errors import InvalidField
 from gateway.process.calendar import WorkingCalendar
 from schemas.billing.advances import INSTALMENTS_PER_YEAR
@@ -41,7 +46,6 @@ KWH_PER_MWH: Final = Decimal("1000")
 #: A settled period shorter than this says too little about a year (one reading interval, a move-in): the
 #: schedule then keeps the OPM's technical estimate.
 SETTLED_DAYS_MIN: Final = 28
-DAYS_PER_YEAR: Final = Decimal("365")
 #: [I] Share of a two-rate OPM's consumption in the low tariff (NT) by distribution rate, from the hours of
 #: NT the rate grants (8 h: D25d/D26d/D27d, 16 h: D35d, 20 h: D45d/D57d, 22 h: D56d; D61d: weekends). An
 #: estimate for the first schedule only: after the first settlement the measured VT/NT split is used.
@@ -138,14 +142,22 @@ def technical_consumption(
     return Consumption(vt_mwh=total - low, nt_mwh=low)
 
 
-def settled_consumption(commodity: str, settlement: Settlement) -> Consumption | None:
-    """The settlement's consumption per register scaled to a year by days; None when the settled period is
-    shorter than ``SETTLED_DAYS_MIN`` or holds no consumption."""
-    days = max((line.period_to for line in settlement.lines), default=None)
+def settled_consumption(
+    commodity: str, settlement: Settlement, tdd: Sequence[Decimal],
+) -> Consumption | None:
+    """The settlement's consumption per register scaled to a year by ``tdd`` (the commodity's 12 monthly
+    weights: a summer's gas is a small share of its year, a winter's a large one); None when the settled
+    period is shorter than ``SETTLED_DAYS_MIN`` or holds no consumption.
+
+    yearly = settled × W(the calendar year of its first day) ÷ W(the settled period), W summing the weights
+    of ``split.weights`` (each day weighs its month's weight ÷ the month's days), exact in integers, rounded
+    once per register."""
+    last = max((line.period_to for line in settlement.lines), default=None)
     first = min((line.period_from for line in settlement.lines), default=None)
-    if days is None or first is None or (days - first).days + 1 < SETTLED_DAYS_MIN:
+    if last is None or first is None or (last - first).days + 1 < SETTLED_DAYS_MIN:
         return None
-    length = Decimal((days - first).days + 1)
+    period_weight = sum(weights(cut(first, last, ()), tdd))
+    year_weight = sum(weights(cut(dt.date(first.year, 1, 1), dt.date(first.year, 12, 31), ()), tdd))
     totals: dict[str, Decimal] = {}
     for line in settlement.lines:
         register = COMMODITY_CODES.get(line.code)
@@ -153,7 +165,7 @@ def settled_consumption(commodity: str, settlement: Settlement) -> Consumption |
             totals[register] = totals.get(register, Decimal(0)) + line.quantity
     if not totals or sum(totals.values()) <= 0:
         return None
-    yearly = {name: (value * DAYS_PER_YEAR / length).quantize(MWH_PLACES, ROUND_HALF_UP)
+    yearly = {name: (value * year_weight / period_weight).quantize(MWH_PLACES, ROUND_HALF_UP)
               for name, value in totals.items()}
     if commodity == "gas":
         return Consumption(kwh=(yearly.get("single", Decimal(0)) * KWH_PER_MWH).quantize(CZK))

@@ -63,7 +63,7 @@ class Planned:
 
 
 def plan_schedule(
-    basis: ContractBasis, start: dt.date, options: Options, settled: Consumption | None = None
+    basis: ContractBasis, start: dt.date, options: Options, settlement: Settlement | None = None
 ) -> Planned:
     """Price the contract's year from ``start``; ``InvalidField`` names what stops it (nothing is written)."""
     frequency = options.frequency or basis.advance_frequency
@@ -74,7 +74,8 @@ def plan_schedule(
     if dso is None:
         raise InvalidField("opm.dso", basis.dso, "has no price-list code (gateway/billing/dso_codes.py)")
     product = plan.product_code(price_list, basis.commodity, basis.product)
-    consumption, source = _consumption(basis, price_list.rates.get(dso, {}), settled)
+    tdd = price_list.meta.tdd.gas if basis.commodity == "gas" else price_list.meta.tdd.electricity
+    consumption, source = _consumption(basis, price_list.rates.get(dso, {}), settlement, tdd)
     priced_from, priced_to = plan.priced_window(start, price_list)
     gas = basis.commodity == "gas"
     request = QuoteRequest(
@@ -96,12 +97,14 @@ def plan_schedule(
 
 
 def _consumption(
-    basis: ContractBasis, rates: Mapping[str, object], settled: Consumption | None
+    basis: ContractBasis, rates: Mapping[str, object], settlement: Settlement | None, tdd: Sequence[Decimal],
 ) -> tuple[Consumption, str]:
-    """The last settlement's consumption when there is one (given now, the contract's last issued one, or
-    recorded on the active schedule), else the OPM's technical estimate."""
+    """The last settlement's consumption scaled to a year by the commodity's TDD weights, when there is one
+    (given now, the contract's last issued one, or recorded on the active schedule), else the OPM's
+    technical estimate."""
+    settled = None if settlement is None else plan.settled_consumption(basis.commodity, settlement, tdd)
     if settled is None and basis.last_settlement is not None:
-        settled = plan.settled_consumption(basis.commodity, basis.last_settlement)
+        settled = plan.settled_consumption(basis.commodity, basis.last_settlement, tdd)
     if settled is not None:
         return settled, "settlement"
     active = basis.active
@@ -229,7 +232,6 @@ async def regenerate_after_settlement(
     if not bases:
         raise InvalidField("contract", str(contract_id), "is not a contract")
     basis = bases[0]
-    settled = plan.settled_consumption(basis.commodity, settlement)
-    planned = plan_schedule(basis, start, options, settled)
+    planned = plan_schedule(basis, start, options, settlement)
     written = await store(conn, basis, planned, start=start, reason="settlement", now=now, calendar=calendar)
     return written is not None

@@ -87,13 +87,36 @@ def test_technical_consumption_single_two_rate_and_gas() -> None:
     assert caught.value.field == "annual_consumption_kwh"
 
 
-def test_settled_consumption_is_scaled_to_a_year_by_days() -> None:
+#: The SAMPLE list's TDD weights (rules/prices/sample-2026/list.toml), each set summing to 1.000.
+ELECTRICITY_TDD = [Decimal(f"0.{w:03}") for w in (112, 98, 94, 80, 70, 63, 64, 66, 71, 85, 95, 102)]
+GAS_TDD = [Decimal(f"0.{w:03}") for w in (175, 150, 125, 80, 40, 20, 15, 15, 30, 75, 120, 155)]
+
+
+def test_the_sample_weights_are_the_lists() -> None:
+    tdd = load_price_list(default_list(PRICES)).meta.tdd
+    assert (tdd.electricity, tdd.gas) == (ELECTRICITY_TDD, GAS_TDD)
+
+
+def test_settled_consumption_is_scaled_to_a_year_by_the_tdd_weights() -> None:
     item = line("COMMODITY", "Silová elektřina", "1.000", "MWh", "2690.00")
     half_year = msgspec.structs.replace(item, period_to=dt.date(2026, 6, 30))
-    # 181 days of 2026: 1.000 × 365 / 181 = 2.01657 → 2.017 MWh.
-    assert plan.settled_consumption("electricity", settle([half_year])) == Consumption(mwh=Decimal("2.017"))
+    # January … June weigh 0.517 of the year: 1.000 / 0.517 = 1.93424 → 1.934 MWh (by days: 2.017).
+    assert plan.settled_consumption("electricity", settle([half_year]), ELECTRICITY_TDD) == Consumption(
+        mwh=Decimal("1.934"))
     short = msgspec.structs.replace(item, period_to=dt.date(2026, 1, 10))
-    assert plan.settled_consumption("electricity", settle([short])) is None
+    assert plan.settled_consumption("electricity", settle([short]), ELECTRICITY_TDD) is None
+
+
+def test_a_summers_gas_is_a_small_share_of_its_year() -> None:
+    item = line("COMMODITY", "Zemní plyn", "5.300", "MWh", "1450.00")
+    summer = msgspec.structs.replace(item, period_from=dt.date(2026, 6, 1), period_to=dt.date(2026, 8, 31))
+    # June … August weigh 0.020 + 0.015 + 0.015 = 0.050: 5.300 / 0.050 = 106 MWh (by days 92 of 365: 21.03).
+    assert plan.settled_consumption("gas", settle([summer]), GAS_TDD) == Consumption(kwh=Decimal("106000"))
+    # Part months weigh their days: 16 January … 15 July = 16/31 × 0.175 + 0.415 + 15/31 × 0.015
+    # = 0.512580…; 10.000 / 0.512580… = 19.5091 → 19.509 MWh.
+    winter = msgspec.structs.replace(item, quantity=Decimal("10.000"), period_from=dt.date(2026, 1, 16),
+                                     period_to=dt.date(2026, 7, 15))
+    assert plan.settled_consumption("gas", settle([winter]), GAS_TDD) == Consumption(kwh=Decimal("19509"))
 
 
 def test_a_product_is_found_by_code_or_by_its_name() -> None:

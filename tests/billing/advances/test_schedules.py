@@ -152,6 +152,7 @@ async def test_the_last_issued_settlement_gives_the_consumption(engine: AsyncEng
     assert isinstance(outcome, Billed), outcome
     await regenerate_account(engine, parties.account)
     schedule = await active(engine, parties.account)
-    # 1.500 MWh in the 181 days of January … June: 1.5 × 365 / 181 = 3.0249 → 3.025 MWh a year.
+    # 1.500 MWh in January … June, which weigh 0.517 of a year by the SAMPLE electricity TDD:
+    # 1.5 / 0.517 = 2.90135 → 2.901 MWh a year (by days, 1.5 × 365 / 181, it was 3.025).
     assert schedule.consumption_source == "settlement"
-    assert schedule.consumption_mwh == {"single": Decimal("3.025")}
+    assert schedule.consumption_mwh == {"single": Decimal("2.901")}
