@@ -30,7 +30,9 @@ def distributed_mwh(settlement: Settlement) -> Decimal:
     return sum((line.quantity for line in settlement.lines if line.code == "DISTRIBUTION"), Decimal(0))
 
 
-async def test_the_opms_factor_and_area_convert_its_cubic_metres(engine: AsyncEngine, files: FileStore) -> None:
+async def test_the_opms_factor_and_area_convert_its_cubic_metres(
+    engine: AsyncEngine, files: FileStore,
+) -> None:
     parties = await supplied_gas(engine, gas_conversion_factor=Decimal("0.9655"), gas_area="SEVER")
     await read(engine, parties.opm, "2025-12-31", "100")
     await read(engine, parties.opm, "2026-03-31", "400")
