@@ -49,6 +49,7 @@ MODULES: Final = (
     "gateway.billing.checks",
     "gateway.billing.deposits",
     "gateway.billing.bill_inputs",
+    "gateway.billing.bill_terms",
     "gateway.billing.quote",
     "gateway.billing.technical",
     "gateway.billing.bill",

@@ -23,12 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.billing.bill_inputs import (
     BillInputs,
     check_register_layout,
-    find_product,
     price_problems,
     supply_over,
     technical_in_period,
-    terms_over,
 )
+from gateway.billing.bill_terms import products_over, terms_over
 from gateway.billing.dso_codes import price_list_dso
 from gateway.billing.prices import PriceList
 from gateway.billing.quote import QUOTE_DAYS_MAX
@@ -142,12 +141,14 @@ def inputs_for(
     if known is None:
         raise NotFound(f"contract {contract_number!r} does not exist")
     contract = contract_from(known[0], known[1], period_to)
-    terms = terms_over(contract, period_from, period_to)
+    versions = terms_over(contract, period_from, period_to)
+    terms = versions[0]
     opm_rows = reads.opms[contract.opm]
     opm = _opm_on(opm_rows, period_to)
     technical = technical_in_period(opm_rows.technical, period_from, period_to)
     price_list = reads.price_list
-    product = find_product(price_list, terms.product, contract.commodity)
+    product, product_changes, product_problems = products_over(
+        price_list, contract, versions, (period_from, period_to))
     dso = price_list_dso(contract.commodity, opm.dso)
     check_register_layout(opm.code, technical, price_list, dso, (period_from, period_to))
     supplied, supply_text = supply_over(contract.number, opm, period_from, period_to)
@@ -161,8 +162,8 @@ def inputs_for(
         contract=contract, terms=terms, customer=contract.customer, segment=segment, account=terms.account,
         opm=opm,
         period_from=period_from, period_to=period_to, price_list=price_list, product=product, dso=dso,
-        price_problems=tuple(problems), supplied=supplied, supply_text=supply_text, consumption=consumption,
-        history=history, technical=technical,
+        price_problems=(*problems, *product_problems), supplied=supplied, supply_text=supply_text,
+        consumption=consumption, history=history, technical=technical, product_changes=product_changes,
     )
 
 

@@ -1,9 +1,9 @@
 """What billing one contract for one period reads, and the quote request it makes of it.
 
-* **Terms.** The contract's terms in force over the period (product, account). A terms change inside the
-  period is refused (``InvalidField`` on ``period_to`` naming the day): the two parts may differ in product
-  *and* account, and each part needs its own closing reading, so the order is split at the change (one bill
-  up to the day before, one from it) rather than guessed here.
+* **Terms.** The contract's terms in force over the period (product, account; ``bill_terms``). A change of
+  product inside the period is one bill (``product_changes``, priced like a price change); a change of
+  account, or to a product sharing consumption differently, is refused (``InvalidField`` on ``period_to``
+  naming the day and the two periods to bill instead).
 * **OPM.** The technical data versions in force over the period (``read_technical``, batched over many
   OPMs: the mass-billing reader calls it too); the quote is cut at each change (``opm_changes``). A change
   of the register layout (single-rate ↔ two-rate) is refused like a terms change: each part needs its own
@@ -33,6 +33,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.billing.bill_terms import products_over, terms_over
 from gateway.billing.calorific import GasPart, gas_kwh_parts, missing_months
 from gateway.billing.dso_codes import price_list_dso
 from gateway.billing.price_files import Product
@@ -49,7 +50,7 @@ from gateway.masterdata.opm import get_opm
 from gateway.masterdata.opm_rows import technical_from
 from schemas.billing.readings import Consumption, RegisterConsumption
 from schemas.billing.settlement import Consumption as QuoteConsumption
-from schemas.billing.settlement import OpmChange, QuoteOpm, QuoteRequest
+from schemas.billing.settlement import OpmChange, ProductChange, QuoteOpm, QuoteRequest
 from schemas.masterdata.common import Segment
 from schemas.masterdata.contracts import Contract, Terms
 from schemas.masterdata.opm import Opm, Technical
@@ -75,7 +76,9 @@ class BillInputs:
     ``account``: the contract account's variable symbol (the terms' account). ``history``: each register's
     consumption over the ``PREVIOUS_YEAR_DAYS`` before the period (may be incomplete). ``technical``: the
     OPM's technical data versions in force over the period, oldest first (``read_technical``); the quote is
-    cut at each change. Empty: only ``opm.technical`` (the last day's) is known and priced."""
+    cut at each change. Empty: only ``opm.technical`` (the last day's) is known and priced.
+    ``terms``: the terms of the period's first day, ``product`` its product; ``product_changes``: each
+    later product (``bill_terms.products_over``), handed to the quote."""
 
     # A plain class, not a dataclass (as PaidRequest, PreCheck, Timeline, MeterInfo, OpmRows): mypyc compiles
     # its ``__init__``; a dataclass's is made at import and runs interpreted (a million objects of four
@@ -85,7 +88,7 @@ class BillInputs:
         period_from: dt.date, period_to: dt.date, price_list: PriceList, product: Product | None,
         dso: str | None, price_problems: tuple[str, ...], supplied: bool, supply_text: str,
         consumption: Consumption, history: tuple[RegisterConsumption, ...],
-        technical: tuple[Technical, ...] = (),
+        technical: tuple[Technical, ...] = (), product_changes: tuple[ProductChange, ...] = (),
     ) -> None:
         self.contract: Final = contract
         self.terms: Final = terms
@@ -104,6 +107,7 @@ class BillInputs:
         self.consumption: Final = consumption
         self.history: Final = history
         self.technical: Final = technical
+        self.product_changes: Final = product_changes
 
 
 async def read_inputs(
@@ -115,11 +119,13 @@ async def read_inputs(
     if (period_to - period_from).days >= QUOTE_DAYS_MAX:
         raise InvalidField("period_to", period_to.isoformat(), f"the period is over {QUOTE_DAYS_MAX} days")
     contract = await get_contract(conn, contract_number, period_to)
-    terms = terms_over(contract, period_from, period_to)
+    versions = terms_over(contract, period_from, period_to)
+    terms = versions[0]
     opm = await get_opm(conn, contract.opm, period_to)
     technical = (await read_technical(conn, {opm.code: (period_from, period_to)}))[opm.code]
     price_list = resolve_list(prices, None, paths_allowed=False)
-    product = find_product(price_list, terms.product, contract.commodity)
+    product, product_changes, product_problems = products_over(
+        price_list, contract, versions, (period_from, period_to))
     dso = price_list_dso(contract.commodity, opm.dso)
     check_register_layout(opm.code, technical, price_list, dso, (period_from, period_to))
     supplied, supply_text = supply_over(contract.number, opm, period_from, period_to)
@@ -130,9 +136,9 @@ async def read_inputs(
     return BillInputs(
         contract=contract, terms=terms, customer=customer.number, segment=customer.segment,
         account=(await get_account(conn, terms.account)).variable_symbol, opm=opm, period_from=period_from,
-        period_to=period_to, price_list=price_list, product=product, dso=dso, price_problems=tuple(problems),
-        supplied=supplied, supply_text=supply_text, consumption=consumption, history=history,
-        technical=technical,
+        period_to=period_to, price_list=price_list, product=product, dso=dso,
+        price_problems=(*problems, *product_problems), supplied=supplied, supply_text=supply_text,
+        consumption=consumption, history=history, technical=technical, product_changes=product_changes,
     )
 
 
@@ -204,30 +210,6 @@ async def _consumption(
     return consumption_and_history(timeline, period_from, period_to)
 
 
-def terms_over(contract: Contract, period_from: dt.date, period_to: dt.date) -> Terms:
-    """The one terms version in force over the whole period, else ``InvalidField`` saying where to cut; a
-    period the previous billing system billed (up to ``billed_until``) is not billed again."""
-    if contract.billed_until is not None and period_from <= contract.billed_until:
-        reason = (f"contract {contract.number} was billed up to {contract.billed_until} by the previous "
-                  f"billing system: bill from {contract.billed_until + dt.timedelta(days=1)}")
-        raise InvalidField("period_from", period_from.isoformat(), reason)
-    overlapping = [
-        terms for terms in contract.versions if terms.effective_from <= period_to
-        and (terms.effective_to is None or terms.effective_to >= period_from)
-    ]
-    if not overlapping:
-        reason = f"the period ends before contract {contract.number} starts ({contract.valid_from})"
-        raise InvalidField("period_to", period_to.isoformat(), reason)
-    if len(overlapping) > 1:
-        change = overlapping[1].effective_from
-        reason = (
-            f"the terms of contract {contract.number} change on {change} (version {overlapping[1].version}): "
-            f"bill {period_from} … {change - dt.timedelta(days=1)} and {change} … {period_to} separately"
-        )
-        raise InvalidField("period_to", period_to.isoformat(), reason)
-    return overlapping[0]
-
-
 def supply_over(contract: str, opm: Opm, period_from: dt.date, period_to: dt.date) -> tuple[bool, str]:
     """Whether our supply under ``contract`` covers the period, and the sentence saying why not."""
     for period in opm.supply:
@@ -241,15 +223,6 @@ def supply_over(contract: str, opm: Opm, period_from: dt.date, period_to: dt.dat
             f"not over {period_from} … {period_to}"
         )
     return False, f"OPM {opm.code} has no supply period under contract {contract}"
-
-
-def find_product(price_list: PriceList, product: str, commodity: str) -> Product | None:
-    """The price-list product whose code or name is the contract's ``product`` (names without case)."""
-    found = price_list.products.get(product)
-    if found is None:
-        wanted = product.strip().casefold()
-        found = next((item for item in price_list.products.values() if item.name.casefold() == wanted), None)
-    return found if found is not None and found.commodity == commodity else None
 
 
 def price_problems(
@@ -333,6 +306,7 @@ def quote_request(inputs: BillInputs, advances_paid: Decimal) -> QuoteRequest:
             opm=QuoteOpm(dso=inputs.dso, band=first.gas_band), product=inputs.product.code,
             price_list=inputs.price_list.id, consumption=QuoteConsumption(kwh=kwh),
             advances_paid=advances_paid, opm_changes=_changes(versions, ("gas_band",)),
+            product_changes=list(inputs.product_changes) or None,
             gas_tax_exempt=inputs.segment in GAS_TAX_EXEMPT_SEGMENTS,
         )
     rate = inputs.price_list.rates[inputs.dso][first.distribution_rate or ""]
@@ -352,6 +326,7 @@ def quote_request(inputs: BillInputs, advances_paid: Decimal) -> QuoteRequest:
         product=inputs.product.code, price_list=inputs.price_list.id, consumption=consumption,
         advances_paid=advances_paid,
         opm_changes=_changes(versions, ("distribution_rate", "breaker_phases", "breaker_amps")),
+        product_changes=list(inputs.product_changes) or None,
     )
 
 

@@ -3,11 +3,13 @@ distribution, the nationwide regulated prices and the taxes. Texts are the invoi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from gateway.billing.price_files import GasBand, PozeVersion, Product, Rate
+from gateway.billing.price_files import GasBand, PozeVersion, Rate
 from gateway.billing.prices import PriceList, spans
+from gateway.billing.product_parts import ProductPart
 from gateway.billing.rating import (
     PRODUCT_KEY,
     REGISTER_SUFFIX,
@@ -32,22 +34,32 @@ class Poze:
     monthly: list[Priced]
 
 
-def product_components(product: Product, registers: list[str], price_list: PriceList) -> list[Component]:
-    """The commodity per register and the product's monthly fee."""
-    versions = spans(product.version, price_list.meta.valid_to)
+def product_components(
+    parts: Sequence[ProductPart], registers: list[str], price_list: PriceList,
+) -> list[Component]:
+    """The commodity per register and the product's monthly fee: each part's product's prices within the
+    part (a product change is a price change; ``product_parts``)."""
     found = []
-    name = "Silová elektřina" if product.commodity == "electricity" else "Zemní plyn"
+    name = "Silová elektřina" if parts[0].product.commodity == "electricity" else "Zemní plyn"
     for register in registers:
         key = PRODUCT_KEY[register]
         prices = []
-        for span in versions:
-            price = getattr(span.entry, key)
-            if price is None:
-                raise InvalidField("product", product.code, f"has no {key} price from {span.valid_from}")
-            prices.append(Priced(span.valid_from, span.valid_to, price))
+        for index, part in enumerate(parts):
+            field = "product" if index == 0 else f"product_changes[{index - 1}].product"
+            for span in spans(part.product.version, price_list.meta.valid_to):
+                price = getattr(span.entry, key)
+                if price is None and span.valid_from <= part.end and part.start <= span.valid_to:
+                    reason = f"has no {key} price from {span.valid_from}"
+                    raise InvalidField(field, part.product.code, reason)
+                if price is not None:
+                    prices += clip([Priced(span.valid_from, span.valid_to, price)], part.start, part.end)
         found.append(Component(f"COMMODITY{REGISTER_SUFFIX[register]}", f"{name}{REGISTER_TEXT[register]}",
                                register, prices))  # type: ignore[arg-type]
-    fee = [Priced(s.valid_from, s.valid_to, s.entry.monthly) for s in versions]
+    fee = [
+        version for part in parts for version in clip(
+            [Priced(s.valid_from, s.valid_to, s.entry.monthly)
+             for s in spans(part.product.version, price_list.meta.valid_to)], part.start, part.end)
+    ]
     found.append(Component("SUPPLY_FEE", "Stálý plat za dodávku", "months", fee))
     return found
 

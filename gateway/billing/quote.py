@@ -18,6 +18,7 @@ import msgspec
 from gateway.billing.components import electricity_components, gas_components, poze, product_components
 from gateway.billing.consumption import GasMonths, Registers, checked_decimal, register_totals
 from gateway.billing.prices import LIST_ID, PriceList, default_list, load_price_list, spans
+from gateway.billing.product_parts import ProductPart, known_product, product_parts, rounding_product
 from gateway.billing.rating import Component, Priced
 from gateway.billing.rating_plan import RatingPlan, poze_templates, remember, templates_of
 from gateway.billing.split import cut, weights
@@ -95,16 +96,14 @@ def quote(
     else:
         assert request.price_list in (None, price_list.id), (request.price_list, price_list.id)
     _check_period(request, price_list)
-    product = price_list.products.get(request.product)
-    if product is None or product.commodity != request.commodity:
-        reason = f"is not a {request.commodity} product of {price_list.id} ({', '.join(price_list.products)})"
-        raise InvalidField("product", request.product, reason)
+    product = known_product(price_list, request.product, request.commodity, "product")
     key = _plan_key(request)
     plan = price_list.plans.get(key)
     if plan is not None:
         return plan.rate(register_totals(request, _layout(plan.registers), plan.gas_months), advances)
     tdd = getattr(price_list.meta.tdd, request.commodity) if product.split_by_tdd else None
-    states, components, registers = _components(request, price_list)
+    products = product_parts(request, price_list)
+    states, components, registers = _components(request, price_list, products)
     gas_months = GasMonths(tdd, price_list.calorific.get(request.opm.dso, {}), price_list.id)
     totals = register_totals(request, _layout(registers), gas_months)
     variants = poze(states, price_list) if request.commodity == "electricity" else None
@@ -120,7 +119,7 @@ def quote(
         registers=tuple(registers), gas_months=gas_months, period=(request.period_from, request.period_to),
         shares=tuple(weights(pieces, tdd)), templates=tuple(templates_of(components, pieces, vat)),
         poze=tuple(poze_templates(variants.mwh, variants.monthly, pieces, vat) if variants else ()),
-        round_to_whole_czk=product.round_to_whole_czk,
+        round_to_whole_czk=rounding_product(products).round_to_whole_czk,
     )
     return remember(price_list.plans, key, plan).rate(totals, advances)
 
@@ -128,7 +127,7 @@ def quote(
 def _plan_key(request: QuoteRequest) -> Hashable:
     """What a rating plan depends on: the request but for its consumption (or readings) and advances."""
     return (request.commodity, request.period_from, request.period_to, request.opm, request.product,
-            request.gas_tax_exempt, tuple(request.opm_changes or ()))
+            request.gas_tax_exempt, tuple(request.opm_changes or ()), tuple(request.product_changes or ()))
 
 
 def _layout(registers: Sequence[str]) -> Registers:
@@ -136,9 +135,8 @@ def _layout(registers: Sequence[str]) -> Registers:
 
 
 def _components(
-    request: QuoteRequest, price_list: PriceList,
+    request: QuoteRequest, price_list: PriceList, products: list[ProductPart],
 ) -> tuple[list[OpmState], list[Component], list[str]]:
-    product = price_list.products[request.product]
     dso = request.opm.dso
     if request.commodity == "gas":
         bands = price_list.bands.get(dso)
@@ -149,7 +147,7 @@ def _components(
             reason = f"is not a band of {dso} ({', '.join(bands)})"
             raise InvalidField("opm.band", request.opm.band, reason)
         states = opm_states(request, price_list)
-        supply = product_components(product, ["single"], price_list)
+        supply = product_components(products, ["single"], price_list)
         return states, [*supply, *gas_components(request, states, bands, price_list)], ["single"]
     rates = price_list.rates.get(dso)
     if rates is None:
@@ -161,7 +159,7 @@ def _components(
     states = opm_states(request, price_list)
     registers = ["single"] if rate.registers == "single" else ["vt", "nt"]
     return states, [
-        *product_components(product, registers, price_list),
+        *product_components(products, registers, price_list),
         *electricity_components(states, rates, registers, price_list),
     ], registers
 

@@ -63,6 +63,14 @@ class OpmChange(_Strict, frozen=True, kw_only=True):
     band: Code | None = None
 
 
+class ProductChange(_Strict, frozen=True, kw_only=True):
+    """The supplier's product changing on ``valid_from`` (inside the period, after its first day): its
+    commodity prices and fee apply from that day, like a price change."""
+
+    valid_from: dt.date
+    product: Code
+
+
 class Consumption(_Strict, frozen=True, kw_only=True):
     """Consumption of the whole period: electricity in MWh per register (VT/NT, or ``mwh`` single-rate),
     gas in kWh."""
@@ -117,6 +125,8 @@ class QuoteRequest(_Strict, frozen=True, kw_only=True):
     gas_tax_exempt: bool = False
     #: Technical data changing inside the period, in date order (added after the first version; optional).
     opm_changes: list[OpmChange] | None = None
+    #: The product changing inside the period, in date order (added later; optional).
+    product_changes: list[ProductChange] | None = None
 
 
 class SettlementLine(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -71,10 +72,16 @@ async def _scenario(engine: AsyncEngine, files: FileStore) -> list[BillRequest]:
     late = await supplied(engine, valid_from="2026-03-01")  # NOT_SUPPLIED from January
     await read(engine, late.opm, "2025-12-31", "1000")
     await read(engine, late.opm, "2026-06-30", "1800")
-    changed = await supplied(engine)
+    changed = await supplied(engine)  # another product from April: one bill, priced in parts
+    await read(engine, changed.opm, "2025-12-31", "1000")
+    await read(engine, changed.opm, "2026-06-30", "2300")
+    profiled = await supplied(engine)  # a product sharing by TDD weights from April: refused
     async with engine.begin() as conn:
         await amend_contract(conn, ACTOR, NOW, changed.contract, Amendment(
             effective_from=day("2026-04-01"), product="E-FIX",
+        ))
+        await amend_contract(conn, ACTOR, NOW, profiled.contract, Amendment(
+            effective_from=day("2026-04-01"), product="E-PROFIL",
         ))
     billed_before = await supplied(engine)
     await read(engine, billed_before.opm, "2025-12-31", "1000")
@@ -102,7 +109,8 @@ async def _scenario(engine: AsyncEngine, files: FileStore) -> list[BillRequest]:
         request(single.contract), request(two_rate.contract), request(gas.contract),
         request(unread.contract), request(backwards.contract), request(idle.contract),
         request(released_idle.contract, released=frozenset({"ZERO_CONSUMPTION"})), request(late.contract),
-        request(changed.contract), request("NO-SUCH-CONTRACT"), request(billed_before.contract),
+        request(changed.contract), request(profiled.contract), request("NO-SUCH-CONTRACT"),
+        request(billed_before.contract),
         request(billed_before.contract, period_from=dt.date(2026, 2, 1)),
         request(stronger.contract), request(relayout.contract),
         request(growing.contract, period_to=MARCH_END), request(growing.contract, period_from=APRIL_FIRST),
@@ -180,7 +188,7 @@ async def test_a_batch_bills_as_bill_contract_in_turn(
     assert [_comparable(outcome) for outcome in outcomes] == [_comparable(outcome) for outcome in expected]
     assert rows == expected_rows
     kinds = [type(outcome).__name__ for outcome in outcomes]
-    assert kinds.count("Billed") == 9 and kinds.count("Unbillable") == 5, kinds
+    assert kinds.count("Billed") == 10 and kinds.count("Unbillable") == 5, kinds
     taken_over = outcomes[-2]
     assert isinstance(taken_over, Unbillable) and isinstance(taken_over.error, InvalidField)
     assert (taken_over.error.field, taken_over.error.value) == ("period_from", "2026-01-01")
@@ -189,10 +197,16 @@ async def test_a_batch_bills_as_bill_contract_in_turn(
     stages = [outcome.stage for outcome in outcomes if isinstance(outcome, Outsorted)]
     assert stages == ["pre", "pre", "post", "pre", "post"], outcomes
     assert [outcome.repeated for outcome in outcomes if isinstance(outcome, Billed)] == [
-        False, False, False, False, True, False, False, True, False,
+        False, False, False, False, False, True, False, False, True, False,
     ]
-    cut = outcomes[12]  # the bigger breaker from April
-    assert isinstance(cut, Billed) and cut.invoice.contract == requests[12].contract
+    changed, profiled = outcomes[8], outcomes[9]  # another product from April; one sharing by TDD
+    assert isinstance(changed, Billed) and changed.invoice.contract == requests[8].contract
+    prices = {line.unit_price for line in changed.invoice.settlement.lines if line.code == "COMMODITY"}
+    assert prices == {Decimal("2690.00"), Decimal("2590.00")}  # E-STANDARD to March, E-FIX from April
+    assert isinstance(profiled, Unbillable) and isinstance(profiled.error, InvalidField)
+    assert "from product E-STANDARD to E-PROFIL" in profiled.error.reason
+    cut = outcomes[13]  # the bigger breaker from April
+    assert isinstance(cut, Billed) and cut.invoice.contract == requests[13].contract
     assert len({line.period_from for line in cut.invoice.settlement.lines}) > 1  # priced in two parts
     fresh = [outcome.invoice for outcome in outcomes if isinstance(outcome, Billed) and not outcome.repeated]
     assert all(not invoice.documents for invoice in fresh)

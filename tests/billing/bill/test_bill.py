@@ -4,10 +4,8 @@ invoice with its PDF and ISDOC filed and its balance posted, idempotently; on SQ
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,15 +14,11 @@ from gateway.billing.invoices.isdoc_schema import validate_invoice
 from gateway.billing.ledger import account_ledger, get_invoice
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
-from gateway.errors import InvalidField
-from gateway.masterdata.contracts import amend_contract
 from gateway.masterdata.documents import get_document, read_content
 from gateway.masterdata.filestore import FileStore
-from schemas.billing.bill import Billed, Outsorted
-from schemas.masterdata.contracts import Amendment
+from schemas.billing.bill import Billed
 from tests.billing.bill.support import (
     NOW,
-    PERIOD_TO,
     WORKER,
     add_advance,
     bill,
@@ -35,7 +29,6 @@ from tests.billing.bill.support import (
     supplied_gas,
 )
 from tests.billing.invoices.test_pdf import pdf_text
-from tests.masterdata.supply_helpers import ACTOR
 
 
 async def _count(engine: AsyncEngine, table: sa.Table, **where: object) -> int:
@@ -125,25 +118,6 @@ async def test_a_dry_run_prices_without_storing(engine: AsyncEngine, files: File
     assert isinstance(outcome, Billed) and outcome.invoice.number is None and not outcome.invoice.documents
     assert outcome.invoice.total > 0
     assert await _count(engine, bl_invoice, contract=parties.contract) == 0
-
-
-async def test_a_terms_change_inside_the_period_is_refused_naming_the_day(
-    engine: AsyncEngine, files: FileStore
-) -> None:
-    parties = await supplied(engine)
-    async with engine.begin() as conn:
-        await amend_contract(conn, ACTOR, NOW, parties.contract, Amendment(
-            effective_from=day("2026-04-01"), product="E-FIX",
-        ))
-
-    with pytest.raises(InvalidField) as refused:
-        await bill(engine, files, parties.contract)
-
-    assert refused.value.field == "period_to" and refused.value.value == PERIOD_TO.isoformat()
-    assert "2026-04-01" in refused.value.reason and "2026-03-31" in refused.value.reason
-    # Each part bills on its own (here both lack readings, which is an outcome, not an error).
-    before = await bill(engine, files, parties.contract, period_to=dt.date(2026, 3, 31))
-    assert isinstance(before, Outsorted) and before.findings[0].code == "READING_MISSING"
 
 
 async def test_a_gas_contract_is_billed_in_kwh_from_cubic_metres(
