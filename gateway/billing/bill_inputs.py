@@ -41,6 +41,7 @@ from gateway.billing.prices import PriceList
 from gateway.billing.quote import QUOTE_DAYS_MAX, resolve_list
 from gateway.billing.readings import timeline as tl
 from gateway.billing.readings.service import consumption_and_history, reading_window
+from gateway.billing.split import bill_separately
 from gateway.errors import InvalidField
 from gateway.masterdata import tables as t
 from gateway.masterdata.accounts import get_account
@@ -195,8 +196,7 @@ def check_register_layout(
             reason = (
                 f"the distribution rate of OPM {code} changes on {change} from {before.code} "
                 f"({before.registers}) to {after.code} ({after.registers}): the register layout changes, so "
-                f"each part needs its own readings; bill {period[0]} … {change - dt.timedelta(days=1)} and "
-                f"{change} … {period[1]} separately"
+                f"each part needs its own readings; {bill_separately(period[0], change, period[1])}"
             )
             raise InvalidField("period_to", period[1].isoformat(), reason)
 

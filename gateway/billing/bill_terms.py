@@ -17,6 +17,7 @@ from typing import Final
 
 from gateway.billing.price_files import Product
 from gateway.billing.prices import PriceList
+from gateway.billing.split import bill_separately
 from gateway.errors import InvalidField
 from schemas.billing.settlement import ProductChange
 from schemas.masterdata.contracts import Contract, Terms
@@ -44,8 +45,8 @@ def terms_over(contract: Contract, period_from: dt.date, period_to: dt.date) -> 
             change = after.effective_from
             reason = (
                 f"the contract account of contract {contract.number} changes on {change} (version "
-                f"{after.version}, {before.account} to {after.account}): bill {period_from} … "
-                f"{change - _ONE_DAY} and {change} … {period_to} separately"
+                f"{after.version}, {before.account} to {after.account}): "
+                f"{bill_separately(period_from, change, period_to)}"
             )
             raise InvalidField("period_to", period_to.isoformat(), reason)
     return tuple(overlapping)
@@ -80,8 +81,8 @@ def products_over(
             change = version.effective_from
             reason = (
                 f"contract {contract.number} changes on {change} from product {current.code} to "
-                f"{product.code}, which share consumption differently (split_by_tdd): bill {period[0]} … "
-                f"{change - _ONE_DAY} and {change} … {period[1]} separately"
+                f"{product.code}, which share consumption differently (split_by_tdd): "
+                f"{bill_separately(period[0], change, period[1])}"
             )
             raise InvalidField("period_to", period[1].isoformat(), reason)
         if current is None or product.code != current.code:

@@ -17,6 +17,7 @@ from typing import Final
 
 from gateway.billing.price_files import Product
 from gateway.billing.prices import PriceList
+from gateway.billing.split import bill_separately
 from gateway.errors import InvalidField
 from schemas.billing.settlement import QuoteRequest
 
@@ -56,8 +57,7 @@ def product_parts(request: QuoteRequest, price_list: PriceList) -> list[ProductP
         product = known_product(price_list, change.product, request.commodity, f"{field}.product")
         if product.split_by_tdd != first.split_by_tdd:
             reason = (f"split_by_tdd differs from {first.code}'s: the parts would share consumption "
-                      f"differently; bill {request.period_from} … {day - _ONE_DAY} and {day} … "
-                      f"{request.period_to} separately")
+                      f"differently; {bill_separately(request.period_from, day, request.period_to)}")
             raise InvalidField(f"{field}.product", change.product, reason)
         starts.append(day)
         products.append(product)

@@ -120,3 +120,8 @@ def cumulative_kwh(total: Decimal, shares: Sequence[int]) -> list[int]:
 def half_up(value: Decimal, step: Decimal) -> Decimal:
     # The rounding passed by position: decimal parses keywords at a third of the call's cost.
     return value.quantize(step, ROUND_HALF_UP)
+
+
+def bill_separately(period_from: dt.date, change: dt.date, period_to: dt.date) -> str:
+    """What a refusal to bill across ``change`` tells the clerk: the two periods to bill instead."""
+    return f"bill {period_from} … {change - ONE_DAY} and {change} … {period_to} separately"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from gateway.billing.prices import PriceList
+from gateway.billing.split import bill_separately
 from gateway.errors import InvalidField
 from schemas.billing.settlement import OpmChange, QuoteRequest
 
@@ -101,8 +102,8 @@ def _check_known(request: QuoteRequest, state: OpmState, first: OpmState, price_
     if rate.registers != before.registers:
         reason = (
             f"changes the register layout ({before.code} is {before.registers}, {rate.code} is "
-            f"{rate.registers}): the two parts need their own meter readings; bill {request.period_from} … "
-            f"{state.start - _ONE_DAY} and {state.start} … {request.period_to} separately"
+            f"{rate.registers}): the two parts need their own meter readings; "
+            f"{bill_separately(request.period_from, state.start, request.period_to)}"
         )
         raise InvalidField(f"{state.field}.rate", state.rate, reason)
 
