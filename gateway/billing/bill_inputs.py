@@ -41,7 +41,7 @@ from gateway.billing.prices import PriceList
 from gateway.billing.quote import QUOTE_DAYS_MAX, resolve_list
 from gateway.billing.readings import timeline as tl
 from gateway.billing.readings.service import consumption_and_history, reading_window
-from gateway.billing.split import bill_separately
+from gateway.billing.split import bill_separately, part_ends
 from gateway.errors import InvalidField
 from gateway.masterdata import tables as t
 from gateway.masterdata.accounts import get_account
@@ -267,7 +267,7 @@ def gas_parts(
     problems: list[str] = []
     starts = [period[0], *(version.effective_from for version in versions[1:])]
     known = versions or (Technical(effective_from=period[0]),)
-    for version, start, end in zip(known, starts, part_ends_of(starts, period[1]), strict=True):
+    for version, start, end in zip(known, starts, part_ends(starts, period[1]), strict=True):
         area = version.gas_area
         values = price_list.calorific_of(dso, area)
         if values is None:
@@ -282,10 +282,6 @@ def gas_parts(
         parts.append(GasPart(start, version.gas_conversion_factor or GAS_CONVERSION_FACTOR_DEFAULT, values))
     return parts, problems
 
-
-def part_ends_of(starts: Sequence[dt.date], period_to: dt.date) -> list[dt.date]:
-    """Each part's last day: the day before the next starts, ``period_to`` for the last."""
-    return [start - dt.timedelta(days=1) for start in starts[1:]] + [period_to]
 
 
 def quote_request(inputs: BillInputs, advances_paid: Decimal) -> QuoteRequest:

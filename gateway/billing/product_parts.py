@@ -6,7 +6,7 @@ A product change is priced like a price change: the commodity and the supply fee
 prices, the consumption is shared to the parts as the product shares it (by days or by the TDD weights).
 So the products of one period must share consumption alike (``split_by_tdd``): a change that would alter
 it is refused, naming it, and the parts are billed separately. Rounding the bill to whole CZK is the bill's,
-not a part's: the product of the period's last day decides it (``rounding_product``). Nothing else of a
+not a part's: the product of the period's last day decides it (``quote``). Nothing else of a
 quote depends on the product.
 """
 
@@ -17,13 +17,12 @@ from typing import Final
 
 from gateway.billing.price_files import Product
 from gateway.billing.prices import PriceList
-from gateway.billing.split import bill_separately
+from gateway.billing.split import bill_separately, part_ends
 from gateway.errors import InvalidField
 from schemas.billing.settlement import QuoteRequest
 
 #: Product changes in one quote at most: one a month over the longest period (as ``OPM_CHANGES_MAX``).
 PRODUCT_CHANGES_MAX: Final = 36
-_ONE_DAY: Final = dt.timedelta(days=1)
 
 
 class ProductPart:
@@ -61,8 +60,7 @@ def product_parts(request: QuoteRequest, price_list: PriceList) -> list[ProductP
             raise InvalidField(f"{field}.product", change.product, reason)
         starts.append(day)
         products.append(product)
-    ends = [start - _ONE_DAY for start in starts[1:]] + [request.period_to]
-    parts = zip(starts, ends, products, strict=True)
+    parts = zip(starts, part_ends(starts, request.period_to), products, strict=True)
     return [ProductPart(start, end, product) for start, end, product in parts]
 
 
@@ -73,8 +71,3 @@ def known_product(price_list: PriceList, code: str, commodity: str, field: str) 
         reason = f"is not a {commodity} product of {price_list.id} ({', '.join(price_list.products)})"
         raise InvalidField(field, code, reason)
     return product
-
-
-def rounding_product(parts: list[ProductPart]) -> Product:
-    """The product whose ``round_to_whole_czk`` the bill follows: the one of the period's last day."""
-    return parts[-1].product

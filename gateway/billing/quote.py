@@ -18,7 +18,7 @@ import msgspec
 from gateway.billing.components import electricity_components, gas_components, poze, product_components
 from gateway.billing.consumption import GasMonths, Registers, checked_decimal, register_totals
 from gateway.billing.prices import LIST_ID, PriceList, default_list, load_price_list, spans
-from gateway.billing.product_parts import ProductPart, known_product, product_parts, rounding_product
+from gateway.billing.product_parts import ProductPart, known_product, product_parts
 from gateway.billing.rating import Component, Priced
 from gateway.billing.rating_plan import RatingPlan, poze_templates, remember, templates_of
 from gateway.billing.split import cut, weights
@@ -119,7 +119,8 @@ def quote(
         registers=tuple(registers), gas_months=gas_months, period=(request.period_from, request.period_to),
         shares=tuple(weights(pieces, tdd)), templates=tuple(templates_of(components, pieces, vat)),
         poze=tuple(poze_templates(variants.mwh, variants.monthly, pieces, vat) if variants else ()),
-        round_to_whole_czk=rounding_product(products).round_to_whole_czk,
+        # Rounding to whole CZK is the bill's: the product of its last day says (``product_parts``).
+        round_to_whole_czk=products[-1].product.round_to_whole_czk,
     )
     return remember(price_list.plans, key, plan).rate(totals, advances)
 

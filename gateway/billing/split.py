@@ -56,10 +56,15 @@ def cut(period_from: dt.date, period_to: dt.date, changes: Iterable[dt.date]) ->
             starts.add(month)
         month = (month + dt.timedelta(days=32)).replace(day=1)
     bounds = [period_from, *sorted(starts)]
-    ends = [day - ONE_DAY for day in bounds[1:]] + [period_to]
-    pieces = [Piece(start, end) for start, end in zip(bounds, ends, strict=False)]
+    pieces = [Piece(start, end) for start, end in zip(bounds, part_ends(bounds, period_to), strict=True)]
     assert sum(piece.days for piece in pieces) == (period_to - period_from).days + 1
     return pieces
+
+
+def part_ends(starts: Sequence[dt.date], period_to: dt.date) -> list[dt.date]:
+    """Each part's last day, the parts starting on ``starts`` (in order): the day before the next part
+    starts, ``period_to`` for the last."""
+    return [start - ONE_DAY for start in starts[1:]] + [period_to]
 
 
 def months(piece: Piece) -> Decimal:

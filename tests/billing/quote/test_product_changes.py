@@ -42,7 +42,7 @@ def test_a_change_back_rounds_as_the_last_product_does() -> None:
     assert settlement.total == settlement.total.to_integral_value()
 
 
-def test_a_change_to_the_same_product_changes_nothing_but_the_cut() -> None:
+def test_a_change_to_the_same_product_on_its_own_price_change_changes_nothing() -> None:
     same = settle(electricity(product_changes=[{"valid_from": "2026-07-01", "product": "E-STANDARD"}]))
     assert same == settle(electricity())  # E-STANDARD's own price change is on 1 July already
 
