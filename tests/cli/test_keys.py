@@ -146,12 +146,11 @@ async def _exercise(env: dict[str, str | None], url: str, log_path: Path) -> Non
         assert code == 0 and "rules unchanged" in out, out
 
         assert (await asyncio.to_thread(run, "keys", "revoke", "ops-admin"))[0] == 0
-
-        async def refused() -> int | None:
-            answer = await status(secret)
-            return answer if answer == 401 else None
-
-        await wait_for(refused, "the revoked key refused", AUTH_CACHE_TTL_S + 2.0)
+        # Every lookup the daemon starts from now on reads the revocation, and none cached before is
+        # trusted past AUTH_CACHE_TTL_S: the first request after that is refused however long it takes
+        # (a loaded machine stretches requests, not the bound).
+        await asyncio.sleep(AUTH_CACHE_TTL_S)
+        assert await status(secret) == 401
 
 
 DEMO_SECRET = re.compile(r"secret=(?P<secret>proud_[A-Za-z0-9_-]{43})")
