@@ -16,6 +16,7 @@ from gateway.bench.producer import ProducerSide
 from gateway.bus.base import Bus
 from gateway.bus.kafka import KafkaBus
 from gateway.bus.sqllog import SqlLogBus
+from gateway.cli import guarded
 from gateway.cli.bench_billing import bench_billing
 from gateway.cli.bench_common import LOCAL_PG_URL, prepared_database, print_figures
 from gateway.clock import SystemClock
@@ -62,10 +63,11 @@ def bench_bus(
         url = database_url or settings.database_url or LOCAL_PG_URL
     else:
         url = database_url or settings.effective_database_url
-    upgrade_sync(url)
     kafka = bootstrap or settings.kafka_bootstrap or LOCAL_KAFKA
-    side = ProducerSide(url, backend.value, kafka) if producer_process else None
-    result = asyncio.run(_run(backend, url, kafka, events, partitions, side))
+    with guarded():
+        upgrade_sync(url)
+        side = ProducerSide(url, backend.value, kafka) if producer_process else None
+        result = asyncio.run(_run(backend, url, kafka, events, partitions, side))
     typer.echo(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}")
     typer.echo(f"database: {url.split('://', 1)[0]} processes: {2 if producer_process else 1}")
     typer.echo(summary(result))
@@ -96,8 +98,9 @@ def bench_import(
     ),
 ) -> None:
     """Fake OPMs through ``proud import masterdata``'s path; prints opm_per_s."""
-    url = prepared_database(database_url)
-    print_figures(url, asyncio.run(_run_import(url, opm, batch)))
+    with guarded():
+        url = prepared_database(database_url)
+        print_figures(url, asyncio.run(_run_import(url, opm, batch)))
 
 
 async def _run_import(url: str, opm: int, batch: int) -> ImportBenchResult:

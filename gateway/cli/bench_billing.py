@@ -30,6 +30,7 @@ from gateway.billing.invoices.numbering import SEQUENCE_MAX, WORKER_MAX
 from gateway.billing.invoices.tables import invoice_series
 from gateway.billing.ledger_tables import invoice as bl_invoice
 from gateway.billing.ledger_tables import receivable as bl_receivable
+from gateway.cli import guarded
 from gateway.cli.bench_common import (
     MachineCpu,
     machine_cpu,
@@ -74,11 +75,12 @@ def bench_billing(
     ),
 ) -> None:
     """Generated contracts → bill_many (rating, checks, invoices, receivables); prints settlements_per_s."""
-    url = prepared_database(database_url)
-    if not url.startswith("postgresql"):
-        raise typer.BadParameter(f"{url.split('://', 1)[0]}: the bench writes by COPY, PostgreSQL only",
-                                 param_hint="--database-url")
-    print_figures(url, run_billing_bench(url, opm=opm, workers=workers, batch=batch))
+    with guarded():
+        url = prepared_database(database_url)
+        if not url.startswith("postgresql"):
+            raise typer.BadParameter(f"{url.split('://', 1)[0]}: the bench writes by COPY, PostgreSQL only",
+                                     param_hint="--database-url")
+        print_figures(url, run_billing_bench(url, opm=opm, workers=workers, batch=batch))
 
 
 @dataclass(frozen=True, slots=True)

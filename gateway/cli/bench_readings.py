@@ -9,6 +9,7 @@ from typing import Annotated, Final
 import typer
 
 from gateway.bench.readings import READINGS_MAX, ReadingsBenchResult, run_readings_bench
+from gateway.cli import guarded
 from gateway.cli.bench_common import prepared_database, print_figures
 from gateway.readings.bulk import WORKERS_MAX, BulkSummary
 from gateway.store.db import create_engine
@@ -31,8 +32,9 @@ def bench_readings(
     )] = None,
 ) -> None:
     """Generated CDSDATA files → parse, XSD, decode, file, events; prints readings_per_s last."""
-    url = prepared_database(database_url)
-    print_figures(url, asyncio.run(_run(url, readings, workers)))
+    with guarded():
+        url = prepared_database(database_url)
+        print_figures(url, asyncio.run(_run(url, readings, workers)))
 
 
 class _Progress:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from gateway.bench.rules import RulesBenchResult, run_rules_bench
+from gateway.cli import guarded
 from gateway.cli.bench_common import LOCAL_PG_URL
 from gateway.config import load_settings
 from gateway.gc_tuning import tune_gc
@@ -35,9 +36,10 @@ def bench_rules(
     # per-message debug line to stdout and the benchmark would measure that instead.
     configure(settings.log_level, settings.log_format)
     url = database_url or settings.database_url or LOCAL_PG_URL
-    upgrade_sync(url)
     tune_gc()  # as ``proud run`` does
-    result = asyncio.run(_run(url, rules_dir or Path(settings.rules_dir), instances, decisions))
+    with guarded():
+        upgrade_sync(url)
+        result = asyncio.run(_run(url, rules_dir or Path(settings.rules_dir), instances, decisions))
     typer.echo(f"machine: {platform.machine()} cpus={os.cpu_count()} python={platform.python_version()}")
     typer.echo(f"database: {url.split('://', 1)[0]}")
     typer.echo(

@@ -4,11 +4,18 @@ the gauge of the machine's speed."""
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
-from gateway.cli import bench_common
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from gateway.cli import EXIT_FAILED, bench_common
 from gateway.cli.bench_billing import _cpu_line
 from gateway.cli.bench_common import MachineCpu, machine_cpu
+from gateway.cli.main import app
+from tests.cli.test_cli import clean_environ
 
 TICKS = os.sysconf("SC_CLK_TCK")
 #: What the gauge's workload computes: a changed workload would make its figures of two days incomparable.
@@ -49,3 +56,17 @@ def test_the_gauge_workload_is_fixed_and_its_timing_is_the_best_round() -> None:
     """The gauge's point is that its work never changes with proud's code: the same result every time."""
     assert bench_common._gauge_workload() == bench_common._gauge_workload() == GAUGE_RESULT
     assert 0 < bench_common.machine_gauge_ms() < 60_000
+
+
+@pytest.mark.parametrize("command", [
+    ["billing", "--opm", "1"], ["readings", "--readings", "1"], ["import", "--opm", "1"],
+    ["rules", "--instances", "1", "--decisions", "1"], ["bus", "--backend", "sql", "--events", "1"],
+])
+def test_a_bench_on_a_missing_database_says_so_in_one_line(pg_url: str, command: list[str]) -> None:
+    """A wrong ``--database-url`` is the operator's mistake: one line naming the database, no traceback."""
+    absent = f"proud_absent_{uuid.uuid4().hex[:12]}"
+    url = sa.engine.make_url(pg_url).set(database=absent).render_as_string(hide_password=False)
+    result = CliRunner().invoke(app, ["bench", *command, "--database-url", url], env=clean_environ())
+    assert result.exit_code == EXIT_FAILED, result.output
+    assert result.stderr.strip().splitlines() == [f'error: database: database "{absent}" does not exist']
+    assert result.stdout == ""
