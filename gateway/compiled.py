@@ -52,6 +52,7 @@ MODULES: Final = (
     "gateway.billing.bill_terms",
     "gateway.billing.quote",
     "gateway.billing.technical",
+    "gateway.billing.billed_readings",
     "gateway.billing.bill",
     "gateway.billing.batch",
     "gateway.billing.batch_inputs",

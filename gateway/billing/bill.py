@@ -49,6 +49,7 @@ from gateway.billing.bill_checks import (
 )
 from gateway.billing.bill_documents import SAMPLE_SUPPLIER, file_documents, invoice_document
 from gateway.billing.bill_inputs import BillInputs, quote_request, read_inputs
+from gateway.billing.billed_readings import billed_readings
 from gateway.billing.credit_note import credit_note_for
 from gateway.billing.deposits import paid_advances
 from gateway.billing.invoices.numbering import next_document_number
@@ -69,6 +70,7 @@ from gateway.masterdata.filestore import FileStore
 from gateway.masterdata.service_base import local_date
 from gateway.process.calendar import WorkingCalendar
 from schemas.billing.bill import Billed, BillOutcome, Invoice, Outsorted, Rebilled
+from schemas.billing.billed_readings import BilledReadings
 from schemas.billing.invoice import Deposit, Supplier
 from schemas.billing.orders import Finding
 from schemas.billing.settlement import Settlement
@@ -202,14 +204,15 @@ def priced(
     ``deposits`` deducted, post-checked against the account's ``previous`` settlement; the draft invoice (no
     number, no deposits yet) or why it is outsorted."""
     paid = sum((deposit.amount for deposit in deposits), Decimal("0.00"))
-    settlement = quote(quote_request(inputs, paid), prices, price_list=inputs.price_list)
+    request = quote_request(inputs, paid)
+    settlement = quote(request, prices, price_list=inputs.price_list)
     used = total_consumption(inputs.consumption)
     post = post_check_facts(settlement, consumption=used, unit=inputs.consumption.registers[0].unit,
                             days=(inputs.period_to - inputs.period_from).days + 1, previous=previous)
     found = decision("post", post, released)
     if found:
         return Outsorted(stage="post", findings=found)
-    return _draft(inputs, settlement, today)
+    return _draft(inputs, settlement, today, billed_readings(inputs, request))
 
 
 def repeated(existing: Invoice, period_from: dt.date) -> Billed:
@@ -235,14 +238,16 @@ def _with_blocking(found: tuple[Finding, ...], facts: dict[str, object], inputs:
     return found + findings_of([code for code in blocking if code not in codes], facts)
 
 
-def _draft(inputs: BillInputs, settlement: Settlement, issue_date: dt.date) -> Invoice:
+def _draft(
+    inputs: BillInputs, settlement: Settlement, issue_date: dt.date, readings: BilledReadings,
+) -> Invoice:
     return Invoice(
         number=None, kind="settlement", status="issued", contract=inputs.contract.number,
         account=inputs.account, opm=inputs.opm.code, period_from=inputs.period_from,
         period_to=inputs.period_to, issue_date=issue_date,
         due_date=issue_date + dt.timedelta(days=PAYMENT_TERM_DAYS), total_base=settlement.total_base,
         total_vat=settlement.total_vat, total=settlement.total, advances_paid=settlement.advances_paid,
-        balance=settlement.balance, settlement=settlement,
+        balance=settlement.balance, settlement=settlement, readings=readings,
     )
 
 

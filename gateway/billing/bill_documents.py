@@ -75,7 +75,7 @@ def invoice_document(
         ),
         commodity=opm.commodity, opm_code=opm.code, supply_address=opm.supply_address,
         period_from=invoice.period_from, period_to=invoice.period_to, variable_symbol=invoice.account,
-        settlement=invoice.settlement, deposits=deposits, original=original,
+        settlement=invoice.settlement, deposits=deposits, original=original, readings=invoice.readings,
     )
 
 

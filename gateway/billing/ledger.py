@@ -25,6 +25,7 @@ from gateway.clock import as_utc
 from gateway.errors import NotFound
 from gateway.store.copy_fields import NULL, date, field_count, numeric, raw, text, uuid_field
 from schemas.billing.bill import Invoice, Ledger, Receivable
+from schemas.billing.billed_readings import BilledReadings
 from schemas.billing.invoice import Deposit
 from schemas.billing.settlement import Settlement
 
@@ -74,6 +75,7 @@ def invoice_from(row: Any) -> Invoice:
         settlement=msgspec.json.decode(row.settlement, type=Settlement), corrects=row.corrects,
         cancelled_by=row.cancelled_by, documents=tuple(uuid.UUID(item) for item in row.documents),
         uuid=row.uuid, deposits=msgspec.json.decode(row.deposits, type=tuple[Deposit, ...]),
+        readings=None if row.readings is None else msgspec.json.decode(row.readings, type=BilledReadings),
     )
 
 
@@ -88,7 +90,7 @@ async def store_invoice(conn: AsyncConnection, invoice: Invoice, now: dt.datetim
 INVOICE_COLUMNS: Final = (
     "number", "uuid", "kind", "status", "contract", "account", "opm", "period_from", "period_to",
     "issue_date", "due_date", "total_base", "total_vat", "total", "advances_paid", "balance", "corrects",
-    "cancelled_by", "settlement", "documents", "deposits", "created_at",
+    "cancelled_by", "settlement", "documents", "deposits", "readings", "created_at",
 )
 #: ``bl_receivable``'s columns in the order of ``receivable_record``'s values (``id`` is the database's).
 RECEIVABLE_COLUMNS: Final = (
@@ -108,7 +110,8 @@ def invoice_record(invoice: Invoice, now: dt.datetime) -> tuple[Any, ...]:
         invoice.opm, invoice.period_from, invoice.period_to, invoice.issue_date, invoice.due_date,
         invoice.total_base, invoice.total_vat, invoice.total, invoice.advances_paid, invoice.balance,
         invoice.corrects, None, msgspec.json.encode(invoice.settlement).decode(),
-        [str(item) for item in invoice.documents], msgspec.json.encode(invoice.deposits).decode(), now,
+        [str(item) for item in invoice.documents], msgspec.json.encode(invoice.deposits).decode(),
+        None if invoice.readings is None else msgspec.json.encode(invoice.readings).decode(), now,
     )
 
 
@@ -126,7 +129,8 @@ def invoice_copy_row(invoice: Invoice, stamp: bytes) -> bytes:
         numeric(invoice.advances_paid), numeric(invoice.balance), text(invoice.corrects), NULL,
         raw(msgspec.json.encode(invoice.settlement)),
         raw(msgspec.json.encode([str(item) for item in invoice.documents])),
-        raw(msgspec.json.encode(invoice.deposits)), stamp,
+        raw(msgspec.json.encode(invoice.deposits)),
+        NULL if invoice.readings is None else raw(msgspec.json.encode(invoice.readings)), stamp,
     ))
 
 

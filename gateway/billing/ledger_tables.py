@@ -44,6 +44,8 @@ invoice = sa.Table(
     # The advances the settlement deducted (``schemas.billing.invoice.Deposit`` as JSON): the document is
     # rendered after the bill's transaction (a mass run), so what it prints must be kept with the invoice.
     sa.Column("deposits", sa.Text, nullable=False, server_default="[]"),
+    # The meter readings it billed (``BilledReadings`` as JSON; NULL: a credit note, or issued before 0019).
+    sa.Column("readings", sa.Text),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.CheckConstraint("kind IN ('settlement', 'credit_note')", name="kind"),
     sa.CheckConstraint("status IN ('issued', 'cancelled')", name="status"),

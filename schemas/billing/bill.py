@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from schemas.billing.billed_readings import BilledReadings
 from schemas.billing.invoice import Deposit
 from schemas.billing.orders import CheckStage, Finding
 from schemas.billing.settlement import Settlement
@@ -70,6 +71,8 @@ class Invoice(msgspec.Struct, frozen=True, kw_only=True):
     #: The advances the settlement deducted, as its documents print them (kept so that the documents can be
     #: rendered after the bill's transaction).
     deposits: tuple[Deposit, ...] = ()
+    #: The meter readings the settlement billed (None: a credit note, or issued before they were kept).
+    readings: BilledReadings | None = None
 
 
 class Billed(msgspec.Struct, frozen=True, kw_only=True, tag="billed"):

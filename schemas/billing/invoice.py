@@ -29,6 +29,7 @@ from typing import Annotated, Final, Literal
 
 import msgspec
 
+from schemas.billing.billed_readings import BilledReadings
 from schemas.billing.settlement import Settlement
 from schemas.masterdata.common import Address, Commodity, Text
 
@@ -149,3 +150,5 @@ class InvoiceDocument(_Strict, frozen=True, kw_only=True):
     #: The tax point where it differs from the issue date (an advance tax document: the day of receipt).
     tax_point: dt.date | None = None
     note: Text | None = None
+    #: A settlement's meter readings, printed as the "odečty" block (None: not printed).
+    readings: BilledReadings | None = None

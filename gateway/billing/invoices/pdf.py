@@ -20,6 +20,7 @@ from fpdf.errors import FPDFException
 from fpdf.fonts import TTFFont
 
 from gateway.billing.invoices.document import check_document, tax_point
+from gateway.billing.invoices.pdf_readings import render_readings
 from gateway.billing.invoices.pdf_tables import (
     FONT_FAMILY,
     LINE_MM,
@@ -71,6 +72,7 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
         _render_head(pdf, document)
         _render_parties(pdf, document)
         _render_supply(pdf, document)
+        render_readings(pdf, document)
         render_lines(pdf, document)
         render_vat_recap(pdf, document)
         render_totals(pdf, document)

@@ -30,13 +30,13 @@ ADVANCE_ALIGNS: Final = "RRLR"
 assert sum(LINE_COLUMNS_MM) == 180.0
 
 
-def _heading(pdf: FPDF, text: str) -> None:
+def heading(pdf: FPDF, text: str) -> None:
     pdf.ln(2)
     pdf.set_font(FONT_FAMILY, "B", HEADING_PT)
     pdf.cell(0, 6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _row(pdf: FPDF, widths: tuple[float, ...], aligns: str, cells: list[str], *, bold: bool = False) -> None:
+def row(pdf: FPDF, widths: tuple[float, ...], aligns: str, cells: list[str], *, bold: bool = False) -> None:
     """One table row: the first column wraps, the others are single lines aligned as ``aligns`` says."""
     pdf.set_font(FONT_FAMILY, "B" if bold else "", TABLE_PT)
     lines = pdf.multi_cell(widths[0], LINE_MM, cells[0], align="L", dry_run=True, output="LINES")
@@ -54,25 +54,25 @@ def _row(pdf: FPDF, widths: tuple[float, ...], aligns: str, cells: list[str], *,
 
 
 def render_lines(pdf: FPDF, document: InvoiceDocument) -> None:
-    _heading(pdf, "Rozpis dodávky a distribuce")
+    heading(pdf, "Rozpis dodávky a distribuce")
     header = ["Položka", "Období", "Množství", "Jedn.", "Cena/jedn.", "Základ (Kč)", "DPH"]
-    _row(pdf, LINE_COLUMNS_MM, LINE_ALIGNS, header, bold=True)
+    row(pdf, LINE_COLUMNS_MM, LINE_ALIGNS, header, bold=True)
     for line in document.settlement.lines:
         period = f"{czech_date(line.period_from)}–{czech_date(line.period_to)}"
         cells = [
             line.text, period, quantity(line.quantity), unit_text(line.unit), price(line.unit_price),
             grouped(line.amount), percent(line.vat_rate),
         ]
-        _row(pdf, LINE_COLUMNS_MM, LINE_ALIGNS, cells)
+        row(pdf, LINE_COLUMNS_MM, LINE_ALIGNS, cells)
 
 
 def render_vat_recap(pdf: FPDF, document: InvoiceDocument) -> None:
-    _heading(pdf, "Rekapitulace DPH")
-    _row(pdf, RECAP_COLUMNS_MM, RECAP_ALIGNS, ["Sazba", "Základ (Kč)", "DPH (Kč)", "Celkem (Kč)"], bold=True)
+    heading(pdf, "Rekapitulace DPH")
+    row(pdf, RECAP_COLUMNS_MM, RECAP_ALIGNS, ["Sazba", "Základ (Kč)", "DPH (Kč)", "Celkem (Kč)"], bold=True)
     for recap in document.settlement.vat:
         total = recap.base + recap.vat
         cells = [percent(recap.rate), grouped(recap.base), grouped(recap.vat), grouped(total)]
-        _row(pdf, RECAP_COLUMNS_MM, RECAP_ALIGNS, cells)
+        row(pdf, RECAP_COLUMNS_MM, RECAP_ALIGNS, cells)
 
 
 def render_totals(pdf: FPDF, document: InvoiceDocument) -> None:
@@ -92,9 +92,9 @@ def render_totals(pdf: FPDF, document: InvoiceDocument) -> None:
 def render_advances(pdf: FPDF, document: InvoiceDocument) -> None:
     if not document.deposits:
         return
-    _heading(pdf, "Zaplacené zálohy")
+    heading(pdf, "Zaplacené zálohy")
     header = ["Doklad", "Var. symbol", "Zaplaceno", "Daňový doklad (DPH)", "Částka (Kč)"]
-    _row(pdf, ADVANCE_COLUMNS_MM, ADVANCE_ALIGNS, header, bold=True)
+    row(pdf, ADVANCE_COLUMNS_MM, ADVANCE_ALIGNS, header, bold=True)
     for deposit in document.deposits:
         taxed = (
             f"ano, {percent(deposit.vat_rate)}: {grouped(deposit.vat)}"
@@ -105,7 +105,7 @@ def render_advances(pdf: FPDF, document: InvoiceDocument) -> None:
             deposit.document_number, deposit.variable_symbol, czech_date(deposit.paid_on), taxed,
             grouped(deposit.amount),
         ]
-        _row(pdf, ADVANCE_COLUMNS_MM, ADVANCE_ALIGNS, cells)
+        row(pdf, ADVANCE_COLUMNS_MM, ADVANCE_ALIGNS, cells)
     totals = deposit_totals(document)
     pdf.set_font(FONT_FAMILY, "", TABLE_PT + 1)
     pdf.cell(130, ROW_MM + 0.5, "Zaplacené zálohy celkem", align="R")

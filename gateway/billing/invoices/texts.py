@@ -16,7 +16,7 @@ TITLES: Final[dict[str, str]] = {
     "advance_tax_document": "Daňový doklad k přijaté platbě",
 }
 COMMODITIES: Final[dict[str, str]] = {"electricity": "elektřina", "gas": "zemní plyn"}
-UNITS: Final[dict[str, str]] = {"month": "měs.", "day": "den", "CZK": "Kč"}
+UNITS: Final[dict[str, str]] = {"month": "měs.", "day": "den", "CZK": "Kč", "m3": "m³"}
 
 
 def document_title(document: InvoiceDocument) -> str:

@@ -34,6 +34,7 @@ async def _issued(engine: AsyncEngine) -> Invoice:
     await read(engine, parties.opm, "2026-06-30", "2400")
     [outcome] = await bill_batch(engine, [request(parties.contract)])
     assert isinstance(outcome, Billed) and outcome.invoice.number is not None
+    assert outcome.invoice.readings is not None and outcome.invoice.readings.meters  # stored as JSON too
     return outcome.invoice
 
 
@@ -80,6 +81,15 @@ async def test_a_batch_stores_the_rows_a_single_bill_stores(engine: AsyncEngine)
     assert str(stored.balance) == "-1234.50"
     assert invoices[batch.number].contract == batch.contract
     assert receivables[batch.number].amount == Decimal("-1234.50")
+    # Without readings (a credit note's, an invoice from before they were kept): NULL either way.
+    bare_batch, bare_single = (msgspec.structs.replace(_awkward(issued, tag), readings=None) for tag in "34")
+    async with engine.begin() as conn:
+        await store_invoices(conn, [bare_batch], STORED_AT)
+        await store_invoice(conn, bare_single, STORED_AT)
+        numbers = [bare_batch.number, bare_single.number]
+        bare = (await conn.execute(sa.select(bl_invoice.c.number, bl_invoice.c.readings).where(
+            bl_invoice.c.number.in_(numbers)))).all()
+    assert sorted(bare) == sorted((number, None) for number in numbers)
     with pytest.raises(sa.exc.IntegrityError):
         async with engine.begin() as conn:
             await store_invoices(conn, [batch], NOW)
