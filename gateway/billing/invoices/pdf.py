@@ -44,6 +44,7 @@ RIGHT_COLUMN_MM: Final = 110.0
 #: 30 mm holds the QR Platba of an invoice (version 5-6, about 0.6 mm a module) readable for a phone.
 QR_SIZE_MM: Final = 30.0
 HEADING_PT: Final = 14.0
+PAYMENT_HEADING_MM: Final = 7.0
 BODY_PT: Final = 9.0
 SMALL_PT: Final = 7.0
 GREY: Final = 110
@@ -181,7 +182,10 @@ def _render_payment(pdf: FPDF, document: InvoiceDocument) -> None:
     pdf.ln(3)
     pdf.set_font(FONT_FAMILY, "B", HEADING_PT - 2)
     if balance > 0:
-        pdf.cell(0, 7, f"K úhradě: {money(balance)}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        # The amount due stays on the page of its payment details and QR code.
+        if pdf.will_page_break(PAYMENT_HEADING_MM + QR_SIZE_MM + 4):
+            pdf.add_page()
+        pdf.cell(0, PAYMENT_HEADING_MM, f"K úhradě: {money(balance)}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     elif balance < 0:
         pdf.cell(0, 7, f"Přeplatek: {money(-balance)}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font(FONT_FAMILY, "", BODY_PT)
@@ -191,8 +195,6 @@ def _render_payment(pdf: FPDF, document: InvoiceDocument) -> None:
     else:
         pdf.cell(0, 7, "Nic k úhradě: doklad je uhrazen.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
-    if pdf.will_page_break(QR_SIZE_MM + 4):
-        pdf.add_page()
     top_mm = pdf.get_y() + 1
     account = document.supplier.bank_account
     number, bank_code = domestic_account(account)

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
 
+from schemas.billing.billed_readings import BilledReadings, MeterReadingUsed
 from schemas.billing.invoice import (
     BankAccount,
     Customer,
@@ -123,7 +124,17 @@ def settlement_invoice(customer: Customer = HOUSEHOLD) -> InvoiceDocument:
         variable_symbol="1234567890",
         settlement=settle(electricity_lines("2.100"), Decimal("9000.00")),
         deposits=deposits(),
+        readings=year_readings(),
     )
+
+
+def year_readings() -> BilledReadings:
+    """The year's 2,100 kWh: the DSO's reading at the start, an estimate at the end (its reading late)."""
+    return BilledReadings(meters=(MeterReadingUsed(
+        meter="EM-0047112", register="vt", date_from=dt.date(2025, 12, 31), state_from=Decimal("10385.4"),
+        kind_from="actual", date_to=YEAR_TO, state_to=Decimal("12485.4"), kind_to="estimated",
+        consumption=Decimal("2100.0"), unit="kWh",
+    ),))
 
 
 def credit_note() -> InvoiceDocument:
