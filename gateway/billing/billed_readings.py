@@ -9,17 +9,20 @@ from typing import Final
 
 from gateway.billing.bill_inputs import GAS_CONVERSION_FACTOR_DEFAULT, BillInputs
 from schemas.billing.billed_readings import BilledReadings, GasVolume, MeterReadingUsed
+from schemas.billing.readings import RegisterConsumption
 from schemas.billing.settlement import QuoteRequest
 
 _ZERO: Final = Decimal(0)
+#: The order an invoice lists registers in: the high tariff first, as the price lines do.
+REGISTER_ORDER: Final = {"vt": 0, "nt": 1, "single": 2}
 
 
 def billed_readings(inputs: BillInputs, request: QuoteRequest) -> BilledReadings:
-    """Each register's meter spans in register order (vt, nt or single, as the timeline lists them), the
+    """Each register's meter spans (``REGISTER_ORDER``, each register's meters in time order), the
     count of summed readings, and for gas the m³ and the kWh the request bills them as."""
     meters: list[MeterReadingUsed] = []
     summed = 0
-    for register in inputs.consumption.registers:
+    for register in sorted(inputs.consumption.registers, key=_printed_order):
         summed += len(register.summed_readings)
         for span in register.spans:
             start, end = span.start, span.end
@@ -40,3 +43,7 @@ def billed_readings(inputs: BillInputs, request: QuoteRequest) -> BilledReadings
         gas = GasVolume(m3=m3, kwh=request.consumption.kwh,
                         conversion_factors=tuple(factors or (GAS_CONVERSION_FACTOR_DEFAULT,)))
     return BilledReadings(meters=tuple(meters), gas=gas, summed=summed)
+
+
+def _printed_order(register: RegisterConsumption) -> int:
+    return REGISTER_ORDER[register.register]

@@ -17,6 +17,7 @@ from gateway.masterdata.filestore import FileStore
 from schemas.billing.bill import Billed, Invoice
 from schemas.billing.billed_readings import BilledReadings, GasVolume, MeterReadingUsed
 from schemas.billing.readings import EstimateIn
+from tests.billing.batch.support import bill_batch, read_two_rate, request, supplied_two_rate
 from tests.billing.bill.support import NOW, bill, day, read, rebill, supplied, supplied_gas
 from tests.billing.invoices.test_pdf import pdf_text
 
@@ -114,3 +115,26 @@ async def test_a_credit_note_prints_no_readings_and_the_new_bill_the_corrected_o
         kept = await get_invoice(conn, str(first.number))
     assert kept.readings == first.readings and kept.status == "cancelled"
     assert "Odečty" not in await _pdf_text(engine, files, rebilled.credit_note)
+
+
+async def test_two_registers_list_the_high_tariff_first_in_a_batch_as_alone(
+    engine: AsyncEngine, files: FileStore,
+) -> None:
+    alone, batched = await supplied_two_rate(engine), await supplied_two_rate(engine)
+    for parties in (alone, batched):
+        await read_two_rate(engine, parties.opm, "2025-12-31", "10004", "5000.500")
+        await read_two_rate(engine, parties.opm, "2026-06-30", "10908.000", "5700.5")
+
+    single = await _issued(engine, files, alone.contract)
+    [outcome] = await bill_batch(engine, [request(batched.contract)])
+
+    assert isinstance(outcome, Billed) and outcome.invoice.readings is not None
+    assert outcome.invoice.readings == single.readings
+    assert single.readings is not None
+    assert [(used.register, used.consumption) for used in single.readings.meters] == [
+        ("vt", Decimal("904")), ("nt", Decimal("700"))
+    ]
+    text = await _pdf_text(engine, files, single)
+    # States as stored with and without decimals print alike, a fraction only where there is one.
+    assert "M2 VT 31. 12. 2025 10 004 samoodečet 30. 6. 2026 10 908 samoodečet 904 kWh" in text
+    assert "M2 NT 31. 12. 2025 5 000,5 samoodečet 30. 6. 2026 5 700,5 samoodečet 700 kWh" in text
