@@ -3,14 +3,13 @@ how it was obtained (an estimate says so), the consumption between them, and gas
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Final
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from gateway.billing.invoices.pdf_tables import FONT_FAMILY, LINE_MM, TABLE_PT, heading, row
-from gateway.billing.invoices.texts import czech_date, grouped, unit_text
+from gateway.billing.invoices.texts import czech_date, grouped, plain, price, unit_text
 from schemas.billing.billed_readings import BilledReadings, GasVolume
 from schemas.billing.invoice import InvoiceDocument
 
@@ -38,26 +37,15 @@ def render_readings(pdf: FPDF, document: InvoiceDocument) -> None:
     if readings.meters:
         row(pdf, READING_COLUMNS_MM, READING_ALIGNS, header, bold=True)
     for used in readings.meters:
-        consumed = f"{state(used.consumption)} {unit_text(used.unit)}"
+        consumed = f"{plain(used.consumption)} {unit_text(used.unit)}"
         row(pdf, READING_COLUMNS_MM, READING_ALIGNS, [
-            used.meter, REGISTERS[used.register], czech_date(used.date_from), state(used.state_from),
-            KINDS[used.kind_from], czech_date(used.date_to), state(used.state_to), KINDS[used.kind_to],
+            used.meter, REGISTERS[used.register], czech_date(used.date_from), plain(used.state_from),
+            KINDS[used.kind_from], czech_date(used.date_to), plain(used.state_to), KINDS[used.kind_to],
             consumed,
         ])
+    pdf.set_font(FONT_FAMILY, "", TABLE_PT)
     for sentence in _notes(readings):
-        pdf.set_font(FONT_FAMILY, "", TABLE_PT)
         pdf.multi_cell(0, LINE_MM, sentence, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-
-def state(value: Decimal) -> str:
-    """A meter state or consumption without trailing zeros: a reading stored as ``10908.000`` and its
-    neighbour stored as ``10004`` print alike (``10 908``, ``10 004``), a fraction only where there is one."""
-    return grouped(value, _decimals(value.normalize()))
-
-
-def _decimals(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def _notes(readings: BilledReadings) -> list[str]:
@@ -76,16 +64,12 @@ def _notes(readings: BilledReadings) -> list[str]:
 
 def gas_sentence(gas: GasVolume) -> str:
     """m³ × the conversion factor(s) × the months' calorific values = the kWh billed, and the average."""
-    factors = " / ".join(grouped(factor, _places(factor)) for factor in gas.conversion_factors)
+    factors = " / ".join(price(factor.normalize()) for factor in gas.conversion_factors)
     word = "přepočtový koeficient" if len(gas.conversion_factors) == 1 else "přepočtové koeficienty"
-    text = (f"Přepočet objemu na energii: {state(gas.m3)} m³ × {word} {factors} × spalné teplo měsíců "
+    text = (f"Přepočet objemu na energii: {plain(gas.m3)} m³ × {word} {factors} × spalné teplo měsíců "
             f"období = {grouped(gas.kwh, 0)} kWh")
     if gas.m3 > 0:
         average = gas.kwh / gas.m3
         text += f" (průměrně {grouped(average, AVERAGE_PLACES)} kWh/m³)"
     return text + "."
 
-
-def _places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(2, -exponent) if isinstance(exponent, int) else 2

@@ -58,8 +58,14 @@ def price(value: Decimal) -> str:
     return grouped(value, max(2, _decimals(value)))
 
 
+def plain(value: Decimal) -> str:
+    """A number without trailing zeros: ``10908.000`` and ``10004`` print alike (``10 908``, ``10 004``), a
+    fraction only where there is one."""
+    return grouped(value, _decimals(value.normalize()))
+
+
 def percent(value: Decimal) -> str:
-    return f"{grouped(value, _decimals(value.normalize()))}{NBSP}%"
+    return f"{plain(value)}{NBSP}%"
 
 
 def unit_text(unit: str) -> str:
